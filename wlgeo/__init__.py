@@ -1,0 +1,49 @@
+"""wlgeo: spatial planning of the quarries and industrial parks of Wulong District (武隆区).
+
+The public API is listed in ``__all__``; everything else is internal.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
+from .errors import (
+    CRSError,
+    CRSWarning,
+    DatumWarning,
+    EncodingGuessWarning,
+    LayerError,
+    OutputError,
+    PackError,
+    ReadError,
+    ScenarioError,
+    WlgeoError,
+    WlgeoWarning,
+)
+from .io import LayerPack, read_layer, read_pack
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "__version__",
+    "WORKING_CRS",
+    "read_layer",
+    "read_pack",
+    "LayerPack",
+    "wgs84_to_gcj02",
+    "gcj02_to_wgs84",
+    "WlgeoError",
+    "ReadError",
+    "LayerError",
+    "CRSError",
+    "ScenarioError",
+    "PackError",
+    "OutputError",
+    "WlgeoWarning",
+    "CRSWarning",
+    "EncodingGuessWarning",
+    "DatumWarning",
+]

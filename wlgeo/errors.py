@@ -1,0 +1,109 @@
+"""wlgeo's public exceptions and warnings.
+
+Every error wlgeo raises on purpose is a :class:`WlgeoError`, and each subclass is also the
+builtin a caller would expect (``ValueError`` for bad content, ``OSError`` for files that cannot
+be read or written), so ``except ValueError`` keeps working.
+
+Messages name *where* the problem is (file, layer, feature, field) through :func:`where`, so a
+planner can find the offending feature without a traceback.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+__all__ = [
+    "WlgeoError",
+    "ReadError",
+    "LayerError",
+    "CRSError",
+    "ScenarioError",
+    "PackError",
+    "OutputError",
+    "WlgeoWarning",
+    "CRSWarning",
+    "EncodingGuessWarning",
+    "DatumWarning",
+    "where",
+]
+
+
+def where(
+    path: str | PathLike | None = None,
+    *,
+    layer: str | None = None,
+    feature: object = None,
+    field: str | None = None,
+) -> str:
+    """Return a compact location string such as ``q.shp, layer 'quarries', feature 'Q-3', field 'capacity'``."""
+    parts = []
+    if path is not None:
+        parts.append(str(path))
+    if layer is not None:
+        parts.append(f"layer '{layer}'")
+    if feature is not None:
+        parts.append(f"feature '{feature}'")
+    if field is not None:
+        parts.append(f"field '{field}'")
+    return ", ".join(parts)
+
+
+class WlgeoError(Exception):
+    """Root of every error wlgeo raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | PathLike | None = None,
+        layer: str | None = None,
+        feature: object = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.layer = layer
+        self.feature = feature
+        self.field = field
+        location = where(path, layer=layer, feature=feature, field=field)
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class ReadError(WlgeoError, OSError):
+    """A file or pack cannot be read at all (missing, a directory, truncated, unknown format)."""
+
+
+class LayerError(WlgeoError, ValueError):
+    """A layer was read but its content is unusable (fields, geometry, values)."""
+
+
+class CRSError(LayerError):
+    """A layer's coordinates cannot be placed in a known coordinate system."""
+
+
+class ScenarioError(WlgeoError, ValueError):
+    """A scenario parameter is unknown, of the wrong type, or impossible."""
+
+
+class PackError(WlgeoError, ValueError):
+    """A layer pack failed validation and cannot be planned on."""
+
+
+class OutputError(WlgeoError, OSError):
+    """An output cannot be written (target exists, not writable, ...)."""
+
+
+class WlgeoWarning(UserWarning):
+    """Root of wlgeo's warnings: recoverable data issues that were handled and recorded."""
+
+
+class CRSWarning(WlgeoWarning):
+    """A CRS was guessed, an axis order or zone prefix fixed, or a datum shift is approximate."""
+
+
+class EncodingGuessWarning(WlgeoWarning):
+    """A text encoding was guessed (e.g. GBK for a shapefile without ``.cpg``)."""
+
+
+class DatumWarning(CRSWarning):
+    """A datum transformation is only approximate (Xian 1980 / Beijing 1954 to CGCS2000)."""

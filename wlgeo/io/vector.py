@@ -1,0 +1,139 @@
+"""GeoPackage, GeoJSON and shapefile reading through pyogrio, with GBK mojibake detection.
+
+A bureau shapefile is usually GBK without a ``.cpg``; GDAL then decodes it as Latin-1 and
+returns mojibake (``ÉúÌ¬±£»¤ºìÏß`` for 生态保护红线) without any error. :func:`read_vector`
+recognises that from the text it got back, re-reads with the right encoding and says so.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from ..errors import EncodingGuessWarning, ReadError, where
+from .raw import RawLayer
+
+__all__ = ["read_vector", "list_layers", "VECTOR_SUFFIXES"]
+
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
+def list_layers(path: Path) -> list[str]:
+    """Names of the layers in a vector file (raises ReadError when it cannot be opened)."""
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except (DataSourceError, DataLayerError, OSError, ValueError) as err:
+        raise ReadError(f"cannot be opened as a vector file: {_gdal_reason(err)}", path=path) from err
+
+
+def _gdal_reason(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:300]
+
+
+def _text_values(frame) -> list[str]:
+    values = [str(c) for c in frame.columns]
+    for column in frame.columns:
+        if column == frame.geometry.name or frame[column].dtype.kind not in "OUS" and str(frame[column].dtype) not in ("string", "str"):
+            continue
+        values.extend(v for v in frame[column].dropna().unique()[:500] if isinstance(v, str))
+    return [v for v in values if any(ord(ch) > 127 for ch in v)]
+
+
+def detect_mojibake(frame) -> str | None:
+    """Return the encoding (``"utf-8"`` or ``"gbk"``) whose bytes were decoded as Latin-1, if any."""
+    samples = _text_values(frame)
+    if not samples:
+        return None
+    try:
+        raw = [s.encode("latin-1") for s in samples]
+    except UnicodeEncodeError:
+        return None  # characters above U+00FF: the text was decoded properly
+    for encoding in ("utf-8", "gbk", "gb18030"):
+        try:
+            decoded = [b.decode(encoding) for b in raw]
+        except UnicodeDecodeError:
+            continue
+        if any(_CJK.search(text) for text in decoded):
+            return encoding
+    return None
+
+
+def _read(path: Path, layer, encoding):
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+    except (DataSourceError, DataLayerError) as err:
+        raise ReadError(f"cannot be read: {_gdal_reason(err)}", path=path, layer=layer) from err
+    except (LookupError, UnicodeDecodeError) as err:
+        raise ReadError(f"cannot be decoded with encoding={encoding!r}: {err}", path=path, layer=layer) from err
+
+
+def _choose_layer(path: Path, layer: str | None) -> str | None:
+    if path.suffix.lower() != ".gpkg":
+        return layer
+    names = list_layers(path)
+    if layer is None:
+        if len(names) == 1:
+            return names[0]
+        raise ReadError(
+            f"holds {len(names)} layers; pass layer= one of: {', '.join(names) or '(none)'}",
+            path=path,
+        )
+    if layer not in names:
+        raise ReadError(
+            f"has no layer {layer!r}; its layers are: {', '.join(names) or '(none)'}", path=path
+        )
+    return layer
+
+
+def read_vector(path: Path, *, layer: str | None = None, encoding: str | None = None) -> RawLayer:
+    """Read a GeoPackage, GeoJSON or shapefile layer as stored (declared CRS, original axes)."""
+    layer = _choose_layer(path, layer)
+    notes: list[str] = []
+    frame = _read(path, layer, encoding)
+    used = encoding
+    if encoding is None and path.suffix.lower() == ".shp":
+        has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
+        guessed = detect_mojibake(frame)
+        if guessed:
+            frame = _read(path, layer, guessed)
+            used = guessed
+            message = (
+                f"text was not readable as Latin-1{'' if not has_cpg else ' despite the .cpg'}: "
+                f"decoded as {guessed.upper()} (pass encoding= to override)"
+            )
+            notes.append(message)
+            warnings.warn(f"{where(path, layer=layer)}: {message}", EncodingGuessWarning, stacklevel=3)
+    if path.suffix.lower() in (".geojson", ".json") and not _geojson_declares_crs(path):
+        frame = _geojson_default_crs(frame, notes)
+    return RawLayer(frame=frame, encoding=used, notes=notes)
+
+
+def _geojson_declares_crs(path: Path) -> bool:
+    """Whether a GeoJSON file has a (pre-RFC 7946) top-level ``"crs"`` member."""
+    with open(path, "rb") as handle:
+        tail = b""
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            if re.search(rb'"crs"\s*:', tail + block):
+                return True
+            tail = block[-16:]
+    return False
+
+
+def _geojson_default_crs(frame, notes: list[str]):
+    """GeoJSON without ``crs`` is WGS84 by RFC 7946 — unless its numbers are plainly metres."""
+    from ..crs import looks_like_lonlat
+    import shapely
+
+    xy = shapely.get_coordinates(frame.geometry.values)
+    if len(xy) and looks_like_lonlat(xy[:, 0], xy[:, 1]) is None:
+        notes.append("GeoJSON without a crs member holds metres, not degrees: the RFC 7946 WGS84 default does not apply")
+        return frame.set_crs(None, allow_override=True)
+    return frame
