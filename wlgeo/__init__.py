@@ -22,6 +22,7 @@ from .errors import (
     WlgeoWarning,
 )
 from .io import LayerPack, read_layer, read_pack
+from .scenario import Scenario, SitingParams, list_presets, load_scenario
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,10 @@ __all__ = [
     "read_layer",
     "read_pack",
     "LayerPack",
+    "Scenario",
+    "SitingParams",
+    "load_scenario",
+    "list_presets",
     "wgs84_to_gcj02",
     "gcj02_to_wgs84",
     "WlgeoError",
