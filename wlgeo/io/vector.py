@@ -7,6 +7,7 @@ recognises that from the text it got back, re-reads with the right encoding and 
 
 from __future__ import annotations
 
+import codecs
 import re
 import warnings
 from pathlib import Path
@@ -66,9 +67,19 @@ def detect_mojibake(frame) -> str | None:
     return None
 
 
+def _gdal_encoding(encoding: str | None, path: Path, layer) -> str | None:
+    """Python's canonical spelling of ``encoding``: GDAL/iconv reject some aliases (``latin-1``)."""
+    if encoding is None:
+        return None
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as err:
+        raise ReadError(f"unknown encoding={encoding!r}", path=path, layer=layer) from err
+
+
 def _read(path: Path, layer, encoding):
     try:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        return pyogrio.read_dataframe(path, layer=layer, encoding=_gdal_encoding(encoding, path, layer))
     except (DataSourceError, DataLayerError) as err:
         raise ReadError(f"cannot be read: {_gdal_reason(err)}", path=path, layer=layer) from err
     except (LookupError, UnicodeDecodeError) as err:
