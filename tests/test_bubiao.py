@@ -275,3 +275,25 @@ def test_raw_reader_keeps_the_file_layout(tmp_path):
 )
 def test_datum_from_text(text, datum):
     assert datum_from_text(text) == datum
+
+
+def test_crossing_ring_is_kept_with_a_note(tmp_path):
+    # a "bow tie": the points of a 100 x 100 square in the wrong order
+    corners = [(N0, E0), (N0 + 100, E0 + 100), (N0, E0 + 100), (N0 + 100, E0)]
+    lines = _parcel("5,,WL-010,错序地块,面,,,,@", [("1", corners)])
+    path = _write(tmp_path, lines, zone="36带")
+    gdf, _, _ = _read(path)
+    assert not gdf.geometry[0].is_valid
+    assert any("WL-010" in n and "not valid" in n for n in gdf.attrs["wlgeo_notes"])
+    assert gdf.loc[0, "area_ha"] != gdf.loc[0, "area_ha"]  # empty 面积 → NaN, no mismatch note
+    assert not any("面积" in n for n in gdf.attrs["wlgeo_notes"])
+
+
+def test_line_parcel(tmp_path):
+    pts = [(N0, E0), (N0 + 300, E0 + 400)]
+    lines = ["2,,RD-1,矿区道路,线,,,,@"] + [f"J{i},1,{n:.1f},{36_000_000 + e:.1f}" for i, (n, e) in enumerate(pts, 1)]
+    path = _write(tmp_path, lines)
+    gdf, _, _ = _read(path)
+    assert gdf.geometry[0].geom_type == "LineString"
+    assert gdf.geometry[0].length == pytest.approx(500.0)  # 300-400-500 triangle
+    assert gdf.loc[0, "geom_type"] == "线"

@@ -199,3 +199,15 @@ def test_raw_reader_layout(tmp_path):
     assert raw.datum is None
     minx, miny, _, _ = raw.frame.geometry[0].bounds
     assert (minx, miny) == (E0 + 36_000_000, N0)  # x = the Y column, as written
+
+
+def test_ring_column_outside_first_ring_makes_a_second_part(tmp_path):
+    rows = [["right_id", "圈号", "x", "y"]]
+    for ring, (n0, e0) in (("1", (N0, E0)), ("2", (N0, E0 + 500))):
+        rows += [["R1", ring, f"{n:.1f}", f"{e:.1f}"] for n, e in _rect(n0, e0, 100, 100)]
+    path = _csv(tmp_path, rows)
+    gdf, _ = _read(path)
+    geom = gdf.geometry[0]
+    assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
+    assert geom.area == pytest.approx(20_000.0, abs=1e-4)
+    assert geom.bounds == pytest.approx((E0, N0, E0 + 600, N0 + 100), abs=1e-6)

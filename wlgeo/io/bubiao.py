@@ -34,7 +34,7 @@ from .raw import RawLayer, decode_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_bubiao", "datum_from_text", "assemble_polygon"]
+__all__ = ["read_bubiao", "datum_from_text", "assemble_polygon", "invalid_geometry_notes"]
 
 COLUMNS = ["parcel_id", "name", "area_ha", "use", "land_code", "sheet", "geom_type"]
 AREA_TOLERANCE = 0.01
@@ -112,6 +112,17 @@ def assemble_polygon(
             host.append(ring)
     polygons = [Polygon(shell, holes) for shell, holes in parts]
     return polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
+
+
+def invalid_geometry_notes(ids, geoms, what: str) -> list[str]:
+    """Notes for geometries GEOS finds invalid (crossing rings, wrong point order): kept, not fixed."""
+    geoms = list(geoms)
+    reasons = shapely.is_valid_reason(geoms)
+    return [
+        f"{what} '{ident}': geometry is not valid ({reason}); kept as written — check the point order"
+        for ident, reason, geom in zip(ids, reasons, geoms)
+        if reason != "Valid Geometry" and geom is not None
+    ]
 
 
 def _assemble(kind: str, rings, *, what: dict):
@@ -340,10 +351,10 @@ def _header_zone(header: dict[str, str], parcels: list[_Parcel], path: Path, not
     text = header.get("带号", "").strip()
     if not text:
         return
-    try:
-        zone = int(float(text))
-    except ValueError:
-        raise CRSError(f"带号={text!r} is not a zone number", path=path, field="带号") from None
+    match = re.fullmatch(r"\s*(\d{1,2})\s*(带|度带)?\s*", text)
+    if match is None:
+        raise CRSError(f"带号={text!r} is not a zone number", path=path, field="带号")
+    zone = int(match.group(1))
     if zone == WULONG_ZONE:
         return
     prefixes = _prefix_zones(parcels)
@@ -419,7 +430,8 @@ def read_bubiao(path: Path, *, encoding: str | None = None) -> RawLayer:
     try:
         text, used = decode_text(data, encoding)
     except (UnicodeDecodeError, LookupError, ValueError) as err:
-        raise ReadError(f"cannot be decoded as {encoding or 'UTF-8 or GBK'}: {err}; pass encoding=", path=path) from err
+        hint = "" if "encoding=" in str(err) else "; pass encoding="
+        raise ReadError(f"cannot be decoded as {encoding or 'UTF-8 or GBK'}: {err}{hint}", path=path) from err
     notes: list[str] = []
     if encoding is None and used != "utf-8":
         message = f"text is not UTF-8: decoded as {used.upper()} (pass encoding= to override)"
@@ -443,6 +455,7 @@ def read_bubiao(path: Path, *, encoding: str | None = None) -> RawLayer:
     frame = gpd.GeoDataFrame(rows, columns=COLUMNS, geometry=geoms, crs=None)
     frame["area_ha"] = frame["area_ha"].astype(float)
     _area_notes(frame, notes)
+    notes.extend(invalid_geometry_notes(frame["parcel_id"], frame.geometry.values, "parcel"))
     duplicated = sorted(set(frame.loc[frame["parcel_id"].duplicated(), "parcel_id"]))
     if duplicated:
         notes.append(f"地块编号 repeated in the file: {', '.join(duplicated)}")

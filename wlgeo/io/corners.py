@@ -24,7 +24,7 @@ import pandas as pd
 from ..crs import Datum
 from ..errors import EncodingGuessWarning, LayerError, ReadError, where
 from ..schema import LAYERS
-from .bubiao import assemble_polygon, datum_from_text
+from .bubiao import assemble_polygon, datum_from_text, invalid_geometry_notes
 from .raw import RawLayer, decode_text
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,8 @@ def _csv_rows(path: Path, encoding: str | None, notes: list[str]) -> tuple[list[
     try:
         text, used = decode_text(data, encoding)
     except (UnicodeDecodeError, LookupError, ValueError) as err:
-        raise ReadError(f"cannot be decoded as {encoding or 'UTF-8 or GBK'}: {err}; pass encoding=", path=path) from err
+        hint = "" if "encoding=" in str(err) else "; pass encoding="
+        raise ReadError(f"cannot be decoded as {encoding or 'UTF-8 or GBK'}: {err}{hint}", path=path) from err
     if encoding is None and used != "utf-8":
         message = f"text is not UTF-8: decoded as {used.upper()} (pass encoding= to override)"
         notes.append(message)
@@ -342,6 +343,7 @@ def read_corner_table(
     names = ["quarry_id"] + [name for _, name in attr_cols]
     frame = gpd.GeoDataFrame(records, columns=list(dict.fromkeys(names)), geometry=geoms, crs=None)
     _numeric_columns(frame, [n for n in dict.fromkeys(names) if n != "quarry_id"])
+    notes.extend(invalid_geometry_notes(frame["quarry_id"], frame.geometry.values, "right"))
     described = ", ".join(f"{role}={name}" for role, name in col_name.items())
     notes.append(
         f"corner table: {len(frame)} right(s) from {sum(len(p) for e in rights.values() for _, p in e['rings'])} "
