@@ -211,3 +211,13 @@ def test_ring_column_outside_first_ring_makes_a_second_part(tmp_path):
     assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
     assert geom.area == pytest.approx(20_000.0, abs=1e-4)
     assert geom.bounds == pytest.approx((E0, N0, E0 + 600, N0 + 100), abs=1e-6)
+
+
+def test_code_like_attributes_keep_leading_zeros(tmp_path):
+    rows = [["编号", "点号", "X", "Y", "地类编码", "面积"]]
+    rows += [["W1", str(i), f"{n:.1f}", f"{e:.1f}", "0602", "2.5"] for i, (n, e) in enumerate(_rect(N0, E0, 100, 100), 1)]
+    path = _csv(tmp_path, rows)
+    gdf, _ = _read(path)
+    assert gdf.loc[0, "quarry_id"] == "W1"
+    assert gdf.loc[0, "地类编码"] == "0602"
+    assert gdf.loc[0, "area"] == pytest.approx(2.5)

@@ -235,7 +235,8 @@ def _attr_value(value):
 def _numeric_columns(frame: pd.DataFrame, columns: list[str]) -> None:
     for column in columns:
         values = frame[column]
-        if values.map(lambda v: isinstance(v, str)).any():
+        texts = values.map(lambda v: isinstance(v, str))
+        if texts.any() and not values[texts].str.fullmatch(r"[+-]?0\d+").any():  # keep codes like 0602
             converted = pd.to_numeric(values, errors="coerce")
             if converted.notna().sum() == values.notna().sum():
                 frame[column] = converted
