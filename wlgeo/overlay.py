@@ -1,0 +1,473 @@
+"""Predicate-first constraint metrics: overlap areas and distances per quarry.
+
+The bureau's constraint layers mix a few huge polygons (the red line: dozens of polygons with
+hundreds of thousands of vertices) with many small ones (farmland parcels). Intersecting a quarry
+with a huge polygon costs time proportional to the polygon's vertex count, so:
+
+1. huge constraint geometries are cut into pieces of at most ``max_vertices`` vertices
+   (:func:`subdivide`, like PostGIS ``ST_Subdivide``: recursive ``shapely.clip_by_rect`` on the
+   bounding-box halves);
+2. an ``STRtree`` of the pieces is queried with the predicate ``intersects``;
+3. a quarry lying wholly inside a piece (``contains_properly``) overlaps it by its own area, with
+   no geometry built;
+4. only the remaining pairs are intersected; a quarry hit by several distinct constraint
+   polygons has its intersection pieces unioned, so ground shared by overlapping constraint
+   polygons counts once (pieces of one polygon never overlap, their areas are simply summed).
+
+Distances use ``STRtree.query_nearest`` on the (subdivided) targets. Everything is measured in
+the working CRS, EPSG:4545 (metres); frames in another CRS are reprojected with a note.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .crs import WORKING_CRS
+from .errors import LayerError
+from .io.pack import LayerPack
+from .scenario import Scenario
+from .schema import PROTECTED_KINDS
+
+__all__ = [
+    "constraint_metrics",
+    "overlap_area",
+    "nearest_distance",
+    "subdivide",
+    "METRIC_COLUMNS",
+    "MAX_VERTICES",
+]
+
+log = logging.getLogger(__name__)
+
+#: Float columns of :func:`constraint_metrics`, in order.
+METRIC_COLUMNS = (
+    "red_line_m2",
+    "red_line_pct",
+    "farmland_m2",
+    "farmland_pct",
+    "protected_m2",
+    "protected_pct",
+    "settlement_m",
+    "trunk_line_m",
+    "main_river_m",
+)
+#: Default largest vertex count of a subdivided piece (PostGIS ``ST_Subdivide`` uses 256 too).
+MAX_VERTICES = 256
+_MAX_DEPTH = 40  # halvings of a bbox before giving up on a piece (2^-40 of the extent)
+_TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "真", "干流"}
+_FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "假", ""}
+
+
+# ---------------------------------------------------------------------- geometry helpers
+def _as_array(geoms) -> np.ndarray:
+    """Geometries as a 1-D object array of shapely geometries (``None`` kept)."""
+    if isinstance(geoms, (gpd.GeoSeries, gpd.GeoDataFrame)):
+        geoms = geoms.geometry.values
+    if isinstance(geoms, shapely.Geometry):
+        geoms = [geoms]
+    arr = np.asarray(geoms, dtype=object)
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    return arr
+
+
+def _clean(geoms, dimension: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Drop missing/empty geometries, repair invalid ones, explode to single parts.
+
+    Returns the parts and, for each part, the position of the geometry it came from. Parts of a
+    valid geometry never overlap one another, so their areas may be summed.
+    """
+    arr = _as_array(geoms)
+    keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    idx = np.flatnonzero(keep)
+    arr = arr[keep]
+    if len(arr):
+        bad = ~shapely.is_valid(arr)
+        if bad.any():
+            arr = arr.copy()
+            arr[bad] = shapely.make_valid(arr[bad])
+    parts, part_of = shapely.get_parts(arr, return_index=True)
+    owner = idx[part_of]
+    if dimension is not None and len(parts):
+        ok = shapely.get_dimensions(parts) == dimension
+        parts, owner = parts[ok], owner[ok]
+    return parts, owner
+
+
+def subdivide(geoms, *, max_vertices: int = MAX_VERTICES) -> tuple[np.ndarray, np.ndarray]:
+    """Cut geometries into pieces of at most ``max_vertices`` coordinates.
+
+    Like PostGIS ``ST_Subdivide``: a geometry with too many coordinates is clipped
+    (``shapely.clip_by_rect``) to the two halves of its bounding box, split across the longer
+    side, recursively. Pieces of one polygon share edges but no area, and together they cover
+    exactly the polygon; lines are cut likewise.
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries (missing/empty ones are dropped).
+    max_vertices : largest number of coordinates in a piece (≥ 8).
+
+    Returns
+    -------
+    pieces : ndarray of single-part geometries.
+    parent : ndarray of int, for each piece the position in ``geoms`` it came from.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> circle = shapely.Point(0, 0).buffer(1000, quad_segs=1000)
+    >>> pieces, parent = subdivide([circle], max_vertices=256)
+    >>> bool(shapely.get_num_coordinates(pieces).max() <= 256)
+    True
+    >>> bool(abs(shapely.area(pieces).sum() - circle.area) < 1e-6)
+    True
+    """
+    if max_vertices < 8:
+        raise ValueError(f"max_vertices must be ≥ 8, got {max_vertices}")
+    arr = _as_array(geoms)
+    dims = np.full(len(arr), -1)
+    present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    dims[present] = shapely.get_dimensions(arr[present])
+    parts, parent = _clean(arr)
+    part_dims = dims[parent]
+    done_g, done_p = [], []
+    for _depth in range(_MAX_DEPTH):
+        if not len(parts):
+            break
+        small = shapely.get_num_coordinates(parts) <= max_vertices
+        done_g.append(parts[small])
+        done_p.append(parent[small])
+        parts, parent, part_dims = parts[~small], parent[~small], part_dims[~small]
+        if not len(parts):
+            break
+        xmin, ymin, xmax, ymax = shapely.bounds(parts).T
+        wide = (xmax - xmin) >= (ymax - ymin)
+        xmid, ymid = (xmin + xmax) / 2, (ymin + ymax) / 2
+        # clip_by_rect takes one rectangle per call: loop over the (few) big parts, not quarries.
+        first = [
+            shapely.clip_by_rect(g, x0, y0, xm if w else x1, y1 if w else ym)
+            for g, x0, y0, x1, y1, xm, ym, w in zip(parts, xmin, ymin, xmax, ymax, xmid, ymid, wide)
+        ]
+        second = [
+            shapely.clip_by_rect(g, xm if w else x0, y0 if w else ym, x1, y1)
+            for g, x0, y0, x1, y1, xm, ym, w in zip(parts, xmin, ymin, xmax, ymax, xmid, ymid, wide)
+        ]
+        halves = np.asarray(first + second, dtype=object)
+        half_parent = np.concatenate([parent, parent])
+        half_dims = np.concatenate([part_dims, part_dims])
+        # clip_by_rect is fast but may return invalid output or lower-dimensional slivers.
+        new_parts, new_of = _clean(halves)
+        keep = shapely.get_dimensions(new_parts) == half_dims[new_of]
+        parts, parent, part_dims = new_parts[keep], half_parent[new_of][keep], half_dims[new_of][keep]
+    if len(parts):  # pathological (max depth reached): keep the rest whole
+        done_g.append(parts)
+        done_p.append(parent)
+    if not done_g:
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.intp)
+    return np.concatenate(done_g), np.concatenate(done_p).astype(np.intp)
+
+
+def overlap_area(geoms, constraints, *, max_vertices: int = MAX_VERTICES) -> np.ndarray:
+    """Area of each geometry covered by the union of ``constraints``, in squared CRS units.
+
+    Constraint polygons that overlap each other count their shared ground once; a constraint
+    lying inside a hole of a geometry does not overlap it; touching edges give 0. Missing or
+    empty input geometries give NaN. Non-polygonal constraint parts are ignored.
+
+    Parameters
+    ----------
+    geoms : GeoSeries or array-like of (Multi)Polygons (e.g. quarries).
+    constraints : GeoSeries or array-like of (Multi)Polygons (e.g. the red line).
+    max_vertices : subdivide constraint parts with more coordinates than this.
+
+    Returns
+    -------
+    ndarray of float, aligned to ``geoms``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> quarry = shapely.box(0, 0, 200, 100)
+    >>> overlap_area([quarry], [shapely.box(100, 50, 300, 300), shapely.box(150, 0, 300, 300)])
+    array([7500.])
+    """
+    arr = _as_array(geoms)
+    out = np.full(len(arr), np.nan)
+    present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    out[present] = 0.0
+    parts, part_parent = _clean(constraints, dimension=2)
+    if not len(parts) or not present.any():
+        return out
+    pieces, piece_part = subdivide(parts, max_vertices=max_vertices)
+    piece_parent = part_parent[piece_part]  # the constraint feature each piece belongs to
+    shapely.prepare(pieces)
+    tree = shapely.STRtree(pieces)
+    qpos = np.flatnonzero(present)
+    q = arr[qpos]
+    pair_q, pair_p = tree.query(q, predicate="intersects")
+    if not len(pair_q):
+        return out
+    q_area = shapely.area(q)
+    # Wholly inside one piece: the overlap is the quarry's own area, no geometry needed.
+    inside = shapely.contains_properly(pieces[pair_p], q[pair_q])
+    full = np.zeros(len(q), dtype=bool)
+    full[pair_q[inside]] = True
+    rest = ~full[pair_q]
+    pair_q, pair_p = pair_q[rest], pair_p[rest]
+    area = np.where(full, q_area, 0.0)
+    if len(pair_q):
+        inter = shapely.intersection(q[pair_q], pieces[pair_p])
+        inter_area = shapely.area(inter)
+        owner = piece_parent[pair_p]
+        # Quarries hit by pieces of more than one constraint feature need a union.
+        order = np.lexsort((owner, pair_q))
+        sq, so = pair_q[order], owner[order]
+        distinct = np.ones(len(sq), dtype=bool)
+        distinct[1:] = (sq[1:] != sq[:-1]) | (so[1:] != so[:-1])
+        n_features = np.bincount(sq[distinct], minlength=len(q))
+        simple = n_features[pair_q] <= 1
+        area += np.bincount(pair_q[simple], weights=inter_area[simple], minlength=len(q))
+        multi = ~simple
+        if multi.any():
+            mq, minter = pair_q[multi], inter[multi]
+            morder = np.argsort(mq, kind="stable")
+            mq, minter = mq[morder], minter[morder]
+            starts = np.flatnonzero(np.r_[True, mq[1:] != mq[:-1]])
+            ends = np.r_[starts[1:], len(mq)]
+            # One union per quarry whose overlap comes from several features (usually few).
+            unions = [shapely.union_all(minter[s:e]) for s, e in zip(starts, ends)]
+            area[mq[starts]] += shapely.area(np.asarray(unions, dtype=object))
+    out[qpos] = np.minimum(area, q_area)
+    return out
+
+
+def _nearest(geoms, targets, *, max_vertices: int = MAX_VERTICES) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest target and that target's position (-1 where none)."""
+    arr = _as_array(geoms)
+    dist = np.full(len(arr), np.nan)
+    which = np.full(len(arr), -1, dtype=np.intp)
+    pieces, parent = subdivide(targets, max_vertices=max_vertices)
+    if not len(pieces) or not len(arr):
+        return dist, which
+    tree = shapely.STRtree(pieces)
+    (qi, pi), d = tree.query_nearest(arr, return_distance=True, all_matches=False)
+    dist[qi] = d
+    which[qi] = parent[pi]
+    return dist, which
+
+
+def nearest_distance(geoms, targets, *, max_vertices: int = MAX_VERTICES) -> np.ndarray:
+    """Distance from each geometry to the nearest of ``targets`` (0 when touching or inside).
+
+    Missing/empty geometries, or no targets at all, give NaN. Targets with many vertices (long
+    roads, rivers) are subdivided first, which leaves the distance unchanged.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> nearest_distance([shapely.box(0, 0, 100, 100)], [shapely.Point(280, 50), shapely.Point(50, 400)])
+    array([180.])
+    """
+    return _nearest(geoms, targets, max_vertices=max_vertices)[0]
+
+
+# ---------------------------------------------------------------------- layer handling
+def _working(frame: gpd.GeoDataFrame, name: str, notes: list[str]) -> gpd.GeoDataFrame:
+    """The frame in EPSG:4545 (reprojected copy if needed, with a note)."""
+    if frame.crs is None:
+        notes.append(f"{name} has no CRS: taken as EPSG:4545 (the pack's working CRS)")
+        return frame
+    if CRS.from_user_input(frame.crs) != CRS.from_user_input(WORKING_CRS):
+        notes.append(f"{name} was in {frame.crs.to_string()}: reprojected to EPSG:4545 for measuring")
+        return frame.to_crs(WORKING_CRS)
+    return frame
+
+
+def _layer(pack: LayerPack, name: str, notes: list[str], not_checked: dict, rules: Iterable[str]):
+    frame = pack.get(name)
+    if frame is None:
+        for rule in rules:
+            not_checked[rule] = f"layer {name} absent"
+        return None
+    geom = frame.geometry
+    if len(frame) == 0 or (geom.is_empty | geom.isna()).all():
+        for rule in rules:
+            not_checked[rule] = f"layer {name} is empty"
+        return None
+    return _working(frame, name, notes)
+
+
+def _truthy(values: pd.Series, name: str, notes: list[str]) -> np.ndarray:
+    """Parse a `main`-like column (bool, 0/1, true/false/是/否 text) to a bool array."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).to_numpy(dtype=bool)
+    out = np.zeros(len(values), dtype=bool)
+    unknown = []
+    for i, v in enumerate(values.tolist()):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            out[i] = bool(v)
+        elif isinstance(v, (int, float, np.integer, np.floating)):
+            out[i] = v != 0
+        else:
+            word = str(v).strip().lower()
+            if word in _TRUE_WORDS:
+                out[i] = True
+            elif word not in _FALSE_WORDS:
+                unknown.append(v)
+    if unknown:
+        notes.append(
+            f"{name}: {len(unknown)} value(s) not read as true/false (e.g. {unknown[0]!r}); counted as not main"
+        )
+    return out
+
+
+def _names(frame: gpd.GeoDataFrame, which: np.ndarray) -> np.ndarray:
+    out = np.full(len(which), None, dtype=object)
+    if "name" not in frame.columns:
+        return out
+    names = frame["name"].to_numpy(dtype=object)
+    hit = which >= 0
+    out[hit] = names[which[hit]]
+    return out
+
+
+def _kind_filter(frame, allowed, name, notes, field="kind") -> np.ndarray:
+    if field not in frame.columns:
+        notes.append(f"{name} has no `{field}` field: every feature counted")
+        return np.ones(len(frame), dtype=bool)
+    kinds = frame[field].astype("string").str.strip()
+    keep = kinds.isin(list(allowed)).fillna(False).to_numpy(dtype=bool)
+    return keep
+
+
+# ---------------------------------------------------------------------- the metrics
+def constraint_metrics(
+    quarries: gpd.GeoDataFrame,
+    pack: LayerPack,
+    scenario: Scenario | None = None,
+    *,
+    max_vertices: int = MAX_VERTICES,
+) -> pd.DataFrame:
+    """Overlap areas and distances of every quarry against the pack's constraint layers.
+
+    Parameters
+    ----------
+    quarries : the quarries (any CRS; measured in EPSG:4545).
+    pack : the layer pack holding ``red_line``, ``farmland``, ``protected_areas``,
+        ``settlements``, ``roads``, ``rivers`` (each optional).
+    scenario : gives ``closing_protected_kinds`` and ``trunk_kinds``; baseline when ``None``.
+    max_vertices : subdivision size for huge constraint geometries.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``quarries.index``, float columns ``red_line_m2, red_line_pct, farmland_m2,
+        farmland_pct, protected_m2, protected_pct`` (overlap in m² and % of the quarry's area)
+        and ``settlement_m, trunk_line_m, main_river_m`` (m from the quarry polygon; 0 when
+        touching or inside), plus ``nearest_settlement``, ``nearest_trunk_line``,
+        ``nearest_main_river`` (the nearest feature's ``name``, or None). NaN means "not
+        checked": ``.attrs["not_checked"]`` maps the rule (``red_line``, ``farmland``,
+        ``protected``, ``settlement``, ``trunk_line``, ``main_river``) to why;
+        ``.attrs["notes"]`` lists what was assumed (no ``main`` field, reprojection, ...).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from wlgeo.io.pack import LayerPack
+    >>> q = gpd.GeoDataFrame({"quarry_id": ["Q1"]}, geometry=[shapely.box(0, 0, 200, 100)], crs=4545)
+    >>> red = gpd.GeoDataFrame(geometry=[shapely.box(100, 50, 300, 300)], crs=4545)
+    >>> m = constraint_metrics(q, LayerPack({"quarries": q, "red_line": red}))
+    >>> float(m.loc[0, "red_line_m2"]), float(m.loc[0, "red_line_pct"])
+    (5000.0, 25.0)
+    >>> m.attrs["not_checked"]["farmland"]
+    'layer farmland absent'
+    """
+    scenario = scenario if scenario is not None else Scenario()
+    if not isinstance(quarries, gpd.GeoDataFrame):
+        raise LayerError("quarries must be a GeoDataFrame", layer="quarries")
+    notes: list[str] = []
+    not_checked: dict[str, str] = {}
+    q = _working(quarries, "quarries", notes)
+    geoms = _as_array(q.geometry)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        notes.append(f"quarries: {int(missing.sum())} feature(s) without geometry get NaN metrics")
+    q_area = shapely.area(geoms).astype(float)
+    q_area[missing] = np.nan
+    nan = np.full(len(q), np.nan)
+    cols: dict[str, np.ndarray] = {}
+
+    def pct(m2: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(q_area > 0, m2 / q_area * 100.0, np.nan)
+
+    for rule, name in (("red_line", "red_line"), ("farmland", "farmland")):
+        frame = _layer(pack, name, notes, not_checked, [rule])
+        m2 = nan if frame is None else overlap_area(geoms, frame.geometry, max_vertices=max_vertices)
+        cols[f"{rule}_m2"], cols[f"{rule}_pct"] = m2, pct(m2)
+
+    frame = _layer(pack, "protected_areas", notes, not_checked, ["protected"])
+    if frame is None:
+        cols["protected_m2"] = cols["protected_pct"] = nan
+    else:
+        keep = _kind_filter(frame, scenario.closing_protected_kinds, "protected_areas", notes)
+        if "kind" in frame.columns:
+            odd = sorted(set(frame["kind"].dropna().astype(str).str.strip()) - set(PROTECTED_KINDS))
+            if odd:
+                notes.append(f"protected_areas: unknown kind(s) {odd} not counted as closing")
+        if not scenario.closing_protected_kinds:
+            notes.append("scenario has no closing protected kinds: protected-area overlaps do not close")
+        m2 = overlap_area(geoms, frame.geometry[keep], max_vertices=max_vertices)
+        cols["protected_m2"], cols["protected_pct"] = m2, pct(m2)
+
+    names: dict[str, np.ndarray] = {}
+    frame = _layer(pack, "settlements", notes, not_checked, ["settlement"])
+    if frame is None:
+        cols["settlement_m"], names["nearest_settlement"] = nan, np.full(len(q), None, dtype=object)
+    else:
+        dist, which = _nearest(geoms, frame.geometry, max_vertices=max_vertices)
+        cols["settlement_m"], names["nearest_settlement"] = dist, _names(frame, which)
+
+    frame = _layer(pack, "roads", notes, not_checked, ["trunk_line"])
+    cols["trunk_line_m"], names["nearest_trunk_line"] = nan, np.full(len(q), None, dtype=object)
+    if frame is not None:
+        keep = _kind_filter(frame, scenario.trunk_kinds, "roads", notes)
+        if not keep.any():
+            not_checked["trunk_line"] = f"layer roads has no road of kind {', '.join(scenario.trunk_kinds) or '(none)'}"
+        else:
+            trunk = frame[keep]
+            dist, which = _nearest(geoms, trunk.geometry, max_vertices=max_vertices)
+            cols["trunk_line_m"], names["nearest_trunk_line"] = dist, _names(trunk, which)
+
+    frame = _layer(pack, "rivers", notes, not_checked, ["main_river"])
+    cols["main_river_m"], names["nearest_main_river"] = nan, np.full(len(q), None, dtype=object)
+    if frame is not None:
+        if "main" in frame.columns:
+            keep = _truthy(frame["main"], "rivers.main", notes)
+        else:
+            notes.append("rivers has no `main` field: every river counted as main")
+            keep = np.ones(len(frame), dtype=bool)
+        if not keep.any():
+            not_checked["main_river"] = "layer rivers has no river with main = true"
+        else:
+            main = frame[keep]
+            dist, which = _nearest(geoms, main.geometry, max_vertices=max_vertices)
+            cols["main_river_m"], names["nearest_main_river"] = dist, _names(main, which)
+
+    out = pd.DataFrame({c: np.asarray(cols[c], dtype=float) for c in METRIC_COLUMNS}, index=quarries.index)
+    for c, v in names.items():
+        out[c] = pd.Series(v, index=quarries.index, dtype=object)
+    out.attrs["not_checked"] = not_checked
+    out.attrs["notes"] = notes
+    log.debug("constraint metrics for %d quarries; not checked: %s", len(out), not_checked)
+    return out
+
