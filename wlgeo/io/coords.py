@@ -85,10 +85,14 @@ def _guess_crs(xy: np.ndarray, datum: Datum | None, notes: list[str], where: dic
         _check_zone(layout.zone, where)
         crs = gk_crs(datum or "cgcs2000", prefixed=layout.zone is not None)
         datum_name = _DATUM_NAMES[datum or "cgcs2000"]
+        prefix = " with the zone prefix" if layout.zone else ""
+        if datum is not None:
+            # A survey header named the datum: only the zone layout was read from the numbers.
+            notes.append(f"header names {datum_name}; coordinates are GK zone 36 metres{prefix}: {_gk_names(crs)}")
+            return crs
         message = (
-            f"no CRS in the file; coordinates are Gauss-Kruger metres of zone 36"
-            f"{' with the zone prefix' if layout.zone else ''}: assumed {datum_name} "
-            f"({_gk_names(crs)}); pass crs= to override"
+            f"no CRS in the file; coordinates are Gauss-Kruger metres of zone 36{prefix}: "
+            f"assumed {datum_name} ({_gk_names(crs)}); pass crs= to override"
         )
         warnings.warn(f"{_loc(where)}: {message}", CRSWarning, stacklevel=4)
         notes.append(message)
@@ -123,7 +127,7 @@ def _check_zone(zone: int | None, where: dict) -> None:
         )
 
 
-def _fix_gk_layout(frame, crs: CRS, notes: list[str], where: dict):
+def _fix_gk_layout(frame, crs: CRS, notes: list[str], where: dict, *, given: bool = False):
     """Swap axes and strip the zone prefix of a zone-36 GK layer; return the frame and its CRS."""
     family = gk_family(crs)
     xy = _coords(frame)
@@ -133,7 +137,7 @@ def _fix_gk_layout(frame, crs: CRS, notes: list[str], where: dict):
     layout = inspect_gk_layout(xy[:, 0], xy[:, 1])
     if layout is None:
         raise CRSError(
-            f"the layer says {_gk_names(crs)} but its coordinates are not Gauss-Kruger metres of "
+            f"{'crs=' if given else 'the layer says '}{_gk_names(crs)} but its coordinates are not Gauss-Kruger metres of "
             f"zone 36 (x {xy[:, 0].min():.6g}..{xy[:, 0].max():.6g}, y {xy[:, 1].min():.6g}..{xy[:, 1].max():.6g}); "
             "pass the right crs=",
             **where,
@@ -149,7 +153,7 @@ def _fix_gk_layout(frame, crs: CRS, notes: list[str], where: dict):
     return frame, gk_crs(datum, prefixed=False)
 
 
-def _fix_lonlat_order(frame, crs: CRS, notes: list[str], where: dict):
+def _fix_lonlat_order(frame, crs: CRS, notes: list[str], where: dict, *, given: bool = False):
     xy = _coords(frame)
     if not crs.is_geographic or not len(xy):
         return frame
@@ -160,8 +164,8 @@ def _fix_lonlat_order(frame, crs: CRS, notes: list[str], where: dict):
         return _swap_xy(frame)
     if order is None and (np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90):
         raise CRSError(
-            f"the layer says {crs.name} (degrees) but its coordinates are not degrees "
-            f"(x up to {np.abs(xy[:, 0]).max():.6g}); the file's CRS is wrong: pass the right crs=, "
+            f"{'crs=' if given else 'the layer says '}{crs.name} (degrees) but its coordinates are not degrees "
+            f"(x up to {np.abs(xy[:, 0]).max():.6g}); {'that CRS' if given else 'the file' + chr(39) + 's CRS'} is wrong: pass the right crs=, "
             "e.g. crs='EPSG:4545'",
             **where,
         )
@@ -224,8 +228,9 @@ def to_working_crs(
         source = WORKING_CRS
         notes.append("no CRS and no coordinates: taken as EPSG:4545")
     frame = frame.set_crs(source, allow_override=True)
-    frame, source = _fix_gk_layout(frame, source, notes, where)
-    frame = _fix_lonlat_order(frame, source, notes, where)
+    given = crs is not None
+    frame, source = _fix_gk_layout(frame, source, notes, where, given=given)
+    frame = _fix_lonlat_order(frame, source, notes, where, given=given)
     frame = frame.set_crs(source, allow_override=True)
     if gcj02:
         frame = _undo_gcj02(frame, source, notes, where)
