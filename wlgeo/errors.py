@@ -20,6 +20,7 @@ __all__ = [
     "ScenarioError",
     "PackError",
     "OutputError",
+    "MapError",
     "WlgeoWarning",
     "CRSWarning",
     "EncodingGuessWarning",
@@ -91,6 +92,10 @@ class PackError(WlgeoError, ValueError):
 
 class OutputError(WlgeoError, OSError):
     """An output cannot be written (target exists, not writable, ...)."""
+
+
+class MapError(WlgeoError, ValueError):
+    """A map or sheet cannot be made as asked (unknown basemap, missing Tianditu key, paper size)."""
 
 
 class WlgeoWarning(UserWarning):
