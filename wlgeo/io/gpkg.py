@@ -1,0 +1,601 @@
+"""The one GeoPackage writer: layers, Chinese field aliases, metadata and QGIS default styles.
+
+:func:`write_geopackage` is used by ``wlgeo run`` (``plan.gpkg``) and by ``wlgeo export``. What it
+writes, beyond what a plain ``to_file`` does:
+
+- every layer in EPSG:4545, UTF-8; ``gpkg_contents.identifier`` is ``"<中文名> <name>"`` and
+  ``description`` is filled;
+- dates as GeoPackage ``DATE`` fields (``license_end``, ``license_start``, any column of
+  :class:`datetime.date` values), booleans as ``BOOLEAN``;
+- Chinese field aliases from :data:`wlgeo.schema.FIELD_ALIASES` in ``gpkg_data_columns``
+  (the *Schema* extension; GDAL >= 3.7 and QGIS read ``name`` as the field alias);
+- the caller's metadata (scenario, inputs, versions, ...) as one JSON document in
+  ``gpkg_metadata`` referenced for the whole GeoPackage (``application/json``); GDAL lists it
+  as dataset metadata item ``GPKG_METADATA_ITEM_1`` (``ogrinfo``, ``pyogrio.read_info``);
+- a QGIS default style per styled layer in ``layer_styles`` (see :mod:`wlgeo.qgis_style`).
+
+The file is written under a temporary name in the target directory and renamed with
+:func:`os.replace` only when complete: an exception leaves no partial file and a pre-existing
+target untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import sqlite3
+import uuid
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyogrio.raw import write as _ogr_write
+
+from ..crs import WORKING_CRS
+from ..errors import OutputError, WlgeoError
+from ..schema import FIELD_ALIASES, LAYERS
+
+__all__ = [
+    "write_geopackage",
+    "read_gpkg_metadata",
+    "layer_identifier",
+    "DATE_FIELDS",
+    "METADATA_URI",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns written as GeoPackage DATE when they hold datetimes at midnight.
+DATE_FIELDS = frozenset(f.name for spec in LAYERS.values() for f in spec.fields if f.type == "date")
+#: ``md_standard_uri`` of the JSON metadata row wlgeo writes.
+METADATA_URI = "urn:wlgeo:metadata:1"
+
+_RESERVED_TABLES = {"layer_styles", "sqlite_sequence"}
+_OUTPUT_LAYER_ZH = {
+    "quarries": "碎石矿山",
+    "new_sites": "规划新建",
+    "consolidation_groups": "整合范围",
+}
+
+_DATA_COLUMNS_DDL = """
+CREATE TABLE IF NOT EXISTS gpkg_data_columns (
+  table_name TEXT NOT NULL,
+  column_name TEXT NOT NULL,
+  name TEXT,
+  title TEXT,
+  description TEXT,
+  mime_type TEXT,
+  constraint_name TEXT,
+  CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),
+  CONSTRAINT gdc_tn UNIQUE (table_name, name)
+);
+CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (
+  constraint_name TEXT NOT NULL,
+  constraint_type TEXT NOT NULL,
+  value TEXT,
+  min NUMERIC,
+  min_is_inclusive BOOLEAN,
+  max NUMERIC,
+  max_is_inclusive BOOLEAN,
+  description TEXT,
+  CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value)
+);
+"""
+_SCHEMA_EXT = "http://www.geopackage.org/spec121/#extension_schema"
+
+_METADATA_DDL = """
+CREATE TABLE IF NOT EXISTS gpkg_metadata (
+  id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,
+  md_scope TEXT NOT NULL DEFAULT 'dataset',
+  md_standard_uri TEXT NOT NULL,
+  mime_type TEXT NOT NULL DEFAULT 'text/xml',
+  metadata TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (
+  reference_scope TEXT NOT NULL,
+  table_name TEXT,
+  column_name TEXT,
+  row_id_value INTEGER,
+  timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  md_file_id INTEGER NOT NULL,
+  md_parent_id INTEGER,
+  CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+  CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id)
+);
+"""
+_METADATA_EXT = "http://www.geopackage.org/spec120/#extension_metadata"
+
+
+def layer_identifier(name: str) -> str:
+    """``gpkg_contents.identifier`` of a layer: Chinese alias and English name, ``"碎石矿山 quarries"``."""
+    zh = _OUTPUT_LAYER_ZH.get(name) or (LAYERS[name].alias_zh if name in LAYERS else None)
+    return f"{zh} {name}" if zh else name
+
+
+def _default_description(name: str) -> str:
+    from ..style import DECISION_SYMBOLS, LAYER_SYMBOLS
+
+    if name == "quarries":
+        classes = "/".join(s.label_zh for k, s in DECISION_SYMBOLS.items() if k != "new")
+        return f"碎石矿山及处置方式（{classes}） Quarries with their decision"
+    symbol = LAYER_SYMBOLS.get(name) or (DECISION_SYMBOLS["new"] if name == "new_sites" else None)
+    return f"{symbol.label_zh} {symbol.label_en}" if symbol else name
+
+
+# --------------------------------------------------------------------------------------------
+# public entry point
+
+
+def write_geopackage(
+    path: str | PathLike,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    descriptions: Mapping[str, str] | None = None,
+    styles: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Write layers to one GeoPackage with aliases, metadata and QGIS styles, atomically.
+
+    Parameters
+    ----------
+    path : target ``.gpkg`` file. Its directory is created when missing.
+    layers : layer name → GeoDataFrame, written in this order. Names are table names (letters,
+        digits, ``_``; not starting with ``gpkg_``/``rtree_``/``sqlite_``; not ``layer_styles``).
+        Frames in another CRS are reprojected to EPSG:4545; a non-empty frame without a CRS is
+        refused (its coordinates cannot be placed).
+    metadata : JSON-serialisable mapping (scenario name and parameters, input hashes, wlgeo
+        version, run time, ...). Stored as one JSON document in ``gpkg_metadata`` with a
+        ``geopackage``-scope reference (read it back with :func:`read_gpkg_metadata`). Dates and
+        paths are written as strings; NaN is refused.
+    descriptions : layer name → ``gpkg_contents.description``; defaults to the bilingual label
+        of the layer in :mod:`wlgeo.style`.
+    styles : write a QGIS default style for every layer the style spec knows.
+    overwrite : replace an existing file; without it an existing target is an error.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    OutputError
+        The target exists (without ``overwrite``) or is a directory, a layer name or column is
+        unusable, a column type cannot be stored, or writing failed. Nothing is left behind and
+        a pre-existing target is untouched.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> q = gpd.GeoDataFrame({"quarry_id": ["Q-1"], "decision": ["retain"]},
+    ...                      geometry=[box(0, 0, 100, 100)], crs="EPSG:4545")
+    >>> write_geopackage(tmp / "plan.gpkg", {"quarries": q})  # doctest: +SKIP
+    PosixPath('.../plan.gpkg')
+    """
+    target = Path(path)
+    _check_target(target, overwrite=overwrite)
+    frames = _check_layers(target, layers)
+    descriptions = dict(descriptions or {})
+    meta_json = _metadata_json(target, metadata)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.stem}.{uuid.uuid4().hex[:12]}.tmp.gpkg"
+    try:
+        for name, frame in frames.items():
+            _write_layer(
+                tmp,
+                name,
+                frame,
+                description=descriptions.get(name) or _default_description(name),
+            )
+        with _connect(tmp) as conn:
+            _write_aliases(conn, frames)
+            if meta_json is not None:
+                _write_json_metadata(conn, meta_json)
+        if styles:
+            _write_styles(tmp, frames)
+        os.replace(tmp, target)
+    except BaseException as err:
+        _remove_quietly(tmp)
+        if isinstance(err, WlgeoError) or not isinstance(err, Exception):
+            raise
+        raise OutputError(f"could not be written: {type(err).__name__}: {err}", path=target) from err
+    log.info("wrote %s (%s)", target, ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
+    return target
+
+
+def read_gpkg_metadata(path: str | PathLike) -> dict[str, Any] | None:
+    """The JSON metadata document :func:`write_geopackage` stored, or ``None`` when there is none."""
+    try:
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    except sqlite3.Error as err:
+        raise OutputError(f"cannot be opened: {err}", path=path) from err
+    try:
+        has = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'gpkg_metadata'").fetchone()
+        if not has:
+            return None
+        row = conn.execute(
+            "SELECT metadata FROM gpkg_metadata WHERE md_standard_uri = ? AND mime_type = "
+            "'application/json' ORDER BY id DESC LIMIT 1",
+            (METADATA_URI,),
+        ).fetchone()
+    except sqlite3.DatabaseError as err:
+        raise OutputError(f"is not a GeoPackage: {err}", path=path) from err
+    finally:
+        conn.close()
+    return None if row is None else json.loads(row[0])
+
+
+# --------------------------------------------------------------------------------------------
+# checks
+
+
+def _check_target(target: Path, *, overwrite: bool) -> None:
+    if target.suffix.lower() != ".gpkg":
+        raise OutputError("a GeoPackage file name must end in .gpkg", path=target)
+    if target.is_dir():
+        raise OutputError("is a directory; give a .gpkg file path", path=target)
+    if target.exists() and not overwrite:
+        raise OutputError("exists; pass overwrite=True (--overwrite) to replace it", path=target)
+
+
+def _check_layers(target: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+    if not isinstance(layers, Mapping) or not layers:
+        raise OutputError("no layers to write (give a mapping name -> GeoDataFrame)", path=target)
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    for name, frame in layers.items():
+        if not isinstance(name, str) or not name or not all(c.isalnum() or c == "_" for c in name) \
+                or not name[0].isalpha() or name.lower().startswith(("gpkg_", "rtree_", "sqlite_")) \
+                or name.lower() in _RESERVED_TABLES:
+            raise OutputError(
+                "layer names must start with a letter and hold only letters, digits and '_' "
+                "(and not be gpkg_*, rtree_*, sqlite_*, layer_styles)",
+                path=target,
+                layer=str(name),
+            )
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise OutputError(f"expected a GeoDataFrame, got {type(frame).__name__}", path=target, layer=name)
+        frames[name] = _to_working_crs(target, name, frame)
+        _check_columns(target, name, frames[name])
+    lowered = [n.lower() for n in frames]
+    if len(set(lowered)) != len(lowered):
+        raise OutputError("layer names differ only in case; GeoPackage table names do not", path=target)
+    return frames
+
+
+def _to_working_crs(target: Path, name: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        if len(frame) and frame.geometry.notna().any():
+            raise OutputError(
+                "has no CRS; set it (EPSG:4545 for the working CRS) before writing",
+                path=target,
+                layer=name,
+            )
+        return frame.set_crs(WORKING_CRS, allow_override=True)
+    if not frame.crs.equals(WORKING_CRS):
+        log.info("layer %s reprojected from %s to %s", name, frame.crs.to_string(), WORKING_CRS)
+        return frame.to_crs(WORKING_CRS)
+    return frame
+
+
+def _check_columns(target: Path, name: str, frame: gpd.GeoDataFrame) -> None:
+    geometry_name = frame.geometry.name
+    seen: set[str] = set()
+    for column in frame.columns:
+        if column == geometry_name:
+            continue
+        if not isinstance(column, str) or not column:
+            raise OutputError(f"column names must be non-empty text, got {column!r}", path=target, layer=name)
+        if column.lower() in ("fid", "geom") or column.lower() in seen:
+            raise OutputError(
+                "duplicate or reserved column name (fid and geom are used by the GeoPackage)",
+                path=target,
+                layer=name,
+                field=column,
+            )
+        seen.add(column.lower())
+
+
+# --------------------------------------------------------------------------------------------
+# layer writing
+
+
+def _geometry_type(name: str, frame: gpd.GeoDataFrame) -> tuple[str, bool]:
+    """OGR geometry type name and whether single parts must be promoted to multi."""
+    geoms = frame.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    kinds = set(frame.geometry[present].geom_type.unique())
+    has_z = bool(present.any() and shapely.has_z(geoms[present]).any())
+    if not kinds:
+        hint = _spec_geometry(name)
+        return (hint or "Unknown"), bool(hint)
+    families = {k.removeprefix("Multi") for k in kinds}
+    if len(families) == 1:
+        family = families.pop()
+        multi = any(k.startswith("Multi") for k in kinds)
+        # polygons and lines are promoted so every layer holds one declared geometry type
+        if family == "GeometryCollection":
+            gtype = "GeometryCollection"
+        elif multi or (family == "Polygon" and name in _MULTI_LAYERS):
+            gtype = f"Multi{family}"  # mixed single/multi, or plan polygons: one declared type
+        else:
+            gtype = family
+        return gtype + (" Z" if has_z else ""), gtype.startswith("Multi")
+    return "Unknown", False
+
+
+_MULTI_LAYERS = {"quarries", "consolidation_groups", "new_sites"}
+
+
+def _spec_geometry(name: str) -> str | None:
+    from ..style import LAYER_SYMBOLS
+
+    if name in _MULTI_LAYERS:
+        return "MultiPolygon"
+    kind = LAYERS[name].geometry[0] if name in LAYERS else (
+        LAYER_SYMBOLS[name].geometry if name in LAYER_SYMBOLS else None
+    )
+    return {"polygon": "MultiPolygon", "line": "MultiLineString", "point": "Point"}.get(kind)
+
+
+def _is_date_column(column: str, values: pd.Series) -> bool:
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if column not in DATE_FIELDS or isinstance(dtype, pd.DatetimeTZDtype):
+            return False
+        valid = values.dropna()
+        return bool((valid == valid.dt.normalize()).all())
+    if dtype == object:
+        valid = values.dropna()
+        return len(valid) > 0 and all(
+            isinstance(v, _dt.date) and not isinstance(v, _dt.datetime) for v in valid
+        )
+    return False
+
+
+def _field_arrays(target: Path, name: str, frame: gpd.GeoDataFrame):
+    """Numpy arrays and null masks for pyogrio's raw writer (dates as ``datetime64[D]``)."""
+    from pandas.arrays import BooleanArray, FloatingArray, IntegerArray
+
+    geometry_name = frame.geometry.name
+    fields, data, masks = [], [], []
+    for column in frame.columns:
+        if column == geometry_name:
+            continue
+        series = frame[column]
+        if _is_date_column(column, series):
+            values = pd.to_datetime(series, errors="raise").to_numpy(dtype="datetime64[D]")
+            mask = None
+        elif isinstance(series.dtype, pd.DatetimeTZDtype):
+            values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+            mask = None
+        elif isinstance(series.array, (IntegerArray, FloatingArray, BooleanArray)):
+            values, mask = series.array._data, series.array._mask
+        elif isinstance(series.dtype, pd.CategoricalDtype):
+            values = series.astype(object).where(series.notna(), None).to_numpy(dtype=object)
+            mask = None
+        elif isinstance(series.array, pd.api.extensions.ExtensionArray) and not isinstance(
+            series.array, np.ndarray
+        ) and series.dtype.kind not in "biufcmM":
+            values = series.astype(object).to_numpy(dtype=object)
+            mask = series.isna().to_numpy()
+        else:
+            values, mask = series.to_numpy(), None
+        if values.dtype.kind == "c":
+            raise OutputError(
+                f"column type {series.dtype} cannot be stored in a GeoPackage",
+                path=target,
+                layer=name,
+                field=column,
+            )
+        fields.append(column)
+        data.append(values)
+        masks.append(mask)
+    return fields, data, masks
+
+
+def _write_layer(tmp: Path, name: str, frame: gpd.GeoDataFrame, *, description: str) -> None:
+    target_for_errors = tmp
+    geometry_type, promote = _geometry_type(name, frame)
+    fields, data, masks = _field_arrays(target_for_errors, name, frame)
+    geoms = frame.geometry.values
+    if promote:
+        geoms = _promote(geoms)
+    wkb = shapely.to_wkb(np.asarray(geoms), output_dimension=3 if geometry_type.endswith(" Z") else 2)
+    _ogr_write(
+        str(tmp),
+        wkb,
+        data,
+        fields,
+        field_mask=masks,
+        layer=name,
+        driver="GPKG",
+        geometry_type=geometry_type,
+        crs="EPSG:4545",
+        encoding="UTF-8",
+        append=tmp.exists(),
+        layer_options={"DESCRIPTION": description, "IDENTIFIER": layer_identifier(name)},
+    )
+
+
+def _promote(geoms):
+    out = np.asarray(geoms, dtype=object).copy()
+    types = shapely.get_type_id(out)
+    for single, maker in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
+        idx = np.flatnonzero(types == single)
+        for i in idx:
+            out[i] = maker([out[i]])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# sqlite post-processing: aliases, JSON metadata, styles
+
+
+class _connect:
+    """sqlite3 connection that commits on success and always closes."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(str(path))
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+
+def _register_extension(conn: sqlite3.Connection, table: str, extension: str, definition: str) -> None:
+    exists = conn.execute(
+        "SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND column_name IS NULL AND extension_name = ?",
+        (table, extension),
+    ).fetchone()
+    if not exists:
+        conn.execute(
+            "INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+            "VALUES (?, NULL, ?, ?, 'read-write')",
+            (table, extension, definition),
+        )
+
+
+def _ensure_extensions_table(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
+        "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, "
+        "CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))"
+    )
+
+
+def _write_aliases(conn: sqlite3.Connection, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
+    rows = []
+    for name, frame in frames.items():
+        used: set[str] = set()
+        for column in frame.columns:
+            alias = FIELD_ALIASES.get(column)
+            if column == frame.geometry.name or not alias or alias in used:
+                continue
+            used.add(alias)
+            rows.append((name, column, alias, alias))
+    if not rows:
+        return
+    _ensure_extensions_table(conn)
+    conn.executescript(_DATA_COLUMNS_DDL)
+    _register_extension(conn, "gpkg_data_columns", "gpkg_schema", _SCHEMA_EXT)
+    _register_extension(conn, "gpkg_data_column_constraints", "gpkg_schema", _SCHEMA_EXT)
+    conn.executemany(
+        "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title) VALUES (?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, PathLike):
+        return os.fspath(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _metadata_json(target: Path, metadata: Mapping[str, Any] | None) -> str | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise OutputError(f"metadata must be a mapping, got {type(metadata).__name__}", path=target)
+    try:
+        return json.dumps(dict(metadata), ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise OutputError(f"metadata cannot be stored as JSON: {err}", path=target) from err
+
+
+def _write_json_metadata(conn: sqlite3.Connection, document: str) -> None:
+    _ensure_extensions_table(conn)
+    conn.executescript(_METADATA_DDL)
+    _register_extension(conn, "gpkg_metadata", "gpkg_metadata", _METADATA_EXT)
+    _register_extension(conn, "gpkg_metadata_reference", "gpkg_metadata", _METADATA_EXT)
+    cur = conn.execute(
+        "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+        "VALUES ('dataset', ?, 'application/json', ?)",
+        (METADATA_URI, document),
+    )
+    conn.execute(
+        "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, column_name, row_id_value, "
+        "timestamp, md_file_id, md_parent_id) VALUES ('geopackage', NULL, NULL, NULL, "
+        "strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, NULL)",
+        (cur.lastrowid,),
+    )
+
+
+def _write_styles(tmp: Path, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
+    from ..qgis_style import layer_style
+
+    rows = []
+    now = np.datetime64(_dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None), "ms")
+    for name, frame in frames.items():
+        style = layer_style(name, frame)
+        if style is None:
+            log.info("layer %s has no entry in the style spec: no QGIS style written", name)
+            continue
+        rows.append((name, style))
+    if not rows:
+        return
+    n = len(rows)
+    text = lambda values: np.array(values, dtype=object)  # noqa: E731
+    fields = [
+        "f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName",
+        "styleQML", "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time",
+    ]
+    data = [
+        text([""] * n),
+        text([""] * n),
+        text([name for name, _ in rows]),
+        text(["geom"] * n),
+        text([name for name, _ in rows]),
+        text([s.qml for _, s in rows]),
+        text([s.sld for _, s in rows]),
+        np.ones(n, dtype=bool),
+        text([s.description for _, s in rows]),
+        text(["wlgeo"] * n),
+        text([None] * n),
+        np.full(n, now, dtype="datetime64[ms]"),
+    ]
+    _ogr_write(
+        str(tmp),
+        None,
+        data,
+        fields,
+        layer="layer_styles",
+        driver="GPKG",
+        append=True,
+        encoding="UTF-8",
+        layer_options={"FID": "id", "IDENTIFIER": "layer_styles", "DESCRIPTION": "QGIS layer styles (wlgeo)"},
+    )
+
+
+def _remove_quietly(tmp: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            os.remove(f"{tmp}{suffix}")
+        except FileNotFoundError:
+            pass
+        except OSError as err:  # pragma: no cover - permissions on a broken disk
+            log.warning("could not remove temporary file %s%s: %s", tmp, suffix, err)
+
