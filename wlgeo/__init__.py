@@ -23,6 +23,7 @@ from .errors import (
 )
 from .io import LayerPack, read_layer, read_pack
 from .scenario import Scenario, SitingParams, list_presets, load_scenario
+from .validate import Problem, ValidationReport, check_pack, normalise_quarries
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,10 @@ __all__ = [
     "read_layer",
     "read_pack",
     "LayerPack",
+    "check_pack",
+    "ValidationReport",
+    "Problem",
+    "normalise_quarries",
     "Scenario",
     "SitingParams",
     "load_scenario",
