@@ -390,9 +390,10 @@ def _field_arrays(target: Path, name: str, frame: gpd.GeoDataFrame):
             mask = series.isna().to_numpy()
         else:
             values, mask = series.to_numpy(), None
-        if values.dtype.kind == "c":
+        if values.dtype.kind in "cmV":
             raise OutputError(
-                f"column type {series.dtype} cannot be stored in a GeoPackage",
+                f"column type {series.dtype} cannot be stored in a GeoPackage "
+                "(convert it to numbers or text first)",
                 path=target,
                 layer=name,
                 field=column,
