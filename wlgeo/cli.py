@@ -1,0 +1,267 @@
+"""The ``wlgeo`` command line: a thin click group over the library.
+
+Every command parses its options, calls one library function and reports. What is shared lives
+here once:
+
+- :class:`WlgeoGroup` turns every :class:`~wlgeo.errors.WlgeoError` (and any ``OSError``) raised
+  by a command into a one-line ``error: ...`` on stderr and exit code 2 — never a traceback for
+  bad input. An unexpected exception is a bug: one line and exit code 3 (``-vv`` logs the
+  traceback).
+- ``-v``/``-q`` configure logging; wlgeo warnings print as one line ``warning: ...``.
+- Option decorators for the usual options: :data:`pack_argument`, :func:`out_option`,
+  :data:`overwrite_option`, :func:`read_options`.
+
+Exit codes: 0 success; 1 the command ran and found problems (``validate``); 2 bad input or
+usage (the input could not be read, an option is wrong, the target exists); 3 internal error.
+
+Adding a command takes a few lines::
+
+    @main.command()
+    @pack_argument
+    @out_option(help="Directory for the outputs.")
+    @overwrite_option
+    def run(pack, out, overwrite):
+        \"\"\"Run the plan.\"\"\"
+        result = wlgeo.plan(...)
+        echo(f"wrote {out}")
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import WlgeoError, WlgeoWarning
+from .schema import LAYER_NAMES
+
+__all__ = [
+    "main",
+    "WlgeoGroup",
+    "EXIT_OK",
+    "EXIT_PROBLEMS",
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "pack_argument",
+    "out_option",
+    "overwrite_option",
+    "read_options",
+    "echo",
+    "echo_notes",
+]
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+log = logging.getLogger("wlgeo.cli")
+
+
+# ------------------------------------------------------------------------- output helpers
+def echo(message: str = "") -> None:
+    """Print a result line on stdout."""
+    click.echo(message)
+
+
+def _stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _shown() -> list[str]:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return []
+    return ctx.find_root().meta.setdefault("wlgeo.warnings_shown", [])
+
+
+def echo_notes(notes: list[str]) -> None:
+    """Print a reader's notes (``note: ...``) on stderr, skipping those already shown as warnings."""
+    if _quiet():
+        return
+    shown = _shown()
+    for note in notes:
+        if any(note in text for text in shown):
+            continue
+        _stderr(f"note: {note}")
+
+
+def _quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().meta.get("wlgeo.quiet"))
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` for the CLI: one line, no source location."""
+    text = str(message)
+    if issubclass(category, WlgeoWarning):
+        _shown().append(text)
+        if not _quiet():
+            _stderr(f"warning: {text}")
+    else:
+        log.debug("%s: %s (%s:%s)", category.__name__, text, filename, lineno)
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logger = logging.getLogger("wlgeo")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_wlgeo_cli", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler._wlgeo_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _os_error_text(err: OSError) -> str:
+    parts = [str(p) for p in (err.filename, err.filename2) if p is not None]
+    reason = err.strerror or str(err)
+    return f"{', '.join(parts)}: {reason}" if parts else reason
+
+
+# ------------------------------------------------------------------------- the group
+class WlgeoGroup(click.Group):
+    """A click group whose commands report bad input in one line and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except WlgeoError as err:
+            log.debug("".join(traceback.format_exception(err)))
+            _stderr(f"error: {err}")
+            ctx.exit(EXIT_BAD_INPUT)
+        except OSError as err:
+            log.debug("".join(traceback.format_exception(err)))
+            _stderr(f"error: {_os_error_text(err)}")
+            ctx.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            _stderr("interrupted")
+            ctx.exit(130)
+        except Exception as err:  # a bug: say so in one line, traceback only with -vv
+            log.debug("".join(traceback.format_exception(err)))
+            _stderr(
+                f"error: internal error {type(err).__name__}: {err} — this is a bug in wlgeo; "
+                "run again with -vv to see the traceback"
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+# ------------------------------------------------------------------------- shared options
+pack_argument = click.argument("pack", type=click.Path(path_type=Path, dir_okay=True))
+"""The ``PACK`` argument: a pack GeoPackage or catalog TOML (checked by the library, not click)."""
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace what is already there (otherwise refuse)."
+)
+
+
+def out_option(*, help: str, required: bool = True):  # noqa: A002 - click's keyword
+    """``--out PATH`` (a file or directory, as ``help`` says)."""
+    return click.option("--out", "out", type=click.Path(path_type=Path), required=required, help=help)
+
+
+def read_options(func):
+    """The :func:`wlgeo.read_layer` options: ``--layer``, ``--encoding``, ``--crs``, ``--gcj02``."""
+    options = [
+        click.option("--layer", default=None, help="Layer of a GeoPackage, or sheet of a workbook."),
+        click.option("--encoding", default=None, help="Text encoding (e.g. gbk) when the file's is missing or wrong."),
+        click.option("--crs", default=None, help="Source CRS for files that carry none, e.g. EPSG:4545."),
+        click.option("--gcj02", is_flag=True, help="Lon/lat are GCJ-02 (Gaode/AMap): shift to WGS84 first."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(cls=WlgeoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="wlgeo")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """wlgeo: quarry and park planning for Wulong District (武隆区矿山与园区空间规划).
+
+    Exit codes: 0 ok, 1 problems found, 2 bad input, 3 internal error.
+    """
+    _configure_logging(verbose, quiet)
+    ctx.meta["wlgeo.quiet"] = quiet
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
+    ctx.call_on_close(lambda: setattr(warnings, "showwarning", previous))
+    warnings.simplefilter("always", WlgeoWarning)
+
+
+cli = main
+
+
+# ------------------------------------------------------------------------- commands
+@main.command()
+@pack_argument
+@click.option("--strict", is_flag=True, help="Count warnings as errors.")
+@click.option("--repair", is_flag=True, help="Repair invalid geometries (make_valid) in memory and report each repair.")
+@click.pass_context
+def validate(ctx: click.Context, pack: Path, strict: bool, repair: bool) -> None:
+    """Check a layer pack and list every problem (检查图层包).
+
+    Exits 0 when the pack has no errors (with --strict: no warnings either), 1 when it has, and
+    2 when it cannot be read at all.
+    """
+    from .validate import check_pack
+
+    report = check_pack(pack, strict=strict, repair=repair)
+    echo(report.to_text())
+    ctx.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+
+@main.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--as", "as_layer", required=True, type=click.Choice(LAYER_NAMES), help="Canonical layer name.")
+@out_option(help="Pack GeoPackage to add the layer to (created when missing).")
+@read_options
+@click.option("--keep-names", is_flag=True, help="Do not rename Chinese alias columns to canonical names.")
+@overwrite_option
+def import_(
+    source: Path,
+    as_layer: str,
+    out: Path,
+    layer: str | None,
+    encoding: str | None,
+    crs: str | None,
+    gcj02: bool,
+    keep_names: bool,
+    overwrite: bool,
+) -> None:
+    """Read SOURCE and add it to a pack GeoPackage as a canonical layer (导入图层).
+
+    SOURCE is a GeoPackage, shapefile, GeoJSON, 部标 TXT or corner table. The pack is written
+    safely: a copy is changed and renamed over the original only when complete.
+    """
+    from .io.append import import_layer
+
+    result = import_layer(
+        source,
+        out,
+        as_layer=as_layer,
+        layer=layer,
+        encoding=encoding,
+        crs=crs,
+        gcj02=gcj02,
+        overwrite=overwrite,
+        rename=not keep_names,
+    )
+    echo_notes(result.notes)
+    verb = "replaced" if result.replaced else "added"
+    echo(f"{verb} layer '{result.layer}' ({result.features} features) in {result.pack}")
+
+
+if __name__ == "__main__":
+    main()
