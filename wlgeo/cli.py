@@ -263,5 +263,50 @@ def import_(
     echo(f"{verb} layer '{result.layer}' ({result.features} features) in {result.pack}")
 
 
+@main.command("export")
+@click.argument("plan_gpkg", metavar="PLAN.gpkg", type=click.Path(path_type=Path))
+@click.option("--by", required=True, type=click.Choice(["town", "decision"]), help="One GeoPackage per town or per decision class.")
+@out_option(help="Directory for the GeoPackages and index.csv.")
+@click.option("--layers", default=None, help="Comma-separated layers to export (default: all), e.g. quarries,roads.")
+@overwrite_option
+@click.pass_context
+def export(ctx: click.Context, plan_gpkg: Path, by: str, out: Path, layers: str | None, overwrite: bool) -> None:
+    """Split a plan GeoPackage into one styled GeoPackage per town or class (分乡镇/分类导出).
+
+    Each file is valid, styled for QGIS and carries the plan's metadata; index.csv lists every
+    file with its feature counts. Exits 1 when some outputs failed (the others are whole).
+    """
+    from .export import export_plan
+
+    bar = None
+
+    def progress(done: int, total: int, key: str) -> None:
+        nonlocal bar
+        if _quiet():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label=f"export by {by}", file=click.get_text_stream("stderr"))
+            bar.__enter__()
+        bar.update(1)
+
+    selected = None if layers is None else [name.strip() for name in layers.split(",") if name.strip()]
+    try:
+        report = export_plan(plan_gpkg, by=by, out_dir=out, layers=selected, overwrite=overwrite, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    echo_notes(report.notes)
+    for item in report.files:
+        counts = ", ".join(f"{name}={n}" for name, n in item.counts.items())
+        echo(f"wrote {item.path} ({counts})")
+    if report.index is not None:
+        echo(f"wrote {report.index}")
+    for failure in report.failures:
+        _stderr(f"error: {failure.key}: {failure.error}")
+    if report.failures:
+        _stderr(f"{len(report.failures)} of {len(report.files) + len(report.failures)} outputs failed")
+        ctx.exit(EXIT_PROBLEMS)
+
+
 if __name__ == "__main__":
     main()
