@@ -127,7 +127,11 @@ class Problem:
         return _ZH.get(self.code, "")
 
     def location(self) -> str:
-        return where(layer=self.layer, feature=self.feature, field=self.field)
+        """``layer 'quarries', feature 'Q-3', field 'capacity'``; a feature without id shows as ``row 7``."""
+        if self.feature is None or isinstance(self.feature, str):
+            return where(layer=self.layer, feature=self.feature, field=self.field)
+        parts = [where(layer=self.layer), f"row {self.feature}", where(field=self.field)]
+        return ", ".join(part for part in parts if part)
 
     def __str__(self) -> str:
         label = "error 错误" if self.severity == "error" else "warning 警告"
