@@ -21,7 +21,8 @@ from .errors import (
     WlgeoError,
     WlgeoWarning,
 )
-from .io import LayerPack, read_layer, read_pack
+from .export import ExportReport, export_plan
+from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
 from .scenario import Scenario, SitingParams, list_presets, load_scenario
 from .validate import Problem, ValidationReport, check_pack, normalise_quarries
 
@@ -35,6 +36,10 @@ __all__ = [
     "read_layer",
     "read_pack",
     "LayerPack",
+    "write_geopackage",
+    "read_gpkg_metadata",
+    "export_plan",
+    "ExportReport",
     "check_pack",
     "ValidationReport",
     "Problem",
