@@ -490,6 +490,11 @@ def _check_crs(frame: gpd.GeoDataFrame, name: str, out: _Collector) -> gpd.GeoDa
 def _alias_hint(frame: gpd.GeoDataFrame, spec: FieldSpec) -> str:
     if spec.alias_zh in frame.columns:
         return f"; column '{spec.alias_zh}' looks like it: rename it to '{spec.name}'"
+    if len(spec.name) > 10 and spec.name[:10] in frame.columns:
+        return (
+            f"; column '{spec.name[:10]}' looks like it cut to a shapefile's 10 characters: "
+            f"rename it to '{spec.name}' (wlgeo import does)"
+        )
     lower = {str(c).lower(): c for c in frame.columns}
     if spec.name.lower() in lower:
         return f"; column '{lower[spec.name.lower()]}' differs only in case: rename it to '{spec.name}'"

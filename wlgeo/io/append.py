@@ -47,8 +47,9 @@ def canonical_columns(frame: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFr
     """Rename columns named by a Chinese alias of layer ``name``'s fields to the canonical names.
 
     A column is renamed when it equals a field's alias (``矿山编号`` → ``quarry_id``), with or
-    without the bracketed unit (``生产规模`` → ``capacity``), or the canonical name in another
-    case (``Quarry_ID``), and the canonical column is not already there. Returns the renamed copy
+    without the bracketed unit (``生产规模`` → ``capacity``), the canonical name in another
+    case (``Quarry_ID``) or cut to a shapefile's 10 characters (``license_en`` →
+    ``license_end``), and the canonical column is not already there. Returns the renamed copy
     and the mapping used.
     """
     spec = LAYERS[name]
@@ -58,6 +59,8 @@ def canonical_columns(frame: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFr
         if fs.name in frame.columns:
             continue
         candidates = {fs.alias_zh, _strip_unit(fs.alias_zh), fs.name.lower()}
+        if len(fs.name) > 10:
+            candidates.add(fs.name[:10])  # a shapefile (DBF) cuts field names at 10 characters
         for column in columns:
             if column in mapping:
                 continue
