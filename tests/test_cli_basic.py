@@ -244,3 +244,19 @@ def test_import_bad_input_exits_2(tmp_path, args, fragment):
     assert fragment in result.stderr
     assert not (tmp_path / "p.gpkg").exists() and not (tmp_path / "p.shp").exists()
     assert (tmp_path / "half.gpkg").read_bytes() == good[: len(good) // 2]
+
+
+# --- the demo pack and logging ----------------------------------------------------------------
+def test_demo_pack_validates_clean(demo_pack_path):
+    result = wlgeo_cli("validate", demo_pack_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout.splitlines()[0]
+
+
+def test_quiet_and_verbose(tmp_path):
+    source = _gbk_shapefile(tmp_path)
+    quiet = wlgeo_cli("-q", "import", source, "--as", "quarries", "--out", tmp_path / "q.gpkg")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    verbose = wlgeo_cli("-v", "import", source, "--as", "quarries", "--out", tmp_path / "v.gpkg")
+    assert verbose.returncode == 0
+    assert "INFO: added layer quarries (2 features)" in verbose.stderr
