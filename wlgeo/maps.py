@@ -26,7 +26,7 @@ import logging
 import math
 import os
 import re
-import tempfile
+import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -645,12 +645,9 @@ def save_map(result: Any, pack: Any, path: str | PathLike, **kwargs: Any) -> Pat
     """
     path = Path(path)
     text = folium_map(result, pack, **kwargs).get_root().render()
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:
-        raise OutputError(f"cannot write the map: {err.strerror}", path=path) from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with open(tmp, "x", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
     except OSError as err:

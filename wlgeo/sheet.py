@@ -1,0 +1,364 @@
+"""The printable map sheet (PNG + PDF) of a plan, drawn with matplotlib.
+
+A3 landscape by default: title ``武隆区碎石矿山布局规划图 — <scenario>``, the district with every
+quarry coloured by decision (symbols from :mod:`wlgeo.style`), parks, bases and ports labelled,
+a legend, a scale bar in km, a north arrow, grid ticks in CGCS2000 / 3-degree GK zone 36 metres
+(EPSG:4545), and a footer with source, date and scenario. Chinese text uses the font found by
+:func:`wlgeo.fonts.cjk_font`.
+
+Examples
+--------
+>>> from wlgeo.sheet import map_sheet
+>>> map_sheet(result, pack, "out/sheet")  # doctest: +SKIP
+[PosixPath('out/sheet.png'), PosixPath('out/sheet.pdf')]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon, Rectangle
+from matplotlib.ticker import FuncFormatter
+
+from .crs import WORKING_CRS
+from .errors import MapError, OutputError
+from .fonts import cjk_font
+from .style import DECISION_SYMBOLS, LAYER_SYMBOLS, ROAD_KIND_SYMBOLS, Symbol
+
+__all__ = ["map_sheet", "sheet_figure", "PAPER_MM"]
+
+log = logging.getLogger(__name__)
+
+PAPER_MM: dict[str, tuple[float, float]] = {
+    "A4": (297.0, 210.0),
+    "A3": (420.0, 297.0),
+    "A2": (594.0, 420.0),
+    "A1": (841.0, 594.0),
+    "A0": (1189.0, 841.0),
+}
+"""ISO paper sizes in mm, landscape (width, height)."""
+
+_CONTEXT = (
+    "towns", "resource_zones", "planning_blocks", "farmland", "red_line", "protected_areas",
+    "rivers", "roads", "parks", "bases", "settlements", "ports", "boundary",
+)
+_LABELLED = ("parks", "bases", "ports")
+_MM = 1 / 25.4
+
+
+def _mpl_dash(symbol: Symbol):
+    return (0, symbol.dash) if symbol.dash else "solid"
+
+
+def _draw(ax, frame: gpd.GeoDataFrame, symbol: Symbol, *, zorder: float) -> None:
+    geoms = frame.geometry
+    kinds = geoms.geom_type.fillna("")
+    polys = frame[kinds.str.contains("Polygon")]
+    lines = frame[kinds.str.contains("LineString")]
+    points = frame[kinds.str.contains("Point")]
+    if len(polys):
+        if symbol.fill:
+            polys.plot(ax=ax, facecolor=symbol.fill, alpha=symbol.fill_opacity, edgecolor="none", zorder=zorder)
+        polys.boundary.plot(ax=ax, color=symbol.stroke, linewidth=symbol.width * 0.6,
+                            linestyle=_mpl_dash(symbol), zorder=zorder + 0.1)
+    if len(lines):
+        lines.plot(ax=ax, color=symbol.stroke, linewidth=symbol.width * 0.6, linestyle=_mpl_dash(symbol), zorder=zorder)
+    if len(points):
+        points.plot(ax=ax, color=symbol.fill or symbol.stroke, edgecolor=symbol.stroke, linewidth=0.5,
+                    markersize=symbol.marker_size ** 2 / 2, zorder=zorder)
+
+
+def _legend_handle(symbol: Symbol):
+    if symbol.geometry == "line":
+        return Line2D([], [], color=symbol.stroke, linewidth=max(symbol.width * 0.8, 1.0), linestyle=_mpl_dash(symbol))
+    if symbol.geometry == "point":
+        return Line2D([], [], marker="o", linestyle="none", markerfacecolor=symbol.fill or symbol.stroke,
+                      markeredgecolor=symbol.stroke, markersize=symbol.marker_size * 0.8)
+    return Patch(facecolor=symbol.fill or "none", alpha=None, edgecolor=symbol.stroke,
+                 linestyle="--" if symbol.dash else "-", linewidth=max(symbol.width * 0.6, 0.8))
+
+
+def _nice_length(span_m: float) -> float:
+    target = span_m / 5
+    for km in (0.5, 1, 2, 5, 10, 20, 50, 100, 200):
+        if km * 1000 >= target:
+            return km * 1000
+    return 500_000.0
+
+
+def _scale_bar(ax, extent: tuple[float, float, float, float], font) -> None:
+    x0, y0, x1, y1 = extent
+    length = _nice_length(x1 - x0)
+    height = (y1 - y0) * 0.008
+    left, base = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    for i in range(4):
+        ax.add_patch(Rectangle((left + i * length / 4, base), length / 4, height,
+                               facecolor="black" if i % 2 == 0 else "white", edgecolor="black", linewidth=0.6, zorder=200))
+    for frac in (0, 0.5, 1):
+        km = length * frac / 1000
+        text = f"{km:g}" + (" km" if frac == 1 else "")
+        ax.text(left + length * frac, base + height * 1.8, text, ha="center", va="bottom",
+                fontproperties=font.properties(8), zorder=200)
+    ax.text(left + length / 2, base - height * 0.9, "比例尺 Scale", ha="center", va="top",
+            fontproperties=font.properties(7), zorder=200)
+
+
+def _north_arrow(ax, font) -> None:
+    x, y, h, w = 0.955, 0.88, 0.07, 0.022
+    ax.add_patch(Polygon([(x, y + h), (x - w, y), (x, y + h * 0.28)], closed=True, transform=ax.transAxes,
+                         facecolor="black", edgecolor="black", linewidth=0.8, zorder=200))
+    ax.add_patch(Polygon([(x, y + h), (x + w, y), (x, y + h * 0.28)], closed=True, transform=ax.transAxes,
+                         facecolor="white", edgecolor="black", linewidth=0.8, zorder=200))
+    ax.text(x, y + h + 0.01, "北 N", transform=ax.transAxes, ha="center", va="bottom",
+            fontproperties=font.properties(11), zorder=200)
+
+
+def _extent(result: Any, pack: Any) -> tuple[float, float, float, float]:
+    frames = []
+    boundary = pack.get("boundary") if pack is not None else None
+    if boundary is not None and len(boundary):
+        frames = [boundary]
+    else:
+        frames = [f for f in (result.quarries, getattr(result, "new_sites", None)) if f is not None and len(f)]
+    if not frames:
+        raise MapError("nothing to draw: no boundary and no quarries", layer="quarries")
+    bounds = np.array([f.to_crs(WORKING_CRS).total_bounds for f in frames])
+    x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
+    x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
+    pad = max(x1 - x0, y1 - y0, 1000.0) * 0.04
+    return x0 - pad, y0 - pad, x1 + pad, y1 + pad
+
+
+def _fit(extent: tuple[float, float, float, float], aspect: float) -> tuple[float, float, float, float]:
+    """Grow ``extent`` around its centre to the width/height ratio ``aspect`` of the map frame."""
+    x0, y0, x1, y1 = extent
+    w, h = x1 - x0, y1 - y0
+    if w / h < aspect:
+        grow = (h * aspect - w) / 2
+        return x0 - grow, y0, x1 + grow, y1
+    grow = (w / aspect - h) / 2
+    return x0, y0 - grow, x1, y1 + grow
+
+
+def _label(ax, frame: gpd.GeoDataFrame, font, *, size: float, color: str) -> None:
+    if "name" not in frame.columns:
+        return
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    for geom, name in zip(frame.geometry, frame["name"]):
+        if geom is None or geom.is_empty or name is None or str(name).strip() in ("", "nan", "None"):
+            continue
+        point = geom.representative_point()
+        ax.annotate(str(name), (point.x, point.y), xytext=(4, 4), textcoords="offset points", color=color,
+                    fontproperties=font.properties(size), path_effects=halo, zorder=150, clip_on=True)
+
+
+def sheet_figure(
+    result: Any,
+    pack: Any,
+    *,
+    paper: str = "A3",
+    orientation: Literal["landscape", "portrait"] = "landscape",
+    title: str | None = None,
+    date: _dt.date | None = None,
+    source: str | None = None,
+) -> Figure:
+    """Draw the sheet on a new :class:`matplotlib.figure.Figure` (no pyplot, no global state).
+
+    See :func:`map_sheet` for the parameters. The title is ``fig.texts[0]``.
+    """
+    if paper not in PAPER_MM:
+        raise MapError(f"unknown paper {paper!r}; allowed: {', '.join(PAPER_MM)}")
+    if orientation not in ("landscape", "portrait"):
+        raise MapError(f"unknown orientation {orientation!r}; allowed: landscape, portrait")
+    if "decision" not in result.quarries.columns:
+        raise MapError("quarries have no 'decision' column; run wlgeo.plan first", layer="quarries", field="decision")
+    width_mm, height_mm = PAPER_MM[paper]
+    if orientation == "portrait":
+        width_mm, height_mm = height_mm, width_mm
+    scale = width_mm / 420.0 if orientation == "landscape" else height_mm / 420.0
+    font = cjk_font()
+    scenario = getattr(getattr(result, "scenario", None), "name", None) or "—"
+    title = title or f"武隆区碎石矿山布局规划图 — {scenario}"
+    date = date or _dt.date.today()
+    if source is None:
+        source = Path(pack.source).name if getattr(pack, "source", None) else "wlgeo"
+
+    rc = {"axes.unicode_minus": False, "pdf.fonttype": 42 if font.path and font.path.suffix == ".ttf" else 3}
+    if font.found:
+        rc["font.family"] = [font.name, "DejaVu Sans"]
+    with matplotlib.rc_context(rc):
+        fig = Figure(figsize=(width_mm * _MM, height_mm * _MM))
+        fig.text(0.5, 0.965, title, ha="center", va="top", fontproperties=font.properties(22 * scale))
+        legend_w = 0.20 if orientation == "landscape" else 0.30
+        ax = fig.add_axes((0.06, 0.09, 0.92 - legend_w - 0.02, 0.82))
+        x0, y0, x1, y1 = extent = _extent(result, pack)
+
+        handles: list[tuple[Any, str]] = []
+        counts = result.quarries["decision"].value_counts()
+        for name in _CONTEXT:
+            frame = pack.get(name) if pack is not None else None
+            if frame is None or not len(frame):
+                continue
+            frame = frame.to_crs(WORKING_CRS)
+            symbol = LAYER_SYMBOLS[name]
+            if name == "roads" and "kind" in frame.columns:
+                for kind, road in ROAD_KIND_SYMBOLS.items():
+                    part = frame[frame["kind"].astype(str) == kind]
+                    if len(part):
+                        _draw(ax, part, road, zorder=road.z)
+                        handles.append((_legend_handle(road), road.label))
+                rest = frame[~frame["kind"].astype(str).isin(list(ROAD_KIND_SYMBOLS))]
+                if len(rest):
+                    _draw(ax, rest, symbol, zorder=symbol.z)
+                continue
+            _draw(ax, frame, symbol, zorder=symbol.z)
+            handles.append((_legend_handle(symbol), symbol.label))
+
+        quarries = result.quarries.to_crs(WORKING_CRS)
+        decision_handles = []
+        for decision, symbol in DECISION_SYMBOLS.items():
+            if decision == "new":
+                part = getattr(result, "new_sites", None)
+                part = part.to_crs(WORKING_CRS) if part is not None and len(part) else None
+            else:
+                part = quarries[quarries["decision"] == decision]
+            if part is None or not len(part):
+                continue
+            _draw(ax, part, symbol, zorder=symbol.z)
+            centres = part.geometry.representative_point()
+            ax.scatter(centres.x, centres.y, s=(9 * scale) ** 1, color=symbol.fill, edgecolor=symbol.stroke,
+                       linewidth=0.4, zorder=symbol.z + 0.5)
+            n = len(part) if decision == "new" else int(counts.get(decision, 0))
+            decision_handles.append((_legend_handle(symbol), f"{symbol.label} ({n})"))
+        groups = getattr(result, "consolidation_groups", None)
+        if groups is not None and len(groups):
+            symbol = LAYER_SYMBOLS["consolidation_groups"]
+            _draw(ax, groups.to_crs(WORKING_CRS), symbol, zorder=symbol.z)
+            decision_handles.append((_legend_handle(symbol), symbol.label))
+
+        for name in _LABELLED:
+            frame = pack.get(name) if pack is not None else None
+            if frame is not None and len(frame):
+                _label(ax, frame.to_crs(WORKING_CRS), font, size=9 * scale, color=LAYER_SYMBOLS[name].stroke)
+
+        frame = ax.get_position(original=True)
+        box_w, box_h = frame.width * width_mm, frame.height * height_mm
+        x0, y0, x1, y1 = _fit(extent, box_w / box_h)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect("equal", adjustable="box")
+        ax.ticklabel_format(useOffset=False, style="plain")
+        metres = FuncFormatter(lambda v, _pos: f"{v:,.0f}".replace(",", " "))
+        ax.xaxis.set_major_formatter(metres)
+        ax.yaxis.set_major_formatter(metres)
+        ax.tick_params(labelsize=7 * scale, top=True, right=True, labeltop=True, labelright=True)
+        for label in ax.get_yticklabels():
+            label.set_rotation(90)
+            label.set_verticalalignment("center")
+        ax.grid(True, linestyle=":", linewidth=0.4, color="#888888", zorder=0)
+        ax.set_xlabel("东坐标 Easting Y (m)", fontproperties=font.properties(9 * scale))
+        ax.set_ylabel("北坐标 Northing X (m)", fontproperties=font.properties(9 * scale))
+        _scale_bar(ax, (ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1]), font)
+        _north_arrow(ax, font)
+
+        all_handles = decision_handles + handles
+        fig.legend(
+            [h for h, _ in all_handles], [t for _, t in all_handles],
+            loc="upper left", bbox_to_anchor=(1 - legend_w, 0.91), frameon=True, borderpad=0.8,
+            prop=font.properties(10 * scale), title="图例 Legend",
+            title_fontproperties=font.properties(13 * scale),
+        )
+        footer = (
+            f"数据来源 Source: {source}    制图日期 Date: {date.isoformat()}    方案 Scenario: {scenario}    "
+            "坐标系 CGCS2000 / 3° Gauss-Krüger CM 108°E (EPSG:4545)    制图 wlgeo"
+        )
+        fig.text(0.5, 0.022, footer, ha="center", va="bottom", fontproperties=font.properties(8 * scale), color="#333333")
+    return fig
+
+
+def _save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "xb") as f:
+            fig.savefig(f, format=fmt, dpi=dpi)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write the sheet: {err.strerror}", path=path) from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def map_sheet(
+    result: Any,
+    pack: Any,
+    path: str | PathLike,
+    *,
+    paper: str = "A3",
+    orientation: Literal["landscape", "portrait"] = "landscape",
+    title: str | None = None,
+    dpi: int = 300,
+    formats: Sequence[str] = ("png", "pdf"),
+    date: _dt.date | None = None,
+    source: str | None = None,
+) -> list[Path]:
+    """Write the printable sheet as PNG and PDF.
+
+    Parameters
+    ----------
+    result : PlanResult
+        Reads ``quarries`` (with ``decision``), ``consolidation_groups``, ``new_sites``, ``scenario.name``.
+    pack : LayerPack or None
+        Context layers drawn when present; ``boundary`` sets the extent.
+    path : path
+        Output path; its suffix is replaced by each format's (``out/sheet`` → ``out/sheet.png``, ``out/sheet.pdf``).
+    paper : {"A4", "A3", "A2", "A1", "A0"}
+    orientation : {"landscape", "portrait"}
+    title : str, optional
+        Default ``武隆区碎石矿山布局规划图 — <scenario>``.
+    dpi : int
+        Resolution of the PNG (300 by default: an A3 sheet is 4960 × 3507 px).
+    formats : sequence of {"png", "pdf", "svg"}
+    date, source : optional
+        Footer values; default today and the pack's file name.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order of ``formats``.
+
+    Raises
+    ------
+    MapError
+        Unknown paper, orientation or format; a result without decisions.
+    OutputError
+        A file cannot be written (each is written to a temporary name, then renamed).
+    """
+    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
+    if bad or not formats:
+        raise MapError(f"unknown sheet format(s) {bad or list(formats)!r}; allowed: png, pdf, svg")
+    if dpi <= 0:
+        raise MapError(f"dpi must be positive, got {dpi}")
+    path = Path(path)
+    fig = sheet_figure(result, pack, paper=paper, orientation=orientation, title=title, date=date, source=source)
+    written = []
+    for fmt in formats:
+        target = path.with_suffix("." + fmt)
+        _save_atomic(fig, target, fmt, dpi)
+        written.append(target)
+        log.info("sheet written: %s", target)
+    return written
