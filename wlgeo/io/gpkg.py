@@ -429,12 +429,13 @@ def _write_layer(tmp: Path, name: str, frame: gpd.GeoDataFrame, *, description: 
 
 
 def _promote(geoms):
+    """Single parts as one-part multi geometries (vectorised, as pyogrio does)."""
     out = np.asarray(geoms, dtype=object).copy()
     types = shapely.get_type_id(out)
     for single, maker in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
-        idx = np.flatnonzero(types == single)
-        for i in idx:
-            out[i] = maker([out[i]])
+        mask = types == single
+        if mask.any():
+            out[mask] = maker(np.atleast_2d(out[mask]), axis=0)
     return out
 
 
