@@ -526,8 +526,10 @@ def make_red_line(dem100: DemGrid, boundary: Polygon, protected: Layer, parks: L
     """High ground (top ~30 % of the district by elevation), smoothed, plus heritage cores and the forest park."""
     z = dem100.z
     inside = ~rasterio.features.geometry_mask([boundary], z.shape, dem100.transform)
-    threshold = float(np.nanpercentile(z[inside], 71))
-    mask = np.nan_to_num(z, nan=0.0) >= threshold
+    filled = np.where(np.isnan(z), np.nanmean(z), z)
+    score = filled + 1.5 * (filled - ndimage.gaussian_filter(filled, sigma=25))  # high ground + ridges
+    threshold = float(np.percentile(score[inside], 70))
+    mask = inside & (score >= threshold)
     mask = ndimage.binary_closing(ndimage.binary_opening(mask, iterations=2), iterations=2)
     labels, n = ndimage.label(mask)
     sizes = ndimage.sum(mask, labels, range(1, n + 1))
@@ -539,7 +541,8 @@ def make_red_line(dem100: DemGrid, boundary: Polygon, protected: Layer, parks: L
     polys = [shapely.geometry.shape(g) for g, v in rasterio.features.shapes(mask.astype("uint8"), mask=mask,
                                                                              transform=dem100.transform) if v == 1]
     high = shapely.union_all(polys).simplify(80).buffer(120, quad_segs=3).buffer(-120, quad_segs=3)
-    seats = shapely.union_all([Point(gk(lo, la)).buffer(1500) for _, lo, la, _ in TOWNS])
+    seat_rng = np.random.default_rng(SEED + 11)
+    seats = shapely.union_all([blob(*gk(lo, la), 1300, seat_rng, n=24) for _, lo, la, _ in TOWNS])
     high = high.difference(seats).difference(shapely.union_all(parks.geoms).buffer(300))
     keep = [i for i, r in enumerate(protected.rows) if r["zone"] == "核心区" or r["kind"] == "forest_park"]
     prot = shapely.union_all([protected.geoms[i] for i in keep])
