@@ -344,3 +344,32 @@ def test_parse_date_series(value, expected):
         assert bad.iloc[0] and pd.isna(dates.iloc[0])
     else:
         assert not bad.iloc[0] and dates.iloc[0] == pd.Timestamp(expected)
+
+
+def _dem(path, *, crs, x0=X0, y0=Y1, size=600, res=100.0):
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    with rasterio.open(
+        path, "w", driver="GTiff", width=size, height=size, count=1, dtype="float32",
+        crs=crs, transform=Affine(res, 0.0, x0, 0.0, -res, y0),
+    ) as dst:
+        dst.write(np.zeros((1, size, size), dtype="float32"))
+    return path
+
+
+def test_dem_checks(tmp_path):
+    layers = _valid_layers()
+    good = _dem(tmp_path / "good.tif", crs=CRS)  # 600 cells x 100 m = the 60 km district exactly
+    assert check_pack(LayerPack(layers, dem=good)).problems == ()
+    short = _dem(tmp_path / "short.tif", crs=CRS, size=300)
+    p = _find(check_pack(LayerPack(layers, dem=short)), "dem_coverage", layer="dem")
+    assert p.severity == "warning" and "short.tif" in p.message
+    wrong = _dem(tmp_path / "wrong.tif", crs="EPSG:4326", x0=107.3, y0=29.6, res=0.001)
+    p = _find(check_pack(LayerPack(layers, dem=wrong)), "dem_crs", layer="dem")
+    assert p.severity == "error" and "EPSG:4326" in p.message
+    broken = tmp_path / "broken.tif"
+    broken.write_bytes(good.read_bytes()[:200])
+    p = _find(check_pack(LayerPack(layers, dem=broken)), "dem_unreadable", layer="dem")
+    assert "broken.tif" in p.message

@@ -95,6 +95,9 @@ _ZH: dict[str, str] = {
     "crosses_boundary": "部分超出行政区界",
     "layer_outside_boundary": "整层位于行政区界外",
     "rivers_no_main": "河流缺少干流字段",
+    "dem_unreadable": "高程数据无法读取",
+    "dem_crs": "高程数据坐标系不符",
+    "dem_coverage": "高程数据未覆盖区界",
 }
 
 
@@ -286,6 +289,8 @@ def check_pack(
             continue
         checked[name] = check_layer(frame, name, problems, repair=repair)
     _check_boundary(checked, problems, tolerance=boundary_tolerance_m)
+    if pack.dem is not None:
+        _check_dem(Path(pack.dem), checked.get("boundary"), problems)
     out = pack
     if repair:
         out = LayerPack(
@@ -683,3 +688,44 @@ def _check_boundary(layers: dict[str, gpd.GeoDataFrame], problems: list[Problem]
                     row=frame.index[i],
                 )
             )
+
+
+# ---------------------------------------------------------------------------- DEM
+def _check_dem(path: Path, boundary: gpd.GeoDataFrame | None, problems: list[Problem]) -> None:
+    """The DEM opens, is in EPSG:4545 and covers the district (reads one pixel, the last)."""
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    from rasterio.windows import Window
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                crs = None if src.crs is None else CRS.from_user_input(src.crs.to_wkt())
+                bounds = src.bounds
+                src.read(1, window=Window(src.width - 1, src.height - 1, 1, 1))  # a truncated file fails here
+    except (RasterioError, OSError) as err:
+        reason = str(err).replace(f"{path}: ", "")
+        problems.append(Problem("error", "dem_unreadable", f"{path}: cannot be opened as a raster: {reason}", layer="dem"))
+        return
+    if crs is None or not crs.equals(WORKING_CRS, ignore_axis_order=True):
+        declared = "no CRS" if crs is None else crs.to_string()
+        problems.append(
+            Problem("error", "dem_crs", f"{path} has {declared}; the DEM must be in EPSG:4545 (gdalwarp -t_srs EPSG:4545)", layer="dem")
+        )
+        return
+    if boundary is None or boundary.crs is None or boundary.geometry.isna().all():
+        return
+    minx, miny, maxx, maxy = boundary.total_bounds
+    if minx < bounds.left or miny < bounds.bottom or maxx > bounds.right or maxy > bounds.top:
+        problems.append(
+            Problem(
+                "warning",
+                "dem_coverage",
+                f"{path} covers {bounds.left:.0f}..{bounds.right:.0f} E, {bounds.bottom:.0f}..{bounds.top:.0f} N "
+                f"but the district reaches {minx:.0f}..{maxx:.0f} E, {miny:.0f}..{maxy:.0f} N: "
+                "no new sites can be proposed where there is no DEM",
+                layer="dem",
+            )
+        )
