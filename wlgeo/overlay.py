@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from scipy.spatial import cKDTree
 
 from .crs import WORKING_CRS
 from .errors import LayerError
@@ -42,6 +43,7 @@ __all__ = [
     "subdivide",
     "METRIC_COLUMNS",
     "MAX_VERTICES",
+    "NEAREST_MAX_VERTICES",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ METRIC_COLUMNS = (
 )
 #: Default largest vertex count of a subdivided piece (PostGIS ``ST_Subdivide`` uses 256 too).
 MAX_VERTICES = 256
+#: Default piece size for distance targets: nearest-neighbour search gains from small pieces.
+NEAREST_MAX_VERTICES = 8
 _MAX_DEPTH = 40  # halvings of a bbox before giving up on a piece (2^-40 of the extent)
 _TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "真", "干流"}
 _FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "假", ""}
@@ -78,17 +82,16 @@ def _as_array(geoms) -> np.ndarray:
     return arr
 
 
-def _clean(geoms, dimension: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Drop missing/empty geometries, repair invalid ones, explode to single parts.
+def _clean(geoms, dimension: int | None = None, *, repair: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Drop missing/empty geometries, repair invalid ones (``repair``), explode to single parts.
 
-    Returns the parts and, for each part, the position of the geometry it came from. Parts of a
-    valid geometry never overlap one another, so their areas may be summed.
+    Returns the parts and, for each part, the position of the geometry it came from.
     """
     arr = _as_array(geoms)
     keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
     idx = np.flatnonzero(keep)
     arr = arr[keep]
-    if len(arr):
+    if repair and len(arr):
         bad = ~shapely.is_valid(arr)
         if bad.any():
             arr = arr.copy()
@@ -107,7 +110,9 @@ def subdivide(geoms, *, max_vertices: int = MAX_VERTICES) -> tuple[np.ndarray, n
     Like PostGIS ``ST_Subdivide``: a geometry with too many coordinates is clipped
     (``shapely.clip_by_rect``) to the two halves of its bounding box, split across the longer
     side, recursively. Pieces of one polygon share edges but no area, and together they cover
-    exactly the polygon; lines are cut likewise.
+    exactly the polygon; lines are cut likewise. Validity is not checked here (``is_valid``
+    costs about as much as the whole subdivision); :func:`overlap_area` checks the pieces it
+    actually intersects.
 
     Parameters
     ----------
@@ -135,7 +140,7 @@ def subdivide(geoms, *, max_vertices: int = MAX_VERTICES) -> tuple[np.ndarray, n
     dims = np.full(len(arr), -1)
     present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
     dims[present] = shapely.get_dimensions(arr[present])
-    parts, parent = _clean(arr)
+    parts, parent = _clean(arr, repair=False)
     part_dims = dims[parent]
     done_g, done_p = [], []
     for _depth in range(_MAX_DEPTH):
@@ -162,8 +167,8 @@ def subdivide(geoms, *, max_vertices: int = MAX_VERTICES) -> tuple[np.ndarray, n
         halves = np.asarray(first + second, dtype=object)
         half_parent = np.concatenate([parent, parent])
         half_dims = np.concatenate([part_dims, part_dims])
-        # clip_by_rect is fast but may return invalid output or lower-dimensional slivers.
-        new_parts, new_of = _clean(halves)
+        # clip_by_rect may return lower-dimensional slivers (edges along the cut): drop them.
+        new_parts, new_of = _clean(halves, repair=False)
         keep = shapely.get_dimensions(new_parts) == half_dims[new_of]
         parts, parent, part_dims = new_parts[keep], half_parent[new_of][keep], half_dims[new_of][keep]
     if len(parts):  # pathological (max depth reached): keep the rest whole
@@ -202,15 +207,19 @@ def overlap_area(geoms, constraints, *, max_vertices: int = MAX_VERTICES) -> np.
     out = np.full(len(arr), np.nan)
     present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
     out[present] = 0.0
-    parts, part_parent = _clean(constraints, dimension=2)
+    parts, _ = _clean(constraints, dimension=2, repair=False)
     if not len(parts) or not present.any():
         return out
-    pieces, piece_part = subdivide(parts, max_vertices=max_vertices)
-    piece_parent = part_parent[piece_part]  # the constraint feature each piece belongs to
+    # Pieces of one part never overlap (parts of an invalid MultiPolygon may): key on the part.
+    pieces, piece_parent = subdivide(parts, max_vertices=max_vertices)
     shapely.prepare(pieces)
     tree = shapely.STRtree(pieces)
     qpos = np.flatnonzero(present)
     q = arr[qpos]
+    bad = ~shapely.is_valid(q)
+    if bad.any():  # self-intersecting rings etc.: measure the repaired shape (a copy)
+        q = q.copy()
+        q[bad] = shapely.make_valid(q[bad])
     pair_q, pair_p = tree.query(q, predicate="intersects")
     if not len(pair_q):
         return out
@@ -223,7 +232,14 @@ def overlap_area(geoms, constraints, *, max_vertices: int = MAX_VERTICES) -> np.
     pair_q, pair_p = pair_q[rest], pair_p[rest]
     area = np.where(full, q_area, 0.0)
     if len(pair_q):
-        inter = shapely.intersection(q[pair_q], pieces[pair_p])
+        # clip_by_rect is "fast but possibly dirty" and inputs may be invalid: check only the
+        # pieces about to be intersected, and repair those (copies) before building geometry.
+        used = np.unique(pair_p)
+        bad = used[~shapely.is_valid(pieces[used])]
+        if len(bad):
+            pieces = pieces.copy()
+            pieces[bad] = shapely.make_valid(pieces[bad])
+        inter = _safe_intersection(q[pair_q], pieces[pair_p])
         inter_area = shapely.area(inter)
         owner = piece_parent[pair_p]
         # Quarries hit by pieces of more than one constraint feature need a union.
@@ -248,26 +264,113 @@ def overlap_area(geoms, constraints, *, max_vertices: int = MAX_VERTICES) -> np.
     return out
 
 
-def _nearest(geoms, targets, *, max_vertices: int = MAX_VERTICES) -> tuple[np.ndarray, np.ndarray]:
-    """Distance to the nearest target and that target's position (-1 where none)."""
+def _safe_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Vectorised intersection; pairs GEOS cannot intersect are retried on a 1 mm grid."""
+    try:
+        return shapely.intersection(a, b)
+    except shapely.errors.GEOSException:
+        out = np.empty(len(a), dtype=object)
+        for i, (ga, gb) in enumerate(zip(a, b)):
+            try:
+                out[i] = shapely.intersection(ga, gb)
+            except shapely.errors.GEOSException:
+                log.debug("robustness retry on a 1 mm grid for pair %d", i)
+                out[i] = shapely.intersection(ga, gb, grid_size=1e-3)
+        return out
+
+
+def _chunk_lines(lines: np.ndarray, parent: np.ndarray, max_vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut LineStrings into runs of at most ``max_vertices`` consecutive vertices (vectorised).
+
+    Consecutive runs share their end vertex, so together they are exactly the line.
+    """
+    step = max_vertices - 1
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    n = np.bincount(line_of, minlength=len(lines))
+    first = np.r_[0, np.cumsum(n)[:-1]]
+    pos = np.arange(len(coords)) - first[line_of]
+    n_chunks = np.maximum((n - 1 + step - 1) // step, 1)
+    chunk_base = np.r_[0, np.cumsum(n_chunks)[:-1]]
+    own = np.minimum(pos // step, n_chunks[line_of] - 1)  # the last vertex closes the last run
+    shared = (pos % step == 0) & (pos > 0) & (pos // step <= n_chunks[line_of] - 1)
+    shared &= pos < n[line_of] - 1
+    chunk = np.concatenate([chunk_base[line_of] + own, chunk_base[line_of][shared] + own[shared] - 1])
+    order_pos = np.concatenate([pos, pos[shared]])
+    xy = np.concatenate([coords, coords[shared]])
+    order = np.lexsort((order_pos, chunk))
+    chunk, xy = chunk[order], xy[order]
+    pieces = shapely.linestrings(xy, indices=chunk)
+    owner = np.repeat(np.arange(len(lines)), n_chunks)
+    return pieces, parent[owner]
+
+
+def _distance_pieces(targets, max_vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets as small pieces for nearest-neighbour search: lines in runs of vertices,
+    polygons subdivided (so a quarry inside one still measures 0), points as they are."""
+    parts, parent = _clean(targets, repair=False)
+    if not len(parts):
+        return parts, parent
+    dims = shapely.get_dimensions(parts)
+    is_line = (dims == 1) & (shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING)
+    pieces, owners = [parts[dims == 0]], [parent[dims == 0]]
+    if is_line.any():
+        lp, lo = _chunk_lines(parts[is_line], parent[is_line], max_vertices)
+        pieces.append(lp)
+        owners.append(lo)
+    other = (dims > 0) & ~is_line
+    if other.any():
+        sp, so = subdivide(parts[other], max_vertices=max_vertices)
+        pieces.append(sp)
+        owners.append(parent[other][so])
+    return np.concatenate(pieces), np.concatenate(owners)
+
+
+def _nearest(geoms, targets, *, max_vertices: int = NEAREST_MAX_VERTICES) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest target and that target's position (-1 where none).
+
+    Exact, in three vectorised steps instead of one nearest-neighbour search per polygon:
+
+    1. a k-d tree of the pieces' vertices gives, for a point ``a`` inside each geometry, a
+       nearby piece; the exact distance from the geometry to it is an upper bound ``ub`` of
+       the answer ``d*``;
+    2. every point of the geometry is within ``r`` (its farthest vertex) of ``a``, so a piece
+       realising ``d* ≤ ub`` lies within ``ub + r`` of ``a``: the tree query ``dwithin`` from
+       ``a`` lists the candidates (a thin ring of pieces, even for a winding river far away);
+    3. the exact minimum distance over the candidates is ``d*``.
+    """
     arr = _as_array(geoms)
     dist = np.full(len(arr), np.nan)
     which = np.full(len(arr), -1, dtype=np.intp)
-    pieces, parent = subdivide(targets, max_vertices=max_vertices)
-    if not len(pieces) or not len(arr):
+    present = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr)))
+    pieces, parent = _distance_pieces(targets, max_vertices)
+    if not len(pieces) or not len(present):
         return dist, which
+    g = arr[present]
+    vertex_xy, vertex_piece = shapely.get_coordinates(pieces, return_index=True)
+    anchor = shapely.point_on_surface(g)
+    anchor_xy = shapely.get_coordinates(anchor)
+    _, nearest_vertex = cKDTree(vertex_xy).query(anchor_xy)
+    ub = shapely.distance(g, pieces[vertex_piece[nearest_vertex]])
+    xy, owner = shapely.get_coordinates(g, return_index=True)
+    reach = np.zeros(len(g))
+    np.maximum.at(reach, owner, np.hypot(*(xy - anchor_xy[owner]).T))
+    radius = (ub + reach) * (1 + 1e-9) + 1e-6
     tree = shapely.STRtree(pieces)
-    (qi, pi), d = tree.query_nearest(arr, return_distance=True, all_matches=False)
-    dist[qi] = d
-    which[qi] = parent[pi]
+    cq, cp = tree.query(anchor, predicate="dwithin", distance=radius)
+    d = shapely.distance(g[cq], pieces[cp])
+    order = np.lexsort((d, cq))
+    cq, cp, d = cq[order], cp[order], d[order]
+    first = np.r_[True, cq[1:] != cq[:-1]]
+    dist[present[cq[first]]] = d[first]
+    which[present[cq[first]]] = parent[cp[first]]
     return dist, which
 
 
-def nearest_distance(geoms, targets, *, max_vertices: int = MAX_VERTICES) -> np.ndarray:
+def nearest_distance(geoms, targets, *, max_vertices: int = NEAREST_MAX_VERTICES) -> np.ndarray:
     """Distance from each geometry to the nearest of ``targets`` (0 when touching or inside).
 
     Missing/empty geometries, or no targets at all, give NaN. Targets with many vertices (long
-    roads, rivers) are subdivided first, which leaves the distance unchanged.
+    roads, rivers) are cut into small pieces first, which leaves the distance unchanged.
 
     Examples
     --------
@@ -365,7 +468,8 @@ def constraint_metrics(
     pack : the layer pack holding ``red_line``, ``farmland``, ``protected_areas``,
         ``settlements``, ``roads``, ``rivers`` (each optional).
     scenario : gives ``closing_protected_kinds`` and ``trunk_kinds``; baseline when ``None``.
-    max_vertices : subdivision size for huge constraint geometries.
+    max_vertices : subdivision size for huge constraint polygons (overlaps); distance targets
+        use :data:`NEAREST_MAX_VERTICES`.
 
     Returns
     -------
@@ -401,6 +505,13 @@ def constraint_metrics(
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
         notes.append(f"quarries: {int(missing.sum())} feature(s) without geometry get NaN metrics")
+    invalid = ~missing & ~shapely.is_valid(geoms)
+    if invalid.any():
+        ids = q["quarry_id"].to_numpy()[invalid] if "quarry_id" in q.columns else q.index.to_numpy()[invalid]
+        shown = ", ".join(map(str, ids[:5])) + (", ..." if len(ids) > 5 else "")
+        notes.append(f"quarries: {int(invalid.sum())} invalid geometry(ies) measured after repair (make_valid): {shown}")
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
     q_area = shapely.area(geoms).astype(float)
     q_area[missing] = np.nan
     nan = np.full(len(q), np.nan)
@@ -434,7 +545,7 @@ def constraint_metrics(
     if frame is None:
         cols["settlement_m"], names["nearest_settlement"] = nan, np.full(len(q), None, dtype=object)
     else:
-        dist, which = _nearest(geoms, frame.geometry, max_vertices=max_vertices)
+        dist, which = _nearest(geoms, frame.geometry)
         cols["settlement_m"], names["nearest_settlement"] = dist, _names(frame, which)
 
     frame = _layer(pack, "roads", notes, not_checked, ["trunk_line"])
@@ -445,7 +556,7 @@ def constraint_metrics(
             not_checked["trunk_line"] = f"layer roads has no road of kind {', '.join(scenario.trunk_kinds) or '(none)'}"
         else:
             trunk = frame[keep]
-            dist, which = _nearest(geoms, trunk.geometry, max_vertices=max_vertices)
+            dist, which = _nearest(geoms, trunk.geometry)
             cols["trunk_line_m"], names["nearest_trunk_line"] = dist, _names(trunk, which)
 
     frame = _layer(pack, "rivers", notes, not_checked, ["main_river"])
@@ -460,7 +571,7 @@ def constraint_metrics(
             not_checked["main_river"] = "layer rivers has no river with main = true"
         else:
             main = frame[keep]
-            dist, which = _nearest(geoms, main.geometry, max_vertices=max_vertices)
+            dist, which = _nearest(geoms, main.geometry)
             cols["main_river_m"], names["nearest_main_river"] = dist, _names(main, which)
 
     out = pd.DataFrame({c: np.asarray(cols[c], dtype=float) for c in METRIC_COLUMNS}, index=quarries.index)
