@@ -317,3 +317,37 @@ def test_quarry_without_geometry_gets_nan():
     m = constraint_metrics(q, full_pack(q), Scenario())
     assert m.loc[0, "red_line_m2"] == pytest.approx(5000.0)
     assert m.loc[1, METRIC_COLUMNS].isna().all()
+
+
+def test_random_distances_match_brute_force():
+    rng = np.random.default_rng(11)
+    quarry_geoms = [box(x, y, x + 150, y + 90) for x, y in rng.uniform(-20000, 20000, (400, 2))]
+    quarry_geoms.append(MultiPolygon([box(0, 0, 50, 50), box(30000, 30000, 30050, 30050)]))
+    walk = np.cumsum(rng.normal(0, 40, (3000, 2)), axis=0)  # a winding river of 3 000 vertices
+    targets = [
+        line(*walk.tolist()),
+        line((-30000, 5000), (30000, 5200)),
+        pt(12000, -7000),
+        pt(-15000, 15000).buffer(800, quad_segs=64),  # a settlement polygon
+    ]
+    got = nearest_distance(quarry_geoms, targets)
+    brute = [min(shapely.distance(g, t) for t in targets) for g in quarry_geoms]
+    np.testing.assert_allclose(got, brute, rtol=0, atol=1e-6)
+    assert len(set(np.round(brute, -2))) > 50  # distances are varied, not all zero
+
+
+def test_nearest_feature_name_is_the_nearest():
+    q = quarries(Q, box(5000, 0, 5100, 100))
+    settlements = frame([pt(380, 50), pt(5050, 400), pt(100, 700)], name=["甲", "乙", "丙"])
+    m = constraint_metrics(q, LayerPack({"quarries": q, "settlements": settlements}), Scenario())
+    assert m["nearest_settlement"].tolist() == ["甲", "乙"]
+    assert m["settlement_m"].tolist() == pytest.approx([180.0, 300.0])
+
+
+def test_invalid_quarry_is_repaired_with_note():
+    bowtie = Polygon([(E0, N0), (E0 + 100, N0 + 100), (E0 + 100, N0), (E0, N0 + 100)])  # two 2 500 m² lobes
+    q = quarries(bowtie)
+    m = constraint_metrics(q, LayerPack({"quarries": q, "red_line": frame([box(-50, -50, 150, 150)])}), Scenario())
+    assert m.loc[0, "red_line_m2"] == pytest.approx(5000.0)
+    assert m.loc[0, "red_line_pct"] == pytest.approx(100.0)
+    assert any("invalid" in n and "Q-0" in n for n in m.attrs["notes"])
