@@ -1,0 +1,292 @@
+"""The interactive map: self-contained HTML, checked in a real headless Chromium with no network."""
+
+from __future__ import annotations
+
+import json
+import re
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from browser import Chromium
+from wlgeo.crs import wgs84_to_gcj02
+from wlgeo.errors import MapError, OutputError, WlgeoError
+from wlgeo.io.pack import LayerPack
+from wlgeo.maps import folium_map, reason_items, save_map
+
+X0, Y0 = 460_000.0, 3_250_000.0
+XSS_IMG = "<img src=x onerror=window.__xss=1>"
+XSS_TEMPLATE = "${window.__xss=2}"
+XSS_SCRIPT = "</script><script>window.__xss=3</script>"
+XSS_ATTR = "\" onmouseover=\"window.__xss=4\" '"
+
+DECISIONS = ["close", "expire", "retain", "consolidate", "retain", "close"]
+NAMES = [XSS_IMG, XSS_TEMPLATE, "白马石灰岩矿", XSS_SCRIPT, XSS_ATTR, "羊角碎石场"]
+
+
+def _result() -> SimpleNamespace:
+    rows = []
+    for i, (decision, name) in enumerate(zip(DECISIONS, NAMES)):
+        rows.append(
+            dict(
+                quarry_id=f"Q-{i + 1}",
+                name=name,
+                owner=XSS_IMG if i == 2 else "武隆某建材公司",
+                town="白马镇",
+                capacity=30.0 + 20 * i,
+                license_end=pd.Timestamp("2027-06-30"),
+                decision=decision,
+                reasons="red_line:12450m2(23.1%);settlement:180m" if i == 0 else ("trunk_line:640m" if i == 1 else ""),
+                group_id="G-1" if decision == "consolidate" else None,
+                geometry=shapely.box(X0 + i * 2000, Y0, X0 + i * 2000 + 500, Y0 + 400),
+            )
+        )
+    quarries = gpd.GeoDataFrame(rows, crs="EPSG:4545")
+    groups = gpd.GeoDataFrame(
+        dict(group_id=["G-1"], members=["Q-4"], n_members=[1], capacity=[90.0]),
+        geometry=[shapely.box(X0 + 5950, Y0 - 50, X0 + 6550, Y0 + 450)], crs="EPSG:4545",
+    )
+    sites = gpd.GeoDataFrame(
+        dict(site_id=["N-1", "N-2"], score=[0.81, 0.77], capacity=[100.0, 100.0], area_m2=[250_000.0, 250_000.0]),
+        geometry=[shapely.box(X0, Y0 + 3000, X0 + 500, Y0 + 3500), shapely.box(X0 + 4000, Y0 + 3000, X0 + 4500, Y0 + 3500)],
+        crs="EPSG:4545",
+    )
+    return SimpleNamespace(quarries=quarries, consolidation_groups=groups, new_sites=sites,
+                           scenario=SimpleNamespace(name="baseline"))
+
+
+def _pack() -> LayerPack:
+    boundary = gpd.GeoDataFrame(dict(name=["武隆区"]), geometry=[shapely.box(X0 - 2000, Y0 - 2000, X0 + 14000, Y0 + 6000)], crs=4545)
+    roads = gpd.GeoDataFrame(
+        dict(kind=["expressway", "county", "railway"], name=["G65", "X101", XSS_IMG]),
+        geometry=[shapely.LineString([(X0 - 1000, Y0 - 1000), (X0 + 12000, Y0 + 5000)]),
+                  shapely.LineString([(X0, Y0 + 2000), (X0 + 9000, Y0 + 2000)]),
+                  shapely.LineString([(X0, Y0 + 5000), (X0 + 9000, Y0 + 5500)])],
+        crs=4545,
+    )
+    ports = gpd.GeoDataFrame(dict(name=["白马港"]), geometry=[shapely.Point(X0 + 3000, Y0 + 4000)], crs=4545)
+    parks = gpd.GeoDataFrame(dict(name=["长坝绿色建材产业园"], role=["park"]),
+                             geometry=[shapely.box(X0 + 8000, Y0 + 3000, X0 + 10000, Y0 + 5000)], crs=4545)
+    farmland = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 100, Y0 + 1000, X0 + 900, Y0 + 1500)] * 3, crs=4545)
+    return LayerPack({"boundary": boundary, "roads": roads, "ports": ports, "parks": parks, "farmland": farmland})
+
+
+EXPECTED = {  # counted by hand from the frames above
+    "decision:close": 2, "decision:expire": 1, "decision:retain": 2, "decision:consolidate": 1,
+    "decision:new": 2, "groups": 1,
+    "context:boundary": 1, "context:roads": 3, "context:ports": 1, "context:parks": 1, "context:farmland": 3,
+}
+HIDDEN = {"context:farmland"}  # off when the map opens
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with Chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def map_path(tmp_path_factory):
+    return save_map(_result(), _pack(), tmp_path_factory.mktemp("map") / "map.html")
+
+
+@pytest.fixture(scope="module")
+def loaded(browser, map_path):
+    browser.open(map_path)
+    browser.wait_for("window.wlgeoDrawn !== undefined")
+    browser.pump(0.3)
+    return browser
+
+
+def test_html_is_self_contained(map_path):
+    text = map_path.read_text(encoding="utf-8")
+    assert re.search(r"<script[^>]+src=", text, re.I) is None
+    assert re.search(r"<link[^>]+href=", text, re.I) is None
+    assert re.search(r"url\((?!data:|#)", text) is None  # CSS images inlined as data URIs
+    assert "sourceMappingURL" not in text
+    assert "tianditu" not in text and "openstreetmap.org" not in text and "autonavi" not in text
+    assert "L.version" in text or 't.version="1.9.4"' in text
+
+
+def test_attributes_escaped_in_html(map_path):
+    text = map_path.read_text(encoding="utf-8")
+    # raw payloads never appear; the only '</script' are the closing tags of our own script elements
+    assert XSS_IMG not in text and "<img" not in text
+    assert "window.__xss=3</script>" not in text
+    assert text.lower().count("</script") == text.lower().count("<script")
+    assert "${window.__xss=2}" not in text.split("<script")[0]
+
+
+def test_geometry_rounded_and_in_wgs84(map_path):
+    text = map_path.read_text(encoding="utf-8")
+    coords = re.findall(r"\[(1\d\d\.\d+),(\d\d\.\d+)\]", text)
+    assert coords
+    for lon, lat in coords:
+        assert len(lon.split(".")[1]) <= 6 and len(lat.split(".")[1]) <= 6
+        assert 107.0 < float(lon) < 108.5 and 29.0 < float(lat) < 29.8
+
+
+def test_window_l_and_counts(loaded):
+    assert loaded.evaluate("typeof window.L") == "object"
+    assert loaded.evaluate("L.version") == "1.9.4"
+    counts = loaded.evaluate("window.wlgeoCounts")
+    assert counts == EXPECTED
+    sizes = loaded.evaluate("Object.fromEntries(Object.entries(window.wlgeoLayers).map(([k, g]) => [k, g.getLayers().length]))")
+    assert sizes == EXPECTED
+    on_map = loaded.evaluate(
+        "Object.fromEntries(Object.entries(window.wlgeoLayers).map(([k, g]) => [k, g._map ? true : false]))"
+    )
+    assert {k for k, v in on_map.items() if not v} == HIDDEN
+    # every visible feature is a path of the one canvas renderer
+    drawn = loaded.evaluate("Object.keys(window.wlgeoLayers['decision:close']._map._renderer._layers).length")
+    assert drawn == sum(n for k, n in EXPECTED.items() if k not in HIDDEN)
+    assert loaded.evaluate("document.querySelectorAll('canvas.leaflet-zoom-animated').length") == 1
+    assert loaded.evaluate("document.querySelectorAll('svg.leaflet-zoom-animated').length") == 0
+
+
+def test_no_errors_no_requests(loaded, map_path):
+    assert loaded.console_errors == []
+    assert loaded.page_errors == []
+    assert loaded.dialogs == []
+    assert loaded.blocked == []
+    assert all(u.startswith("file:") for u in loaded.requests)
+    assert loaded.evaluate("window.__xss === undefined")
+
+
+def test_legend_and_controls(loaded):
+    legend = loaded.evaluate("document.querySelector('.wlgeo-legend').textContent")
+    for label in ("关闭退出 Close (2)", "到期退出", "予以保留 Retain (2)", "优化整合 Consolidate (1)", "规划新建 New site (2)",
+                  "高速公路 Expressway", "铁路 Railway", "县道 County road", "产业园区", "港口", "永久基本农田"):
+        assert label in legend
+    assert "武隆区碎石矿山布局规划图 — baseline" in loaded.evaluate("document.querySelector('.wlgeo-title').textContent")
+    assert loaded.evaluate("document.querySelectorAll('.leaflet-control-scale').length") == 1
+    assert loaded.evaluate("document.querySelectorAll('.wlgeo-fullscreen a, .wlgeo-measure a').length") == 2
+    overlays = loaded.evaluate("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim())")
+    assert len(overlays) == len(EXPECTED)
+    assert "关闭退出 Close (2)" in overlays
+
+
+@pytest.mark.parametrize("quarry_id, payload", [("Q-1", XSS_IMG), ("Q-2", XSS_TEMPLATE), ("Q-4", XSS_SCRIPT), ("Q-5", XSS_ATTR)])
+def test_xss_names_show_as_text(loaded, quarry_id, payload):
+    text = loaded.evaluate(
+        f"""(() => {{
+        for (const g of Object.values(window.wlgeoLayers)) for (const l of g.getLayers()) {{
+            if (l.feature.properties._s && l.feature.properties._s.startsWith({json.dumps(quarry_id + ' ')})) {{
+                l.openPopup(); l.openTooltip();
+                const p = l.getPopup().getElement().querySelector('.leaflet-popup-content');
+                const t = l.getTooltip().getElement();
+                return [p.textContent, t.textContent, p.querySelectorAll('img,script,[onmouseover]').length];
+            }}
+        }}
+        return null; }})()"""
+    )
+    assert text is not None
+    popup, tooltip, elements = text
+    assert payload in popup
+    assert payload in tooltip
+    assert elements == 0
+    loaded.pump(0.2)
+    assert loaded.evaluate("window.__xss === undefined")
+    assert loaded.dialogs == [] and loaded.page_errors == []
+
+
+def test_popup_content_bilingual(loaded):
+    popup = loaded.evaluate(
+        """(() => { const l = window.wlgeoLayers['decision:close'].getLayers()[0]; l.openPopup();
+        return l.getPopup().getElement().textContent; })()"""
+    )
+    for part in ("Q-1", "采矿权人 Owner", "武隆某建材公司", "白马镇", "30", "2027-06-30", "关闭退出 Close",
+                 "占用生态保护红线 Overlaps ecological red line: 12450m2(23.1%)",
+                 "爆破安全距离内有居民点 Settlement within blasting distance: 180m"):
+        assert part in popup
+
+
+def test_search_opens_popup(loaded):
+    hits = loaded.evaluate(
+        """(() => { const i = document.querySelector('.wlgeo-search-input'); i.value = '羊角';
+        i.dispatchEvent(new Event('input')); return Array.from(document.querySelectorAll('.wlgeo-search-hit')).map(li => li.textContent); })()"""
+    )
+    assert hits == ["Q-6 羊角碎石场"]
+    popup = loaded.evaluate(
+        """(() => { document.querySelector('.wlgeo-search-hit').click();
+        const map = window.wlgeoLayers['decision:close']._map;
+        return [map._popup._source.feature.properties._s, map._popup.getElement().textContent]; })()"""
+    )
+    assert popup[0] == "Q-6 羊角碎石场"  # the map's open popup belongs to the hit
+    assert "Q-6" in popup[1] and "羊角碎石场" in popup[1]
+    xss_hit = loaded.evaluate(
+        """(() => { const i = document.querySelector('.wlgeo-search-input'); i.value = 'q-1';
+        i.dispatchEvent(new Event('input')); return document.querySelector('.wlgeo-search-list').innerHTML; })()"""
+    )
+    assert "<img" not in xss_hit and "&lt;img" in xss_hit
+
+
+def test_measure_sums_distance(loaded):
+    # two clicks 2 km apart along a meridian (1° of latitude ≈ 111 195 m on Leaflet's sphere)
+    out = loaded.evaluate(
+        """(() => { const map = window.wlgeoLayers['decision:close']._map;
+        document.querySelector('.wlgeo-measure a').click();
+        const a = L.latLng(29.3, 107.7), b = L.latLng(29.3 + 2000 / 111195, 107.7);
+        map.fire('click', {latlng: a}); map.fire('click', {latlng: b});
+        const text = document.querySelector('.wlgeo-measure-out').textContent;
+        document.querySelector('.wlgeo-measure a').click();
+        return text; })()"""
+    )
+    assert out.endswith("2.00 km")
+
+
+def test_gaode_shifts_data_and_says_so(tmp_path):
+    m = folium_map(_result(), None, basemap="gaode")
+    text = m.get_root().render()
+    assert "GCJ-02" in text and "autonavi" in text
+    lon, lat = 107.7, 29.3
+    g_lon, g_lat = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+    assert 0.004 < g_lon[0] - lon < 0.0047 and -0.0032 < g_lat[0] - lat < -0.0024  # FIELD-NOTES range
+    corner = _result().quarries.to_crs(4326).geometry.iloc[0].exterior.coords[0]
+    gx, gy = wgs84_to_gcj02(np.array([corner[0]]), np.array([corner[1]]))
+    coords = np.array([[float(a), float(b)] for a, b in re.findall(r"\[(1\d\d\.\d+),(\d\d\.\d+)\]", text)])
+    near = lambda x, y: np.any(np.hypot(coords[:, 0] - x, coords[:, 1] - y) < 1.5e-6)  # noqa: E731
+    assert near(gx[0], gy[0])
+    assert not near(*corner)
+    plain = folium_map(_result(), None).get_root().render()
+    assert "GCJ-02" not in plain
+
+
+def test_tianditu_needs_key(monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    with pytest.raises(MapError, match="TIANDITU_KEY"):
+        folium_map(_result(), None, basemap="tianditu")
+    monkeypatch.setenv("TIANDITU_KEY", "abc123")
+    text = folium_map(_result(), None, basemap="tianditu_img").get_root().render()
+    assert "LAYER=img" in text and "LAYER=cia" in text and "tk=abc123" in text
+
+
+def test_bad_options_and_inputs(tmp_path):
+    with pytest.raises(MapError, match="allowed: none, osm"):
+        folium_map(_result(), None, basemap="google")
+    bad = _result()
+    bad.quarries.loc[2, "decision"] = "keep"
+    with pytest.raises(MapError, match="feature 'Q-3', field 'decision'.*unknown decision 'keep'") as err:
+        folium_map(bad, None)
+    assert isinstance(err.value, WlgeoError) and isinstance(err.value, ValueError)
+    with pytest.raises(OutputError):
+        save_map(_result(), None, tmp_path / "missing-dir" / "map.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_is_atomic_and_replaces(tmp_path):
+    target = tmp_path / "map.html"
+    target.write_text("old")
+    save_map(_result(), _pack(), target)
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html"]
+
+
+def test_reason_items():
+    assert reason_items("red_line:12450m2(23.1%);mystery:3;") == [
+        "占用生态保护红线 Overlaps ecological red line: 12450m2(23.1%)", "mystery: 3"]
+    assert reason_items(None) == [] and reason_items("") == []
