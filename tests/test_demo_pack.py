@@ -239,3 +239,11 @@ def test_rebuild_is_deterministic(rebuilt):
     with rasterio.open(DEM) as a, rasterio.open(rebuilt / "wulong.dem.tif") as b:
         assert a.profile == b.profile
         np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+def test_catalog_form_reads_the_same_layers(pack):
+    cat = wlgeo.read_pack(REPO / "layers" / "catalog.toml")
+    assert set(cat.layers) == EXPECTED_LAYERS
+    for name in EXPECTED_LAYERS:
+        assert len(cat[name]) == len(pack[name]), name
+    assert cat.dem is not None and cat.dem.resolve() == DEM.resolve()
