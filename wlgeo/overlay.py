@@ -352,8 +352,10 @@ def _nearest(geoms, targets, *, max_vertices: int = NEAREST_MAX_VERTICES) -> tup
     _, nearest_vertex = cKDTree(vertex_xy).query(anchor_xy)
     ub = shapely.distance(g, pieces[vertex_piece[nearest_vertex]])
     xy, owner = shapely.get_coordinates(g, return_index=True)
+    # owner is sorted and every present geometry has coordinates: reduce over contiguous runs
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     reach = np.zeros(len(g))
-    np.maximum.at(reach, owner, np.hypot(*(xy - anchor_xy[owner]).T))
+    reach[owner[starts]] = np.maximum.reduceat(np.hypot(*(xy - anchor_xy[owner]).T), starts)
     radius = (ub + reach) * (1 + 1e-9) + 1e-6
     tree = shapely.STRtree(pieces)
     cq, cp = tree.query(anchor, predicate="dwithin", distance=radius)
