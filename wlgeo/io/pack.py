@@ -139,6 +139,20 @@ def _catalog_entry(path: Path, name: str, entry) -> dict:
     return entry
 
 
+def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """Rename Chinese-alias or DBF-truncated columns (``license_en``) to canonical names, noted."""
+    from .append import canonical_columns
+
+    notes = frame.attrs.get("wlgeo_notes", [])
+    renamed, mapping = canonical_columns(frame, name)
+    if mapping:
+        renamed.attrs = dict(frame.attrs)
+        renamed.attrs["wlgeo_notes"] = notes + [
+            "columns renamed to canonical names: " + ", ".join(f"{a} → {b}" for a, b in mapping.items())
+        ]
+    return renamed
+
+
 def _read_catalog(path: Path) -> LayerPack:
     catalog = _load_toml(path)
     unknown = set(catalog) - {"layers", "dem", "name", "description"}
@@ -155,6 +169,7 @@ def _read_catalog(path: Path) -> LayerPack:
             crs=entry.get("crs"),
             gcj02=bool(entry.get("gcj02", False)),
         )
+        frame = _canonical_names(frame, name)
         layers[name] = frame
         provenance[name] = {
             "path": str(file),
