@@ -14,6 +14,7 @@ from .errors import (
     DatumWarning,
     EncodingGuessWarning,
     LayerError,
+    MapError,
     OutputError,
     PackError,
     ReadError,
@@ -23,6 +24,8 @@ from .errors import (
 )
 from .export import ExportReport, export_plan
 from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
+from .maps import folium_map, save_map
+from .sheet import map_sheet
 from .scenario import Scenario, SitingParams, list_presets, load_scenario
 from .validate import Problem, ValidationReport, check_pack, normalise_quarries
 
@@ -36,6 +39,9 @@ __all__ = [
     "read_layer",
     "read_pack",
     "LayerPack",
+    "folium_map",
+    "save_map",
+    "map_sheet",
     "write_geopackage",
     "read_gpkg_metadata",
     "export_plan",
@@ -57,6 +63,7 @@ __all__ = [
     "ScenarioError",
     "PackError",
     "OutputError",
+    "MapError",
     "WlgeoWarning",
     "CRSWarning",
     "EncodingGuessWarning",
