@@ -789,10 +789,6 @@ def place_quarries(cons: Constraints, dem100: DemGrid, resource: Layer, bases: L
         d = g.uniform(300, 900)
         return p.x + d * math.cos(a), p.y + d * math.sin(a)
 
-    def near_red_edge(g):
-        x, y = placer._point()
-        return x, y
-
     for _ in range(10):
         placer.place("close_red", bool(rng.random() < 0.8))
     for _ in range(7):
