@@ -244,7 +244,7 @@ def kept_quarries():
 def _independent_violations(site, pack, sc, kept):
     """Shapely checks of one site polygon against the original layers and the scenario's distances."""
     bad = []
-    for name in ("red_line", "farmland", "protected_areas"):
+    for name in ("red_line", "farmland", "protected_areas", "parks"):
         if pack[name].geometry.intersects(site).any():
             bad.append(name)
     if (pack["settlements"].geometry.distance(site) <= sc.blast_distance_m).any():

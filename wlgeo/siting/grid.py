@@ -173,7 +173,9 @@ def read_dem(path: str | PathLike, *, clip_to=None) -> tuple[Grid, np.ndarray, l
             if (c0, r0, c1, r1) != (0, 0, src.width, src.height):
                 window = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
         data = src.read(1, window=window, masked=True)
-        transform = src.window_transform(window) if window is not None else src.transform
+        t = src.transform
+        transform = t if window is None else Affine(t.a, 0.0, t.c + window.col_off * t.a, 0.0, t.e,
+                                                      t.f + window.row_off * t.e)
         nodata = src.nodata
         scale, offset = src.scales[0], src.offsets[0]
     z = data.astype("float64").filled(np.nan)

@@ -1,7 +1,7 @@
 """Where a new site may not go: the exclusion mask on the siting grid.
 
-Excluding ("outside") constraints — red line, farmland, protected areas of every kind, the
-settlement blast buffer, road and railway buffers by kind, the 三区两线 corridors along trunk
+Excluding ("outside") constraints — red line, farmland, protected areas of every kind, industrial
+parks (zoned for industry, not extraction), the settlement blast buffer, road and railway buffers by kind, the 三区两线 corridors along trunk
 lines and main rivers, the Wujiang control band, river channels, kept quarries plus the site
 spacing — exclude a cell when **any part** of it touches the buffered geometry. GDAL's
 ``all_touched`` misses slivers thinner than about 1e-4 of a cell, so every geometry is buffered
@@ -204,6 +204,11 @@ def exclusion_mask(
             continue
         outside(name, frame, 0.0, name)
 
+    # industrial parks are zoned for industry, not extraction: a site may border one, not enter it
+    frame = layer("parks")
+    if frame is not None:
+        outside("parks", frame, 0.0, "park")
+
     frame = layer("settlements")
     if frame is None:
         not_checked["settlements"] = "layer settlements absent or empty"
@@ -279,9 +284,12 @@ def exclusion_mask(
     else:
         with np.errstate(invalid="ignore"):
             layers["slope"] = ~(slope <= s.max_slope_deg)  # NaN (no DEM data) is excluded too
-        unknown = int(np.isnan(slope).sum())
-        if unknown:
-            notes.append(f"{unknown} cell(s) without DEM data (or next to nodata) excluded: slope unknown")
+        unknown = np.isnan(slope)
+        if "boundary" in layers:
+            unknown &= ~layers["boundary"]
+        if unknown.any():
+            notes.append(f"{int(unknown.sum())} cell(s) inside the grid{' and boundary' if 'boundary' in layers else ''} "
+                         "without DEM data (or next to nodata) excluded: slope unknown")
 
     excluded = np.zeros(grid.shape, dtype=bool)
     for raster in layers.values():
