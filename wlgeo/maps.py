@@ -273,17 +273,24 @@ def _swatch(symbol: Symbol) -> str:
     )
 
 
-def _quarry_popup(record: Mapping[str, Any], decision: str) -> str:
+def _quarry_popup_spec(decision: str, fields: list[str]) -> dict:
+    """The part of a quarry popup shared by a whole decision layer: escaped row heads, decision row."""
     symbol = DECISION_SYMBOLS[decision]
-    title = " ".join(_e(record.get(k)) for k in ("quarry_id", "name") if not _missing(record.get(k)))
-    reasons = reason_items(record.get("reasons"))
-    items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons) or "<li>—</li>"
-    return (
-        f'<div class="wlgeo-popup"><h4>{title}</h4>'
-        + _table(record, _QUARRY_ROWS, always=("quarry_id", "name", "owner", "town", "capacity", "license_end"))
-        + f"<table><tr><th>决策 Decision</th><td>{_swatch(symbol)}{html.escape(symbol.label)}</td></tr></table>"
-        + f"<div><b>理由 Reasons</b></div><ul>{items}</ul></div>"
-    )
+    heads = dict(_QUARRY_ROWS)
+    return {
+        "rows": [html.escape(heads[f]) for f in fields],
+        "after": f"<table><tr><th>决策 Decision</th><td>{_swatch(symbol)}{html.escape(symbol.label)}</td></tr></table>",
+        "reasons": "<div><b>理由 Reasons</b></div>",
+    }
+
+
+def _quarry_popup_props(record: Mapping[str, Any], fields: list[str]) -> dict:
+    """Per-quarry popup values, each HTML-escaped; ``wlgeo.layer`` assembles the popup lazily."""
+    return {
+        "_h": " ".join(_e(record.get(k)) for k in ("quarry_id", "name") if not _missing(record.get(k))),
+        "_v": [_e(record.get(f)) for f in fields],
+        "_r": [html.escape(r) for r in reason_items(record.get("reasons"))],
+    }
 
 
 def _quarry_tooltip(record: Mapping[str, Any], decision: str) -> str:
@@ -442,6 +449,8 @@ def _decision_layers(result: Any, *, simplify_m: float, gcj02: bool) -> list[tup
         )
     geoms = _display_geometries(quarries, simplify_m=simplify_m, gcj02=gcj02, layer="quarries")
     records = _records(quarries)
+    fields = ["quarry_id", "name", "owner", "town", "capacity", "license_end"]
+    fields += [f for f, _ in _QUARRY_ROWS if f not in fields and f in quarries.columns]
     out = []
     for decision, symbol in DECISION_SYMBOLS.items():
         if decision == "new":
@@ -453,9 +462,10 @@ def _decision_layers(result: Any, *, simplify_m: float, gcj02: bool) -> list[tup
         for i in which:
             rec = records[i]
             search = " ".join(_fmt(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
-            props.append({"_p": _quarry_popup(rec, decision), "_t": _quarry_tooltip(rec, decision), "_s": search})
+            props.append({**_quarry_popup_props(rec, fields), "_t": _quarry_tooltip(rec, decision), "_s": search})
         data, n = _feature_collection(geoms[which], props)
-        out.append((f"decision:{decision}", f"{symbol.label} ({n})", data, n, {"style": _style(symbol)}))
+        spec = {"style": _style(symbol), "popup": _quarry_popup_spec(decision, fields)}
+        out.append((f"decision:{decision}", f"{symbol.label} ({n})", data, n, spec))
 
     sites = getattr(result, "new_sites", None)
     if sites is not None and len(sites):

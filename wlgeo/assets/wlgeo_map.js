@@ -21,6 +21,17 @@
     return s;
   }
 
+  /* A quarry popup from the layer's escaped heads and the feature's escaped values. */
+  function popupHtml(spec, p) {
+    var h = '<div class="wlgeo-popup"><h4>' + p._h + "</h4><table>";
+    for (var i = 0; i < spec.rows.length; i++) {
+      h += "<tr><th>" + spec.rows[i] + "</th><td>" + p._v[i] + "</td></tr>";
+    }
+    h += "</table>" + spec.after + spec.reasons + "<ul>";
+    h += p._r && p._r.length ? "<li>" + p._r.join("</li><li>") + "</li>" : "<li>\u2014</li>";
+    return h + "</ul></div>";
+  }
+
   /* Build one L.geoJSON layer from a spec {key, name, style, styleBy, radius, data}. */
   W.layer = function (map, spec) {
     var group = L.geoJSON(spec.data, {
@@ -35,6 +46,10 @@
         var p = f.properties || {};
         if (p._p) {
           layer.bindPopup(p._p, { maxWidth: 380 });
+        } else if (spec.popup && p._v) {
+          layer.bindPopup(function () {
+            return popupHtml(spec.popup, p);
+          }, { maxWidth: 380 });
         }
         if (p._t) {
           layer.bindTooltip(p._t, { sticky: true });
