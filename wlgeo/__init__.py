@@ -26,6 +26,7 @@ from .export import ExportReport, export_plan
 from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
 from .maps import folium_map, save_map
 from .sheet import map_sheet
+from .siting import SitingResult, propose_sites, write_raster
 from .scenario import Scenario, SitingParams, list_presets, load_scenario
 from .validate import Problem, ValidationReport, check_pack, normalise_quarries
 
@@ -53,6 +54,9 @@ __all__ = [
     "Scenario",
     "SitingParams",
     "load_scenario",
+    "propose_sites",
+    "SitingResult",
+    "write_raster",
     "list_presets",
     "wgs84_to_gcj02",
     "gcj02_to_wgs84",
