@@ -635,7 +635,7 @@ def folium_map(
             (west, east), (south, north) = wgs84_to_gcj02(np.array([west, east]), np.array([south, north]))
         m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)  # expanded, it hides the legend on a laptop screen
     title_html = f"<h4>{html.escape(title)}</h4>"
     if note:
         title_html += f'<div class="wlgeo-note">{html.escape(note)}</div>'
