@@ -390,3 +390,32 @@ def test_write_raster_round_trip(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["suitability.tif"]
     with pytest.raises(LayerError):
         write_raster(tmp_path / "x.tif", arr[:, :-1], grid)
+
+
+def test_progress_and_timings(tmp_path):
+    pack = small_pack(tmp_path)
+    calls = []
+    res = propose_sites(pack, Scenario(siting={**SMALL, "max_new_sites": 1}), kept=None, kept_capacity=0.0,
+                        progress=lambda step, frac: calls.append((step, frac)))
+    steps = ["grid", "slope", "distances", "mask", "suitability", "candidates", "select", "attributes"]
+    assert [c[0] for c in calls] == steps and calls[-1][1] == 1.0
+    assert list(res.timings) == steps and all(t >= 0 for t in res.timings.values())
+
+
+def test_cells_without_dem_data_are_never_sites(tmp_path):
+    pack = small_pack(tmp_path)
+    hole = box(X0 + 4000, Y0 + 2600, X0 + 5000, Y0 + 4400)
+    before = propose_sites(pack, Scenario(siting=SMALL), kept=None, kept_capacity=0.0)
+    assert before.new_sites.geometry.intersects(hole).any()  # the best ground is there
+    # punch a nodata hole over that ground near the port and the park
+    with rasterio.open(pack.dem, "r+") as dst:
+        z = dst.read(1)
+        t = dst.transform
+        c0, c1 = int((X0 + 4000 - t.c) / t.a), int((X0 + 5000 - t.c) / t.a)
+        r0, r1 = int((Y0 + 4400 - t.f) / t.e), int((Y0 + 2600 - t.f) / t.e)
+        z[r0:r1, c0:c1] = -9999.0
+        dst.write(z, 1)
+    res = propose_sites(pack, Scenario(siting=SMALL), kept=None, kept_capacity=0.0)
+    assert len(res.new_sites) >= 1
+    assert not res.new_sites.geometry.intersects(hole).any()
+    assert any("without DEM data" in n for n in res.notes)
