@@ -419,3 +419,15 @@ def test_cells_without_dem_data_are_never_sites(tmp_path):
     assert len(res.new_sites) >= 1
     assert not res.new_sites.geometry.intersects(hole).any()
     assert any("without DEM data" in n for n in res.notes)
+
+
+def test_kept_quarries_push_sites_beyond_the_spacing(tmp_path):
+    pack = small_pack(tmp_path)
+    sc = Scenario(siting=SMALL)
+    free = propose_sites(pack, sc, kept=None, kept_capacity=0.0).new_sites
+    best = free.geometry.iloc[0]
+    kept = _frame([best.centroid.buffer(60)], quarry_id=["Q-9"], capacity=[60.0])
+    res = propose_sites(pack, sc, kept=kept, kept_capacity=60.0)
+    assert len(res.new_sites) >= 1
+    assert (res.new_sites.geometry.distance(kept.geometry.iloc[0]) >= 800.0).all()
+    assert not res.new_sites.geometry.intersects(best).any()
