@@ -1,0 +1,414 @@
+"""Decisions per quarry (DESIGN §4): close / expire / retain / consolidate, with every reason.
+
+:func:`classify` works from a metrics frame (overlap areas and distances, as
+:func:`wlgeo.overlay.constraint_metrics` returns them), so the rules can be tested and reviewed
+without any constraint layer. The rules, in order; the first decisive rule sets the decision and
+**every** rule that fires is recorded in ``reasons``:
+
+1. **close** — overlap with the red line, permanent farmland or a closing protected area larger
+   than ``min_overlap_m2``; or a settlement within ``blast_distance_m``.
+2. **expire** — within ``trunk_line_m`` of a trunk line or ``main_river_m`` of a main river
+   (``red_line_action = "expire"`` moves the red-line rule here).
+3. **consolidate** — surviving quarries (not closed or expired by 1–2) within
+   ``merge_distance_m`` of each other, at least one of the pair small (``capacity <
+   min_capacity``), are linked; each connected set of two or more is a group.
+4. **expire** — a small surviving quarry with no link.
+5. **retain** — everything else.
+
+Reason codes (``;``-joined, in rule order)::
+
+    red_line:12450m2(23.1%)   farmland:300m2(1.2%)   protected:5000m2(world_heritage)
+    settlement:180m(张家院子)  trunk_line:650m(G65)   main_river:420m(乌江)
+    small:30<50               merge:G03              licence_end:2025-06-30
+
+``licence_end`` is recorded for every quarry that expires and for any quarry whose licence ends
+before the scenario's ``horizon``. A rule whose metric column is entirely null (its layer is
+absent) is not applied; it is listed in ``result.attrs["not_checked"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .errors import LayerError
+from .scenario import Scenario
+from .style import DECISION_LABELS_ZH
+from .values import parse_date_series, parse_number_series
+
+__all__ = [
+    "classify",
+    "consolidation_groups",
+    "consolidation_links",
+    "DECISIONS",
+    "DECISION_ZH",
+    "OUTPUT_COLUMNS",
+    "METRIC_FIELDS",
+    "RULES",
+]
+
+log = logging.getLogger(__name__)
+
+#: Decisions of existing quarries, in rule order.
+DECISIONS = ("close", "expire", "retain", "consolidate")
+#: Chinese label of each decision.
+DECISION_ZH: dict[str, str] = {d: DECISION_LABELS_ZH[d] for d in DECISIONS}
+#: Metric columns copied onto the classified quarries (DESIGN §4 plus the overlap shares).
+METRIC_FIELDS = (
+    "red_line_m2",
+    "red_line_pct",
+    "farmland_m2",
+    "farmland_pct",
+    "protected_m2",
+    "protected_pct",
+    "settlement_m",
+    "trunk_line_m",
+    "main_river_m",
+)
+#: Columns :func:`classify` adds, in order.
+OUTPUT_COLUMNS = ("decision", "decision_zh", "reasons", *METRIC_FIELDS, "group_id")
+#: Rule name → the metric column it reads (a rule is "not checked" when that column is all null).
+RULES: dict[str, str] = {
+    "red_line": "red_line_m2",
+    "farmland": "farmland_m2",
+    "protected": "protected_m2",
+    "settlement": "settlement_m",
+    "trunk_line": "trunk_line_m",
+    "main_river": "main_river_m",
+}
+_ID = "quarry_id"
+
+
+# ---------------------------------------------------------------------------- formatting
+def _num(value: float) -> str:
+    """A figure for a reason code: whole numbers without decimals, else up to 1 decimal."""
+    rounded = round(float(value))
+    if math.isclose(value, rounded, abs_tol=0.05) or abs(value) >= 100:
+        return str(int(rounded))
+    return f"{value:.1f}"
+
+
+def _named(figure: str, name: object) -> str:
+    if name is None or (isinstance(name, float) and math.isnan(name)) or not str(name).strip():
+        return figure
+    return f"{figure}({str(name).strip()})"
+
+
+def _text_column(metrics: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    if column not in metrics.columns:
+        return np.full(n, None, dtype=object)
+    return metrics[column].astype(object).to_numpy()
+
+
+# ---------------------------------------------------------------------------- inputs
+def _ids(quarries: gpd.GeoDataFrame) -> np.ndarray:
+    if _ID not in quarries.columns:
+        raise LayerError("has no 'quarry_id' field (required)", layer="quarries", field=_ID)
+    ids = np.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+                    for v in quarries[_ID].tolist()], dtype=object)
+    for i, value in enumerate(ids):
+        if not value:
+            raise LayerError("quarry_id is empty", layer="quarries", feature=f"row {quarries.index[i]}", field=_ID)
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise LayerError("quarry_id is not unique", layer="quarries", feature=value, field=_ID)
+        seen.add(value)
+    return ids
+
+
+def _capacity(quarries: gpd.GeoDataFrame, ids: np.ndarray) -> np.ndarray:
+    if "capacity" not in quarries.columns:
+        raise LayerError("has no 'capacity' field (required, 万吨/年)", layer="quarries", field="capacity")
+    values, _bad = parse_number_series(quarries["capacity"], units=True)
+    values = values.to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raw = quarries["capacity"].iloc[i]
+        raise LayerError(
+            f"capacity must be a positive number (万吨/年), got {raw!r}",
+            layer="quarries",
+            feature=ids[i],
+            field="capacity",
+        )
+    return values
+
+
+def _licence_end(quarries: gpd.GeoDataFrame) -> pd.Series:
+    if "license_end" not in quarries.columns:
+        return pd.Series(pd.NaT, index=quarries.index, dtype="datetime64[ns]")
+    return parse_date_series(quarries["license_end"])[0]
+
+
+def _metric(metrics: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    if column not in metrics.columns:
+        return np.full(n, np.nan)
+    return pd.to_numeric(metrics[column], errors="coerce").to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------------------- consolidation
+def consolidation_links(
+    geoms, capacity: np.ndarray, surviving: np.ndarray, *, merge_distance_m: float, min_capacity: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, of surviving quarries linked for consolidation.
+
+    Two surviving quarries are linked when their polygons lie within ``merge_distance_m`` of
+    each other (distance ≤ the figure) and at least one is small (``capacity < min_capacity``).
+    Uses an STRtree ``dwithin`` query, so only nearby pairs are measured.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    candidates = np.flatnonzero(surviving & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if len(candidates) < 2:
+        return np.empty(0, dtype=int), np.empty(0, dtype=int)
+    sub = geoms[candidates]
+    tree = shapely.STRtree(sub)
+    left, right = tree.query(sub, predicate="dwithin", distance=float(merge_distance_m))
+    keep = left < right
+    a, b = candidates[left[keep]], candidates[right[keep]]
+    small = capacity < min_capacity
+    keep = small[a] | small[b]
+    return a[keep], b[keep]
+
+
+def _group_ids(n: int, a: np.ndarray, b: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``G01``… per connected component of ≥ 2 linked quarries, ordered by smallest member id."""
+    out = np.full(n, None, dtype=object)
+    if len(a) == 0:
+        return out
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    linked = np.zeros(n, dtype=bool)
+    linked[a] = linked[b] = True
+    components: dict[int, list[int]] = {}
+    for i in np.flatnonzero(linked):
+        components.setdefault(int(labels[i]), []).append(int(i))
+    ordered = sorted(components.values(), key=lambda members: min(ids[m] for m in members))
+    width = max(2, len(str(len(ordered))))
+    for k, members in enumerate(ordered, start=1):
+        out[members] = f"G{k:0{width}d}"
+    return out
+
+
+# ---------------------------------------------------------------------------- the rules
+def classify(
+    quarries: gpd.GeoDataFrame,
+    metrics: pd.DataFrame,
+    scenario: Scenario | None = None,
+) -> gpd.GeoDataFrame:
+    """Apply the DESIGN §4 rules to every quarry.
+
+    Parameters
+    ----------
+    quarries : the quarries layer (``quarry_id``, ``capacity`` in 万吨/年, ``license_end``),
+        in EPSG:4545 (distances between quarries are measured in its units).
+    metrics : frame aligned to ``quarries.index`` with the columns of
+        :func:`wlgeo.overlay.constraint_metrics` (``red_line_m2`` … ``main_river_m``; optional
+        ``nearest_settlement``, ``nearest_trunk_line``, ``nearest_main_river`` and
+        ``protected_kinds`` name the features in the reasons). A missing or all-null column means
+        the rule was not checked.
+    scenario : the rules' parameters; baseline defaults when ``None``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The quarries with geometry and attributes unchanged (same index and order) plus
+        :data:`OUTPUT_COLUMNS`. ``attrs["not_checked"]`` maps each rule not applied to why;
+        ``attrs["notes"]`` lists what was assumed.
+
+    Raises
+    ------
+    LayerError
+        Missing/duplicate ``quarry_id``, a capacity that is not a positive number, or a metrics
+        frame not aligned to the quarries.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> q = gpd.GeoDataFrame({"quarry_id": ["Q1", "Q2"], "capacity": [80, 80]},
+    ...                      geometry=[shapely.box(0, 0, 100, 100), shapely.box(5000, 0, 5100, 100)],
+    ...                      crs="EPSG:4545")
+    >>> m = pd.DataFrame({"red_line_m2": [2500.0, 0.0], "red_line_pct": [25.0, 0.0]})
+    >>> out = classify(q, m)
+    >>> list(out["decision"]), out.loc[0, "reasons"]
+    (['close', 'retain'], 'red_line:2500m2(25%)')
+    """
+    scenario = scenario if scenario is not None else Scenario()
+    if not isinstance(quarries, gpd.GeoDataFrame):
+        raise LayerError("quarries must be a GeoDataFrame", layer="quarries")
+    if not metrics.index.equals(quarries.index):
+        if len(metrics) != len(quarries):
+            raise LayerError(
+                f"metrics has {len(metrics)} rows for {len(quarries)} quarries; give the frame of "
+                "constraint_metrics(quarries, ...)",
+                layer="quarries",
+            )
+        raise LayerError("metrics is not aligned to the quarries' index", layer="quarries")
+    n = len(quarries)
+    ids = _ids(quarries)
+    capacity = _capacity(quarries, ids)
+    licence_end = _licence_end(quarries)
+    notes: list[str] = list(metrics.attrs.get("notes", []))
+    not_checked: dict[str, str] = dict(metrics.attrs.get("not_checked", {}))
+    values = {c: _metric(metrics, c, n) for c in METRIC_FIELDS}
+    for rule, column in RULES.items():
+        if n and np.isnan(values[column]).all() and rule not in not_checked:
+            not_checked[rule] = f"no {column} figures (layer absent?)"
+    checked = {rule: rule not in not_checked for rule in RULES}
+
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    close = np.zeros(n, dtype=bool)
+    corridor = np.zeros(n, dtype=bool)
+    min_overlap = scenario.min_overlap_m2
+    protected_kinds = _text_column(metrics, "protected_kinds", n)
+    names = {
+        "settlement": _text_column(metrics, "nearest_settlement", n),
+        "trunk_line": _text_column(metrics, "nearest_trunk_line", n),
+        "main_river": _text_column(metrics, "nearest_main_river", n),
+    }
+
+    def overlap_rule(rule: str, target: np.ndarray) -> None:
+        m2, pct = values[f"{rule}_m2"], values[f"{rule}_pct"]
+        fired = checked[rule] & (np.nan_to_num(m2, nan=-1.0) > min_overlap)
+        for i in np.flatnonzero(fired):
+            if rule == "protected":
+                detail = protected_kinds[i] if protected_kinds[i] else (_num(pct[i]) + "%" if np.isfinite(pct[i]) else None)
+            else:
+                detail = _num(pct[i]) + "%" if np.isfinite(pct[i]) else None
+            reasons[i].append(_named(f"{rule}:{_num(m2[i])}m2", detail))
+        target |= fired
+
+    def distance_rule(rule: str, limit: float, target: np.ndarray) -> None:
+        dist = values[f"{rule}_m"]
+        fired = checked[rule] & (np.nan_to_num(dist, nan=np.inf) <= limit)
+        for i in np.flatnonzero(fired):
+            reasons[i].append(_named(f"{rule}:{_num(dist[i])}m", names[rule][i]))
+        target |= fired
+
+    # rule 1: close (the red line here unless it only expires)
+    overlap_rule("red_line", close if scenario.red_line_action == "close" else corridor)
+    overlap_rule("farmland", close)
+    overlap_rule("protected", close)
+    distance_rule("settlement", scenario.blast_distance_m, close)
+    # rule 2: expire (soft corridors)
+    distance_rule("trunk_line", scenario.trunk_line_m, corridor)
+    distance_rule("main_river", scenario.main_river_m, corridor)
+
+    decision = np.full(n, "retain", dtype=object)
+    decision[corridor] = "expire"
+    decision[close] = "close"
+    surviving = ~close & ~corridor
+
+    # rules 3–4: consolidation of surviving quarries; small ones with no link expire
+    geoms = np.asarray(quarries.geometry.values, dtype=object)
+    a, b = consolidation_links(
+        geoms, capacity, surviving, merge_distance_m=scenario.merge_distance_m, min_capacity=scenario.min_capacity
+    )
+    group_id = _group_ids(n, a, b, ids)
+    small = capacity < scenario.min_capacity
+    for i in np.flatnonzero(small):
+        reasons[i].append(f"small:{_num(capacity[i])}<{_num(scenario.min_capacity)}")
+    in_group = np.array([g is not None for g in group_id], dtype=bool)
+    decision[in_group] = "consolidate"
+    for i in np.flatnonzero(in_group):
+        reasons[i].append(f"merge:{group_id[i]}")
+    decision[surviving & small & ~in_group] = "expire"
+
+    # licence end: for every exit at licence end, and for licences ending within the plan period
+    horizon = pd.Timestamp(scenario.horizon)
+    ends = licence_end.to_numpy()
+    for i in range(n):
+        end = ends[i]
+        if pd.isna(end):
+            continue
+        if decision[i] == "expire" or pd.Timestamp(end) <= horizon:
+            reasons[i].append(f"licence_end:{pd.Timestamp(end).date().isoformat()}")
+    if decision.tolist().count("expire") and pd.isna(ends[decision == "expire"]).any():
+        notes.append("some expiring quarries have no licence end date: their exit date is unknown")
+
+    out = quarries.copy()
+    clashes = [c for c in OUTPUT_COLUMNS if c in quarries.columns]
+    if clashes:
+        notes.append(f"quarries already had column(s) {', '.join(clashes)}: replaced by this plan's values")
+        out = out.drop(columns=clashes)
+    out["decision"] = pd.Series(decision, index=quarries.index, dtype=object)
+    out["decision_zh"] = out["decision"].map(DECISION_ZH)
+    out["reasons"] = pd.Series([";".join(r) for r in reasons], index=quarries.index, dtype=object)
+    for column in METRIC_FIELDS:
+        out[column] = values[column]
+    out["group_id"] = pd.Series(group_id, index=quarries.index, dtype=object)
+    out = out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
+    out.attrs = {"not_checked": not_checked, "notes": notes}
+    log.info("classified %d quarries: %s", n, pd.Series(decision).value_counts().to_dict())
+    return out
+
+
+# ---------------------------------------------------------------------------- groups layer
+def _polygonal(geom):
+    """Keep a union polygonal: drop points/lines a GeometryCollection may carry."""
+    if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else None
+
+
+def consolidation_groups(
+    quarries: gpd.GeoDataFrame, *, towns: Mapping | pd.Series | None = None
+) -> gpd.GeoDataFrame:
+    """One feature per consolidation group: merged footprint, members, combined capacity.
+
+    Parameters
+    ----------
+    quarries : the output of :func:`classify`.
+    towns : town of each quarry (Series aligned to ``quarries.index``), e.g. from
+        :func:`wlgeo.export.assign_towns`; default the quarries' ``town`` field when present.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``group_id``, ``decision`` (consolidate), ``decision_zh``, ``members``
+        (``;``-joined quarry ids, sorted), ``n_members``, ``capacity`` (sum, 万吨/年),
+        ``area_m2`` (of the merged footprint), ``towns`` (``;``-joined), geometry = union of the
+        members' polygons (Polygon or MultiPolygon); sorted by ``group_id``; CRS of the quarries.
+    """
+    columns = ["group_id", "decision", "decision_zh", "members", "n_members", "capacity", "area_m2", "towns"]
+    if "group_id" not in quarries.columns:
+        raise LayerError("has no 'group_id' column: classify the quarries first", layer="quarries", field="group_id")
+    if towns is None:
+        towns = quarries["town"] if "town" in quarries.columns else pd.Series(None, index=quarries.index, dtype=object)
+    towns = pd.Series(towns, index=quarries.index) if not isinstance(towns, pd.Series) else towns
+    capacity, _ = parse_number_series(quarries["capacity"], units=True)
+    rows, geoms = [], []
+    grouped = quarries[quarries["group_id"].notna()]
+    for gid in sorted(grouped["group_id"].unique()):
+        members = grouped[grouped["group_id"] == gid]
+        member_ids = sorted(str(v).strip() for v in members[_ID])
+        town_names: list[str] = []
+        for t in towns.loc[members.index]:
+            if t is not None and not (isinstance(t, float) and math.isnan(t)) and str(t).strip():
+                if str(t).strip() not in town_names:
+                    town_names.append(str(t).strip())
+        footprint = _polygonal(shapely.union_all(members.geometry.values))
+        rows.append({
+            "group_id": gid,
+            "decision": "consolidate",
+            "decision_zh": DECISION_ZH["consolidate"],
+            "members": ";".join(member_ids),
+            "n_members": len(members),
+            "capacity": float(capacity.loc[members.index].sum()),
+            "area_m2": float(footprint.area) if footprint is not None else float("nan"),
+            "towns": ";".join(town_names) or None,
+        })
+        geoms.append(footprint)
+    frame = pd.DataFrame(rows, columns=columns)
+    if not rows:
+        frame = frame.astype({"n_members": "int64", "capacity": "float64", "area_m2": "float64"})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=quarries.crs), crs=quarries.crs)
