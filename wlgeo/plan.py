@@ -1,0 +1,467 @@
+"""The plan: :func:`plan` computes it, :func:`run` writes it.
+
+``plan(pack, scenario)`` → :class:`PlanResult`: constraint metrics (:mod:`wlgeo.overlay`), the
+decisions and consolidation groups (:mod:`wlgeo.classify`), new sites, the summary and the caps
+(:mod:`wlgeo.report`). Nothing is written.
+
+``run(pack, scenario=..., out_dir=...)`` refuses a pack that fails validation, runs the plan and
+writes into ``out_dir`` (new or empty, unless ``overwrite``):
+
+- ``plan.gpkg`` — ``quarries``, ``new_sites``, ``consolidation_groups`` and the context and
+  constraint layers used, styled, with the run's metadata;
+- ``summary.csv`` (UTF-8 with BOM) and ``summary.xlsx``;
+- ``manifest.json`` — input files and their SHA-256, the scenario, package versions, timings,
+  rules not checked, notes.
+
+Every file is written under a temporary name in ``out_dir`` and renamed when complete; the input
+files are only read.
+
+Examples
+--------
+>>> import wlgeo
+>>> result = wlgeo.plan("layers/wulong.gpkg", "strict")  # doctest: +SKIP
+>>> result.counts()  # doctest: +SKIP
+{'close': 31, 'expire': 52, 'retain': 40, 'consolidate': 27}
+>>> wlgeo.run("layers/wulong.gpkg", scenario="baseline", out_dir="out/2025")  # doctest: +SKIP
+PosixPath('out/2025')
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata as _metadata
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .classify import classify, consolidation_groups
+from .crs import WORKING_CRS
+from .errors import OutputError, PackError
+from .io.pack import LayerPack, read_pack
+from .io.read import file_sha256
+from .overlay import constraint_metrics, overlap_area
+from .report import (
+    CapsCheck,
+    atomic_write,
+    check_caps,
+    decision_counts,
+    quarry_towns,
+    summary_table,
+    write_summary_csv,
+    write_summary_xlsx,
+)
+from .scenario import Scenario, load_scenario
+
+__all__ = ["PlanResult", "plan", "run", "PLAN_FILE", "SUMMARY_CSV", "SUMMARY_XLSX", "MANIFEST", "CONTEXT_LAYERS"]
+
+log = logging.getLogger(__name__)
+
+PLAN_FILE = "plan.gpkg"
+SUMMARY_CSV = "summary.csv"
+SUMMARY_XLSX = "summary.xlsx"
+MANIFEST = "manifest.json"
+#: Pack layers copied into ``plan.gpkg`` beside the results: the context and the constraints
+#: the rules used.
+CONTEXT_LAYERS = ("boundary", "towns", "red_line", "farmland", "protected_areas", "settlements", "roads", "rivers")
+#: Packages whose versions the manifest records.
+_PACKAGES = ("wlgeo", "geopandas", "shapely", "pyogrio", "pyproj", "rasterio", "pandas", "numpy", "scipy",
+             "openpyxl")
+
+
+@dataclass
+class PlanResult:
+    """Everything :func:`plan` computed.
+
+    Attributes
+    ----------
+    quarries : every input quarry, geometry and attributes unchanged, plus ``decision``,
+        ``decision_zh``, ``reasons``, the metric columns and ``group_id`` (DESIGN §4).
+    consolidation_groups : one merged footprint per group (``group_id``, ``members``,
+        ``n_members``, ``capacity``, ``towns``).
+    new_sites : proposed sites (decision ``new``); empty unless siting ran.
+    summary : counts and capacity by decision × town (:func:`wlgeo.report.summary_table`).
+    caps : the caps check (:class:`wlgeo.report.CapsCheck`).
+    scenario : the scenario used.
+    provenance : where each layer came from (path, layer, sha256, read notes).
+    not_checked : rule → why it was not applied (its layer is absent).
+    notes : what was assumed or normalised along the way.
+    timings : step → seconds.
+    source : the pack file, if the pack came from one.
+    """
+
+    quarries: gpd.GeoDataFrame
+    consolidation_groups: gpd.GeoDataFrame
+    new_sites: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    caps: CapsCheck
+    scenario: Scenario
+    provenance: dict[str, Any] = field(default_factory=dict)
+    not_checked: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    source: Path | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Number of quarries per decision (close, expire, retain, consolidate)."""
+        return decision_counts(self.quarries)
+
+    def to_text(self) -> str:
+        """A short report: counts per decision, groups, new sites, caps, rules not checked."""
+        counts = ", ".join(f"{d} {n}" for d, n in self.counts().items())
+        lines = [
+            f"scenario {self.scenario.name}: {len(self.quarries)} quarries — {counts}",
+            f"{len(self.consolidation_groups)} consolidation group(s), {len(self.new_sites)} new site(s)",
+            self.caps.to_text(),
+        ]
+        for rule, why in self.not_checked.items():
+            lines.append(f"not checked: {rule} ({why})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"PlanResult({self.scenario.name!r}: {self.counts()}, groups={len(self.consolidation_groups)})"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = round(self.timings.get(step, 0.0) + now - self._last, 4)
+        self._last = now
+
+
+# ---------------------------------------------------------------------------- plan
+def _working_quarries(pack: LayerPack, notes: list[str]) -> gpd.GeoDataFrame:
+    from .validate import normalise_quarries
+
+    quarries = pack.get("quarries")
+    if quarries is None:
+        raise PackError("the pack has no 'quarries' layer (mandatory)", path=pack.source, layer="quarries")
+    normalise_quarries(quarries)  # refuses what validation reports as an error (names the feature)
+    if quarries.crs is None:
+        notes.append("quarries have no CRS: taken as EPSG:4545 (the working CRS)")
+        return quarries.set_crs(WORKING_CRS)
+    if CRS.from_user_input(quarries.crs) != CRS.from_user_input(WORKING_CRS):
+        notes.append(f"quarries were in {quarries.crs.to_string()}: reprojected to EPSG:4545")
+        return quarries.to_crs(WORKING_CRS)
+    return quarries
+
+
+def _protected_kinds(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, pack: LayerPack, scenario: Scenario) -> pd.Series:
+    """Kinds of the closing protected areas each quarry overlaps by more than ``min_overlap_m2``."""
+    out = pd.Series(None, index=quarries.index, dtype=object)
+    areas = pack.get("protected_areas")
+    if areas is None or "kind" not in areas.columns or "protected_m2" not in metrics.columns:
+        return out
+    hit = (metrics["protected_m2"].fillna(0) > scenario.min_overlap_m2).to_numpy()
+    if not hit.any():
+        return out
+    if areas.crs is not None and CRS.from_user_input(areas.crs) != CRS.from_user_input(WORKING_CRS):
+        areas = areas.to_crs(WORKING_CRS)
+    geoms = quarries.geometry.values[hit]
+    kinds = areas["kind"].astype("string").str.strip()
+    found: list[list[str]] = [[] for _ in range(int(hit.sum()))]
+    for kind in scenario.closing_protected_kinds:
+        subset = areas.geometry[(kinds == kind).fillna(False).to_numpy()]
+        if len(subset) == 0:
+            continue
+        m2 = overlap_area(geoms, subset)
+        for j in np.flatnonzero(m2 > scenario.min_overlap_m2):
+            found[j].append(kind)
+    out.iloc[np.flatnonzero(hit)] = [",".join(k) if k else None for k in found]
+    return out
+
+
+def _empty_sites() -> gpd.GeoDataFrame:
+    from .siting import SITE_COLUMNS
+
+    numeric = {"score", "capacity", "area_m2", "slope_deg", "road_m", "park_m", "port_m"}
+    cols = {c: pd.Series(dtype="float64" if c in numeric else "object") for c in SITE_COLUMNS}
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS)
+
+
+def plan(
+    pack: LayerPack | str | PathLike,
+    scenario: Scenario | str | PathLike | None = None,
+    *,
+    sites: bool = False,
+) -> PlanResult:
+    """Classify every quarry, build the consolidation groups and check the caps.
+
+    Parameters
+    ----------
+    pack : a :class:`~wlgeo.LayerPack`, or the path of a pack GeoPackage or catalog TOML.
+    scenario : a :class:`~wlgeo.Scenario`, a preset name, a scenario TOML path, or ``None``
+        for the ``baseline`` preset.
+    sites : also propose new sites (:func:`wlgeo.siting.propose_sites`, needs a DEM); off by
+        default, ``new_sites`` is then empty.
+
+    Returns
+    -------
+    PlanResult
+
+    Raises
+    ------
+    PackError
+        The pack has no quarries layer.
+    LayerError
+        A quarry has a value validation calls an error (names the feature and field).
+    ScenarioError
+        The scenario is unknown or invalid.
+    """
+    clock = _Clock()
+    if not isinstance(pack, LayerPack):
+        pack = read_pack(pack)
+        clock.done("read")
+    scenario = load_scenario(scenario)
+    notes: list[str] = list(scenario.notes)
+    quarries = _working_quarries(pack, notes)
+    clock.done("normalise")
+
+    metrics = constraint_metrics(quarries, pack, scenario)
+    metrics["protected_kinds"] = _protected_kinds(quarries, metrics, pack, scenario)
+    clock.done("overlay")
+    classified = classify(quarries, metrics, scenario)
+    notes.extend(n for n in classified.attrs.get("notes", []) if n not in notes)
+    not_checked = dict(classified.attrs.get("not_checked", {}))
+    clock.done("classify")
+
+    towns = pack.get("towns")
+    town_of = quarry_towns(classified, towns)
+    if town_of.attrs.get("by_overlap"):
+        notes.append(f"{town_of.attrs['by_overlap']} quarries had no town value: placed in the town polygon holding most of them")
+    groups = consolidation_groups(classified, towns=town_of)
+    clock.done("consolidate")
+
+    new_sites = _empty_sites()
+    if sites:
+        new_sites = _propose(pack, scenario, classified, groups, notes, not_checked)
+        clock.done("siting")
+
+    summary = summary_table(classified, towns=towns, new_sites=new_sites, town_of=town_of)
+    caps = check_caps(summary, scenario)
+    clock.done("summary")
+    classified.attrs = {}
+    result = PlanResult(
+        quarries=classified,
+        consolidation_groups=groups,
+        new_sites=new_sites,
+        summary=summary,
+        caps=caps,
+        scenario=scenario,
+        provenance=dict(pack.provenance),
+        not_checked=not_checked,
+        notes=notes,
+        timings=clock.timings,
+        source=Path(pack.source) if pack.source is not None else None,
+    )
+    log.info("plan %s: %s; %s", scenario.name, result.counts(), caps.to_text())
+    return result
+
+
+def _propose(pack, scenario, classified, groups, notes, not_checked) -> gpd.GeoDataFrame:
+    from .siting import propose_sites
+
+    kept_mask = classified["decision"].isin(["retain", "consolidate"]).to_numpy()
+    kept = classified[kept_mask]
+    capacity = pd.to_numeric(kept["capacity"], errors="coerce").fillna(0.0)
+    kept_count = int((kept["decision"] == "retain").sum()) + len(groups)
+    found = propose_sites(pack, scenario, kept=kept, kept_capacity=float(capacity.sum()), kept_count=kept_count)
+    notes.extend(f"siting: {n}" for n in found.notes if f"siting: {n}" not in notes)
+    for key, why in found.not_checked.items():
+        not_checked.setdefault(f"siting.{key}", why)
+    return found.new_sites
+
+
+# ---------------------------------------------------------------------------- run
+def _versions() -> dict[str, str | None]:
+    import pyogrio
+    import pyproj
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = _metadata.version(name)
+        except _metadata.PackageNotFoundError:
+            out[name] = None
+    out["GDAL"] = pyogrio.__gdal_version_string__
+    out["GEOS"] = shapely.geos_version_string
+    out["PROJ"] = pyproj.proj_version_str
+    return out
+
+
+def _check_out_dir(out_dir: Path, *, overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError("exists and is not a directory", path=out_dir)
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise OutputError("is not empty; choose a new directory or pass overwrite=True (--overwrite)", path=out_dir)
+
+
+def _inputs(pack: LayerPack, scenario_file: Path | None) -> list[dict[str, Any]]:
+    """One entry per input file (path, sha256, the layers read from it)."""
+    files: dict[str, dict[str, Any]] = {}
+    if pack.source is not None and Path(pack.source).is_file():
+        src = Path(pack.source).resolve()
+        files[str(src)] = {"path": str(src), "role": "pack", "layers": [], "sha256": None}
+    for name, entry in pack.provenance.items():
+        if name.startswith("_") or not isinstance(entry, dict) or "path" not in entry:
+            continue
+        key = str(Path(entry["path"]).resolve())
+        item = files.setdefault(key, {"path": key, "role": "layer", "layers": [], "sha256": entry.get("sha256")})
+        item["layers"].append(name if name == "dem" else (f"{name} ({entry['layer']})" if entry.get("layer") not in (None, name) else name))
+        item["sha256"] = item["sha256"] or entry.get("sha256")
+        if name == "dem":
+            item["role"] = "dem"
+    if scenario_file is not None:
+        files[str(scenario_file)] = {"path": str(scenario_file), "role": "scenario", "layers": [], "sha256": None}
+    for item in files.values():
+        if item["sha256"] is None and Path(item["path"]).is_file():
+            item["sha256"] = file_sha256(item["path"])
+    return list(files.values())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (_dt.date, _dt.datetime, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _scenario_file(scenario: Scenario | str | PathLike | None) -> Path | None:
+    if scenario is None or isinstance(scenario, Scenario):
+        return None
+    path = Path(scenario)
+    return path.resolve() if path.is_file() else None
+
+
+def run(
+    pack: LayerPack | str | PathLike,
+    *,
+    scenario: Scenario | str | PathLike | None = None,
+    out_dir: str | PathLike,
+    overwrite: bool = False,
+    sites: bool = False,
+) -> Path:
+    """Validate the pack, run the plan and write its outputs into ``out_dir``.
+
+    Parameters
+    ----------
+    pack : the pack GeoPackage or catalog TOML (or a :class:`~wlgeo.LayerPack`).
+    scenario : preset name, scenario TOML path or :class:`~wlgeo.Scenario`; ``None`` = baseline.
+    out_dir : output directory; created when missing, must be empty unless ``overwrite``.
+    overwrite : replace the files of a previous run in ``out_dir``.
+    sites : also propose new sites (see :func:`plan`).
+
+    Returns
+    -------
+    Path
+        ``out_dir``, holding ``plan.gpkg``, ``summary.csv``, ``summary.xlsx``, ``manifest.json``.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` is a file, or is not empty and ``overwrite`` is false; or writing failed.
+    PackError
+        Validation found errors; the message holds the validation report.
+    ReadError, ScenarioError, LayerError
+        The pack or scenario cannot be read.
+    """
+    from .io.gpkg import write_geopackage
+    from .validate import check_pack
+
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir, overwrite=overwrite)
+    clock = _Clock()
+    scenario_obj = load_scenario(scenario)  # refuse a bad scenario before the (slower) validation
+    report = check_pack(pack)
+    if not report.ok:
+        raise PackError("validation found errors; nothing was written:\n" + report.to_text(),
+                        path=report.source)
+    clock.done("validate")
+    if not isinstance(pack, LayerPack):
+        pack = read_pack(pack)
+    clock.done("read")
+    result = plan(pack, scenario_obj, sites=sites)
+    timings = {**clock.timings, **{f"plan.{k}": v for k, v in result.timings.items()}}
+    clock.done("plan")
+
+    created = _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    inputs = _inputs(pack, _scenario_file(scenario))
+    versions = _versions()
+    metadata = {
+        "title": f"武隆区碎石矿山布局规划 — {scenario_obj.name}",
+        "created": created,
+        "wlgeo_version": versions["wlgeo"],
+        "scenario": scenario_obj.to_dict(),
+        "inputs": [{k: v for k, v in item.items() if k in ("path", "sha256", "layers")} for item in inputs],
+        "counts": result.counts(),
+        "caps": result.caps.to_dict(),
+        "not_checked": result.not_checked,
+    }
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "quarries": result.quarries,
+        "new_sites": result.new_sites,
+        "consolidation_groups": result.consolidation_groups,
+    }
+    for name in CONTEXT_LAYERS:
+        if name in pack:
+            layers[name] = pack[name]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [write_geopackage(out_dir / PLAN_FILE, layers, metadata=json.loads(json.dumps(metadata, default=_json_default)),
+                                overwrite=True)]
+    clock.done("write.gpkg")
+    written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary, result.caps, not_checked=result.not_checked))
+    written.append(write_summary_xlsx(out_dir / SUMMARY_XLSX, result.summary, result.caps, not_checked=result.not_checked))
+    clock.done("write.summary")
+    timings.update({k: v for k, v in clock.timings.items() if k.startswith("write.")})
+
+    manifest = {
+        "wlgeo": "plan run manifest",
+        "created": created,
+        "pack": str(Path(pack.source).resolve()) if pack.source is not None else None,
+        "inputs": inputs,
+        "scenario": {"name": scenario_obj.name, "file": str(_scenario_file(scenario) or "") or None,
+                     "parameters": scenario_obj.to_dict(), "notes": list(scenario_obj.notes)},
+        "validation": {"errors": 0, "warnings": [str(p) for p in report.warnings]},
+        "counts": result.counts(),
+        "consolidation_groups": len(result.consolidation_groups),
+        "new_sites": len(result.new_sites),
+        "caps": result.caps.to_dict(),
+        "not_checked": result.not_checked,
+        "notes": result.notes,
+        "outputs": {p.name: file_sha256(p) for p in written},
+        "versions": versions,
+        "timings": timings,
+    }
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "x", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+    atomic_write(out_dir / MANIFEST, write)
+    log.info("wrote %s", out_dir)
+    return out_dir
+
