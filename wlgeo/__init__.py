@@ -25,6 +25,7 @@ from .errors import (
 from .export import ExportReport, export_plan
 from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
 from .maps import folium_map, save_map
+from .plan import PlanResult, plan, run
 from .sheet import map_sheet
 from .siting import SitingResult, propose_sites, write_raster
 from .scenario import Scenario, SitingParams, list_presets, load_scenario
@@ -40,6 +41,9 @@ __all__ = [
     "read_layer",
     "read_pack",
     "LayerPack",
+    "plan",
+    "PlanResult",
+    "run",
     "folium_map",
     "save_map",
     "map_sheet",
