@@ -33,6 +33,7 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata as _metadata
 from os import PathLike
@@ -63,7 +64,21 @@ from .report import (
 )
 from .scenario import Scenario, load_scenario
 
-__all__ = ["PlanResult", "plan", "run", "PLAN_FILE", "SUMMARY_CSV", "SUMMARY_XLSX", "MANIFEST", "CONTEXT_LAYERS"]
+__all__ = [
+    "PlanResult",
+    "RunOutput",
+    "plan",
+    "run",
+    "run_plan",
+    "run_demo",
+    "demo_pack_path",
+    "DEMO_OUT",
+    "PLAN_FILE",
+    "SUMMARY_CSV",
+    "SUMMARY_XLSX",
+    "MANIFEST",
+    "CONTEXT_LAYERS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -356,6 +371,16 @@ def _scenario_file(scenario: Scenario | str | PathLike | None) -> Path | None:
     return path.resolve() if path.is_file() else None
 
 
+@dataclass
+class RunOutput:
+    """What :func:`run_plan` wrote: the directory, the files, the plan and the manifest."""
+
+    out_dir: Path
+    files: list[Path]
+    result: PlanResult
+    manifest: dict[str, Any]
+
+
 def run(
     pack: LayerPack | str | PathLike,
     *,
@@ -366,6 +391,22 @@ def run(
 ) -> Path:
     """Validate the pack, run the plan and write its outputs into ``out_dir``.
 
+    Same as :func:`run_plan` but returns only ``out_dir``; see there for the parameters.
+    """
+    return run_plan(pack, scenario=scenario, out_dir=out_dir, overwrite=overwrite, sites=sites).out_dir
+
+
+def run_plan(
+    pack: LayerPack | str | PathLike,
+    *,
+    scenario: Scenario | str | PathLike | None = None,
+    out_dir: str | PathLike,
+    overwrite: bool = False,
+    sites: bool = False,
+    manifest_extra: Mapping[str, Any] | None = None,
+) -> RunOutput:
+    """Validate the pack, run the plan and write its outputs into ``out_dir``.
+
     Parameters
     ----------
     pack : the pack GeoPackage or catalog TOML (or a :class:`~wlgeo.LayerPack`).
@@ -373,11 +414,13 @@ def run(
     out_dir : output directory; created when missing, must be empty unless ``overwrite``.
     overwrite : replace the files of a previous run in ``out_dir``.
     sites : also propose new sites (see :func:`plan`).
+    manifest_extra : more top-level entries for ``manifest.json`` (e.g. ``{"demo": True}``).
 
     Returns
     -------
-    Path
-        ``out_dir``, holding ``plan.gpkg``, ``summary.csv``, ``summary.xlsx``, ``manifest.json``.
+    RunOutput
+        ``out_dir`` holding ``plan.gpkg``, ``summary.csv``, ``summary.xlsx``, ``manifest.json``;
+        the files, the :class:`PlanResult` and the manifest.
 
     Raises
     ------
@@ -454,6 +497,7 @@ def run(
         "outputs": {p.name: file_sha256(p) for p in written},
         "versions": versions,
         "timings": timings,
+        **dict(manifest_extra or {}),
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
 
@@ -461,7 +505,60 @@ def run(
         with open(tmp, "x", encoding="utf-8") as handle:
             handle.write(text + "\n")
 
-    atomic_write(out_dir / MANIFEST, write)
+    written.append(atomic_write(out_dir / MANIFEST, write))
     log.info("wrote %s", out_dir)
-    return out_dir
+    return RunOutput(out_dir, written, result, manifest)
 
+
+
+# ---------------------------------------------------------------------------- demo
+#: Where ``wlgeo demo`` writes by default (relative to the working directory).
+DEMO_OUT = Path("out") / "demo"
+
+
+def demo_pack_path() -> Path:
+    """The bundled Wulong demo pack, ``layers/wulong.gpkg`` next to the ``wlgeo`` package.
+
+    Raises
+    ------
+    ReadError
+        The pack is not there (an installed, non-editable wlgeo does not carry ``layers/``).
+    """
+    from .errors import ReadError
+
+    path = Path(__file__).resolve().parent.parent / "layers" / "wulong.gpkg"
+    if not path.is_file():
+        raise ReadError(
+            "the demo pack ships with the wlgeo source repository (layers/wulong.gpkg next to the wlgeo "
+            "package) and is not installed with the package; run from a git checkout "
+            "(pip install -e .) or give a pack to `wlgeo run`",
+            path=path,
+        )
+    return path
+
+
+def _is_demo_output(out_dir: Path) -> bool:
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("demo") is True
+
+
+def run_demo(
+    out_dir: str | PathLike = DEMO_OUT,
+    *,
+    scenario: Scenario | str | PathLike | None = None,
+    overwrite: bool = False,
+    sites: bool = False,
+) -> RunOutput:
+    """Run the plan on the bundled demo pack (:func:`demo_pack_path`).
+
+    A directory holding a previous demo run (its ``manifest.json`` says ``"demo": true``) is
+    overwritten; any other non-empty directory is refused unless ``overwrite``.
+    """
+    out_dir = Path(out_dir)
+    pack = demo_pack_path()
+    overwrite = overwrite or _is_demo_output(out_dir)
+    return run_plan(pack, scenario=scenario, out_dir=out_dir, overwrite=overwrite, sites=sites,
+                    manifest_extra={"demo": True})
