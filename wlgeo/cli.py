@@ -308,5 +308,69 @@ def export(ctx: click.Context, plan_gpkg: Path, by: str, out: Path, layers: str 
         ctx.exit(EXIT_PROBLEMS)
 
 
+# ------------------------------------------------------------------------- plan commands
+def _report_run(output) -> None:
+    """Print a run's short summary: counts per decision, caps, where the files went."""
+    result = output.result
+    echo_notes(result.notes)
+    echo(result.to_text())
+    echo(f"wrote {', '.join(p.name for p in output.files)} in {output.out_dir}")
+
+
+scenario_option = click.option(
+    "--scenario",
+    default=None,
+    metavar="NAME|FILE",
+    help="Scenario preset (baseline, strict) or scenario TOML file; default baseline.",
+)
+sites_option = click.option("--sites", is_flag=True, help="Also propose new sites (规划新建; needs a DEM).")
+
+
+@main.command("run")
+@pack_argument
+@scenario_option
+@out_option(help="Directory for the outputs (new or empty).")
+@overwrite_option
+@sites_option
+def run_(pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool) -> None:
+    """Validate PACK, run the plan and write plan.gpkg, summary.csv/.xlsx, manifest.json (运行规划).
+
+    Refuses a pack whose validation finds errors (run `wlgeo validate PACK` to list them) and a
+    non-empty output directory unless --overwrite.
+    """
+    from .plan import run_plan
+
+    _report_run(run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites))
+
+
+@main.command()
+@scenario_option
+@out_option(help="Directory for the outputs (default out/demo).", required=False)
+@overwrite_option
+@sites_option
+def demo(scenario: str | None, out: Path | None, overwrite: bool, sites: bool) -> None:
+    """Run the plan on the bundled Wulong demo pack, layers/wulong.gpkg (演示).
+
+    A previous demo output in the directory is replaced; any other non-empty directory is
+    refused unless --overwrite.
+    """
+    from .plan import DEMO_OUT, run_demo
+
+    _report_run(run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites))
+
+
+@main.command()
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+def diff(run_a: Path, run_b: Path) -> None:
+    """List the quarries whose decision changed between two runs, with both reasons (比较方案).
+
+    RUN_A and RUN_B are directories written by `wlgeo run` (or their plan.gpkg).
+    """
+    from .diff import diff_runs
+
+    echo(diff_runs(run_a, run_b).to_text())
+
+
 if __name__ == "__main__":
     main()
