@@ -115,7 +115,11 @@ def _labels(layer: QgsVectorLayer) -> dict:
             font_found=bool(fmt.fontFound()),
             font_family_asked=fmt.resolvedFontFamily() if hasattr(fmt, "resolvedFontFamily") else None,
             font_size=fmt.size(),
+            color=_colour(fmt.color()),
+            opacity=fmt.opacity(),
             buffer=bool(fmt.buffer().enabled()),
+            buffer_color=_colour(fmt.buffer().color()),
+            buffer_size=fmt.buffer().size(),
             placement=int(settings.placement),
         )
     return out

@@ -4,14 +4,21 @@
 
 - ``quarries`` (and any layer with a ``decision`` field): categorised by ``decision``, one
   category per class with its bilingual label (``关闭退出 Close``...), labelled with
-  ``quarry_id`` and ``name``;
+  ``quarry_id`` and ``name``; quarries without a ``decision`` field (a pack's input layer) get
+  the single :data:`wlgeo.style.QUARRY_SYMBOL` — a renderer categorised on a missing field
+  would draw nothing;
 - ``new_sites``: the ``new`` class symbol (规划新建); ``consolidation_groups``: dashed outline;
-- ``roads``: categorised by ``kind`` (高速公路, 铁路, 国道, ...) when the field is present;
+- ``roads``: categorised by ``kind`` (高速公路, 铁路, 国道, ...) when the field is present; the
+  category with the empty value draws every other kind (QGIS's "all other values");
 - every other context layer: its single symbol from :data:`wlgeo.style.LAYER_SYMBOLS`.
 
 Colours, widths (points), dashes, opacities and labels all come from the style spec: change a
 colour there and the QGIS styles follow. The QML is QGIS 3 ``renderer-v2`` XML; symbol layer
 properties are written both as ``<Option>`` maps (QGIS >= 3.26) and ``<prop>`` items (older 3.x).
+Field aliases go into the QML ``<aliases>`` element as well as ``gpkg_data_columns``: GDAL < 3.7
+(QGIS 3.22 on Debian 12, for one) does not read the latter, and QGIS applies the style's aliases.
+``scripts/qgis_check.py`` opens a GeoPackage in real QGIS and reports what it applied
+(``tests/test_qgis.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .schema import FIELD_ALIASES
-from .style import DECISION_SYMBOLS, DECISIONS, LAYER_SYMBOLS, ROAD_KIND_SYMBOLS, Symbol
+from .style import DECISION_SYMBOLS, DECISIONS, LAYER_SYMBOLS, QUARRY_SYMBOL, ROAD_KIND_SYMBOLS, Symbol
 
 __all__ = ["LayerStyle", "layer_style", "layer_qml", "layer_sld", "QML_VERSION"]
 
@@ -42,6 +49,8 @@ _LABEL_FIELDS = {
     "bases": ("name",),
     "protected_areas": ("name",),
     "settlements": ("name",),
+    "roads": ("name",),
+    "rivers": ("name",),
 }
 _LABEL_FONT = "Microsoft YaHei"
 
@@ -88,6 +97,9 @@ def _plan(name: str, frame) -> _Plan | None:
     labels = tuple(f for f in _LABEL_FIELDS.get(name, ()) if f in columns)
     if name == "new_sites":
         symbol = DECISION_SYMBOLS["new"]
+        return _Plan(_data_kind(frame, "polygon"), None, (("", symbol),), labels, symbol.label)
+    if name == "quarries" and frame is not None and "decision" not in columns:
+        symbol = QUARRY_SYMBOL
         return _Plan(_data_kind(frame, "polygon"), None, (("", symbol),), labels, symbol.label)
     if name == "quarries" or ("decision" in columns and name not in LAYER_SYMBOLS):
         classes = tuple((d, DECISION_SYMBOLS[d]) for d in DECISIONS)
@@ -261,7 +273,10 @@ def _labeling(root: ET.Element, plan: _Plan) -> None:
     )
     ET.SubElement(settings, "text-format", {"wrapChar": "", "multilineAlign": "3", "plussign": "0"})
     placement = {"polygon": "1", "line": "2", "point": "6"}[plan.kind]
-    ET.SubElement(settings, "placement", {"placement": placement, "dist": "1", "distUnits": "MM", "priority": "5"})
+    attrs = {"placement": placement, "dist": "1", "distUnits": "MM", "priority": "5"}
+    if plan.kind == "line":
+        attrs["placementFlags"] = "10"  # above the line, map orientation: the line does not cross the text
+    ET.SubElement(settings, "placement", attrs)
     ET.SubElement(settings, "rendering", {"obstacle": "1", "displayAll": "0", "upsidedownLabels": "0"})
 
 

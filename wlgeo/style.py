@@ -17,6 +17,7 @@ __all__ = [
     "DECISION_ORDER",
     "DECISION_LABELS_ZH",
     "DECISION_SYMBOLS",
+    "QUARRY_SYMBOL",
     "LAYER_SYMBOLS",
     "ROAD_KIND_SYMBOLS",
     "PROTECTED_KIND_LABELS",
@@ -65,6 +66,9 @@ DECISION_SYMBOLS: MappingProxyType[str, Symbol] = MappingProxyType(
         "new": Symbol("规划新建", "New site", "polygon", "#5b1f7a", "#9e4fd0", 0.6, 1.6, (4.0, 2.0), z=54),
     }
 )
+
+#: Quarries that have no decision yet (a layer pack's input quarries, before ``wlgeo run``).
+QUARRY_SYMBOL = Symbol("碎石矿山", "Quarries", "polygon", "#4e342e", "#a1887f", 0.75, 1.2, z=49)
 
 DECISION_LABELS_ZH: MappingProxyType[str, str] = MappingProxyType(
     {k: s.label_zh for k, s in DECISION_SYMBOLS.items()}

@@ -412,6 +412,7 @@ def _write_layer(tmp: Path, name: str, frame: gpd.GeoDataFrame, *, description: 
     if promote:
         geoms = _promote(geoms)
     wkb = shapely.to_wkb(np.asarray(geoms), output_dimension=3 if geometry_type.endswith(" Z") else 2)
+    append = tmp.exists()
     _ogr_write(
         str(tmp),
         wkb,
@@ -423,8 +424,11 @@ def _write_layer(tmp: Path, name: str, frame: gpd.GeoDataFrame, *, description: 
         geometry_type=geometry_type,
         crs="EPSG:4545",
         encoding="UTF-8",
-        append=tmp.exists(),
+        append=append,
         layer_options={"DESCRIPTION": description, "IDENTIFIER": layer_identifier(name)},
+        # GeoPackage 1.2: GDAL < 3.7 (QGIS 3.22/3.28 builds) warns "may only be partially
+        # supported" on every open of the 1.4 files a recent GDAL writes by default
+        dataset_options=None if append else {"VERSION": "1.2"},
     )
 
 
