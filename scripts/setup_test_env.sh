@@ -2,6 +2,9 @@
 # Debian packages the map and sheet tests need, installed only when missing:
 #   chromium        - the headless browser tests/browser.py drives (/usr/bin/chromium)
 #   fonts-noto-cjk  - a system CJK font, the fallback when the PyPI font package is absent
+#   python3-qgis qgis-providers - real QGIS (3.22 on Debian 12) for tests/test_qgis.py, driven by
+#                     scripts/qgis_check.py under Debian's /usr/bin/python3; installed without
+#                     recommends (about 230 MB of packages, 1 GB on disk, under a minute here)
 # Runs `apt-get update` only when something is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
@@ -11,7 +14,12 @@ if ! (command -v fc-list >/dev/null && fc-list :lang=zh-cn family | grep -qi "no
   missing+=(fonts-noto-cjk)
 fi
 
-if [ ${#missing[@]} -eq 0 ]; then
+qgis_missing=()
+if ! /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1; then
+  qgis_missing=(python3-qgis qgis-providers)
+fi
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#qgis_missing[@]} -eq 0 ]; then
   exit 0
 fi
 
@@ -21,6 +29,11 @@ if ! command -v apt-get >/dev/null; then
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "setup_test_env: installing ${missing[*]}" >&2
+echo "setup_test_env: installing ${missing[*]} ${qgis_missing[*]}" >&2
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+if [ ${#qgis_missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${qgis_missing[@]}"
+fi
