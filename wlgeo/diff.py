@@ -138,7 +138,7 @@ def diff_runs(run_a: str | PathLike, run_b: str | PathLike) -> RunDiff:
     gpkg_a, gpkg_b = plan_file(run_a), plan_file(run_b)
     qa, qb = _quarries(gpkg_a), _quarries(gpkg_b)
     both = qa.index.intersection(qb.index, sort=False)
-    joined = qa.loc[both].join(qb.loc[both, ["decision", "reasons"]], lsuffix="_a", rsuffix="_b")
+    joined = qa.loc[both].join(qb.loc[both, ["decision", "reasons"]], suffixes=("_a", "_b"))
     changed = joined[joined["decision_a"] != joined["decision_b"]]
     changed = changed[_COLUMNS].sort_values("quarry_id").reset_index(drop=True)
     order = list(DECISIONS) + sorted((set(qa["decision"].dropna()) | set(qb["decision"].dropna())) - set(DECISIONS))

@@ -344,7 +344,7 @@ def _inputs(pack: LayerPack, scenario_file: Path | None) -> list[dict[str, Any]]
         files[str(scenario_file)] = {"path": str(scenario_file), "role": "scenario", "layers": [], "sha256": None}
     for item in files.values():
         if item["sha256"] is None and Path(item["path"]).is_file():
-            item["sha256"] = file_sha256(item["path"])
+            item["sha256"] = file_sha256(Path(item["path"]))
     return list(files.values())
 
 
