@@ -302,3 +302,20 @@ def test_diff_lists_exactly_the_changed_quarries(runs):
     assert (d.scenario_a, d.scenario_b) == ("baseline", "wide")
     assert d.only_a == [] and d.only_b == []
     assert "Q04" in d.to_text() and "Q01" not in d.to_text()
+
+
+def test_run_lists_rules_not_checked_in_summary_and_manifest(tmp_path):
+    layers = fx.layers()
+    del layers["farmland"], layers["rivers"]
+    pack = tmp_path / "partial.gpkg"
+    for name, frame in layers.items():
+        frame.to_file(pack, layer=name, driver="GPKG", engine="pyogrio")
+    out = run(pack, out_dir=tmp_path / "out")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["not_checked"]) == {"farmland", "main_river"}
+    text = (out / "summary.csv").read_text(encoding="utf-8-sig")
+    assert "未检查规则 Rule not checked" in text and "farmland" in text and "main_river" in text
+    assert "未检查 not checked" in openpyxl.load_workbook(out / "summary.xlsx").sheetnames
+    q = read_layer(out / "plan.gpkg", layer="quarries").set_index("quarry_id")
+    assert q["farmland_m2"].isna().all() and q["main_river_m"].isna().all()
+    assert q.loc["Q06", "decision"] == "retain" and q.loc["Q02", "decision"] == "retain"
