@@ -319,3 +319,15 @@ def test_run_lists_rules_not_checked_in_summary_and_manifest(tmp_path):
     q = read_layer(out / "plan.gpkg", layer="quarries").set_index("quarry_id")
     assert q["farmland_m2"].isna().all() and q["main_river_m"].isna().all()
     assert q.loc["Q06", "decision"] == "retain" and q.loc["Q02", "decision"] == "retain"
+
+
+def test_new_sites_count_in_the_after_figures():
+    """With siting on, each new site adds one mine of ``new_site_capacity`` (100) after the plan."""
+    result = plan(fx.pack(), sites=True)
+    n = len(result.new_sites)
+    assert 1 <= n <= 5  # max_new_sites
+    assert (result.new_sites["capacity"] == 100.0).all()
+    total = _row(result.summary, TOTAL_ROW)
+    assert total[COUNT.format("规划新建", "new")] == n
+    assert (result.caps.quarries_after, result.caps.capacity_after) == (4 + n, 520.0 + 100.0 * n)
+    assert "siting.slope" in result.not_checked  # the test pack has no DEM
