@@ -32,6 +32,7 @@ from qgis.core import (  # noqa: E402
     QgsMapRendererSequentialJob,
     QgsMapSettings,
     QgsRectangle,
+    QgsRenderContext,
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
     QgsWkbTypes,
@@ -100,6 +101,23 @@ def _renderer(layer: QgsVectorLayer) -> dict:
     elif isinstance(renderer, QgsSingleSymbolRenderer):
         out["symbol"] = _symbol(renderer.symbol())
     return out
+
+
+def _drawn(layer: QgsVectorLayer) -> dict:
+    """How many features the renderer draws with which symbol colour (``none``: not drawn)."""
+    renderer = layer.renderer().clone()
+    context = QgsRenderContext()
+    renderer.startRender(context, layer.fields())
+    counts: dict[str, int] = {}
+    try:
+        for feature in layer.getFeatures():
+            context.expressionContext().setFeature(feature)
+            symbol = renderer.symbolForFeature(feature, context)
+            key = "none" if symbol is None else symbol.color().name()
+            counts[key] = counts.get(key, 0) + 1
+    finally:
+        renderer.stopRender(context)
+    return counts
 
 
 def _labels(layer: QgsVectorLayer) -> dict:
@@ -202,6 +220,7 @@ def check_layer(path: str, name: str, stored: dict) -> tuple[dict, QgsVectorLaye
     if feature is not None:
         info["first_feature"] = {fields[i].name(): _value(v) for i, v in enumerate(feature.attributes())}
     info["renderer"] = _renderer(layer)
+    info["drawn"] = _drawn(layer)
     info["labels"] = _labels(layer)
     extent = layer.extent()
     info["extent"] = [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]

@@ -76,6 +76,7 @@ class _Plan:
     classes: tuple[tuple[str, Symbol], ...]  # (value, symbol); one entry for a single symbol
     label_fields: tuple[str, ...]
     description: str
+    label_on_outline: bool = False  # polygon labels along the ring, not at the centroid
 
 
 def _data_kind(frame, fallback: Kind) -> Kind:
@@ -113,7 +114,8 @@ def _plan(name: str, frame) -> _Plan | None:
         classes = tuple(ROAD_KIND_SYMBOLS.items())
         text = f"{symbol.label} by kind: " + ", ".join(s.label for _, s in classes)
         return _Plan(kind, "kind", classes + (("", symbol),), labels, text)
-    return _Plan(kind, None, (("", symbol),), labels, symbol.label)
+    # a group encloses its quarries: its label on the outline leaves theirs free
+    return _Plan(kind, None, (("", symbol),), labels, symbol.label, name == "consolidation_groups")
 
 
 def layer_style(name: str, frame=None) -> LayerStyle | None:
@@ -272,9 +274,13 @@ def _labeling(root: ET.Element, plan: _Plan) -> None:
         {"bufferDraw": "1", "bufferSize": "0.8", "bufferSizeUnits": "MM", "bufferColor": "255,255,255,255", "bufferOpacity": "0.8"},
     )
     ET.SubElement(settings, "text-format", {"wrapChar": "", "multilineAlign": "3", "plussign": "0"})
+    # QgsPalLayerSettings placement: 1 over the centroid, 2 along the line (a polygon's ring),
+    # 6 ordered positions around a point
     placement = {"polygon": "1", "line": "2", "point": "6"}[plan.kind]
+    if plan.label_on_outline:
+        placement = "2"
     attrs = {"placement": placement, "dist": "1", "distUnits": "MM", "priority": "5"}
-    if plan.kind == "line":
+    if placement == "2":
         attrs["placementFlags"] = "10"  # above the line, map orientation: the line does not cross the text
     ET.SubElement(settings, "placement", attrs)
     ET.SubElement(settings, "rendering", {"obstacle": "1", "displayAll": "0", "upsidedownLabels": "0"})
