@@ -227,16 +227,19 @@ def check_layer(path: str, name: str, stored: dict) -> tuple[dict, QgsVectorLaye
     return info, layer
 
 
-def render(layers: list[QgsVectorLayer], out: str, width: int) -> dict:
+def render(layers: list[QgsVectorLayer], out: str, width: int, bbox: list[float] | None = None) -> dict:
     """Render the layers (first one on top, as in the QGIS layer panel) into a PNG."""
-    extent = QgsRectangle()
-    extent.setMinimal()
-    for layer in layers:
-        if layer.featureCount() and not layer.extent().isEmpty():
-            extent.combineExtentWith(layer.extent())
-    if extent.isEmpty():
-        return {"written": False, "reason": "no extent"}
-    extent.scale(1.05)
+    if bbox is not None:
+        extent = QgsRectangle(*bbox)
+    else:
+        extent = QgsRectangle()
+        extent.setMinimal()
+        for layer in layers:
+            if layer.featureCount() and not layer.extent().isEmpty():
+                extent.combineExtentWith(layer.extent())
+        if extent.isEmpty():
+            return {"written": False, "reason": "no extent"}
+        extent.scale(1.05)
     height = max(1, round(width * extent.height() / extent.width())) if extent.width() else width
     settings = QgsMapSettings()
     settings.setLayers(layers)
@@ -271,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--png", help="render the layers into this PNG")
     parser.add_argument("--width", type=int, default=1200, help="PNG width in pixels (default 1200)")
     parser.add_argument("--layers", help="comma-separated layers to render, top first (default: all)")
+    parser.add_argument("--extent", help="xmin,ymin,xmax,ymax to render, in the layers' CRS (default: all)")
     args = parser.parse_args(argv)
     path = os.path.abspath(args.gpkg)
     if not os.path.isfile(path):
@@ -296,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                 loaded[name] = layer
         if args.png:
             order = args.layers.split(",") if args.layers else _draw_order(list(loaded))
-            report["png"] = render([loaded[n] for n in order if n in loaded], args.png, args.width)
+            bbox = [float(v) for v in args.extent.split(",")] if args.extent else None
+            report["png"] = render([loaded[n] for n in order if n in loaded], args.png, args.width, bbox)
         print(json.dumps(report, ensure_ascii=False, indent=1, default=str), flush=True)
     finally:
         # layers must go before the application, or PyQGIS crashes on exit
