@@ -33,23 +33,23 @@ def pack_file(tmp_path_factory) -> Path:
 
 def test_run_prints_counts_caps_and_where(pack_file, tmp_path):
     out = tmp_path / "baseline"
-    r = wlgeo_cli("run", pack_file, "--out", out)
+    r = wlgeo_cli("run", pack_file, "--out", out, "--no-sites")
     assert r.returncode == 0, r.stderr
     assert "close 6, expire 4, retain 2, consolidate 5" in r.stdout
-    assert "caps: quarries 4 ≤ 30 (margin 26), capacity 520 ≤ 3000 万吨/年 (margin 2480): met" in r.stdout
+    assert "caps: quarries 4 ≤ 50 (margin 46), capacity 520 ≤ 6000 万吨/年 (margin 5480): met" in r.stdout
     assert f"in {out}" in r.stdout
     assert read_layer(out / "plan.gpkg", layer="quarries")["decision"].value_counts().to_dict() == {
         "close": 6, "consolidate": 5, "expire": 4, "retain": 2}
 
-    again = wlgeo_cli("run", pack_file, "--out", out)
+    again = wlgeo_cli("run", pack_file, "--out", out, "--no-sites")
     assert again.returncode == 2 and "not empty" in again.stderr and "--overwrite" in again.stderr
-    assert wlgeo_cli("run", pack_file, "--out", out, "--overwrite").returncode == 0
+    assert wlgeo_cli("run", pack_file, "--out", out, "--overwrite", "--no-sites").returncode == 0
 
 
 def test_run_with_scenario_file_and_preset(pack_file, tmp_path):
     toml = tmp_path / "tight.toml"
     toml.write_text("max_quarries = 3\nmax_total_capacity = 500\n", encoding="utf-8")
-    r = wlgeo_cli("run", pack_file, "--scenario", toml, "--out", tmp_path / "tight")
+    r = wlgeo_cli("run", pack_file, "--scenario", toml, "--out", tmp_path / "tight", "--no-sites")
     assert r.returncode == 0, r.stderr
     assert "scenario tight:" in r.stdout
     assert "quarries 4 > 3 (over by 1)" in r.stdout and "over by 20" in r.stdout and "NOT met" in r.stdout

@@ -323,7 +323,15 @@ scenario_option = click.option(
     metavar="NAME|FILE",
     help="Scenario preset (baseline, strict) or scenario TOML file; default baseline.",
 )
-sites_option = click.option("--sites", is_flag=True, help="Also propose new sites (规划新建; needs a DEM).")
+basemap_option = click.option(
+    "--basemap",
+    type=click.Choice(["none", "osm", "tianditu", "tianditu_img", "gaode"]),
+    default="none",
+    show_default=True,
+    help="Basemap of map.html; 'none' keeps the map fully offline. Tianditu needs TIANDITU_KEY.",
+)
+sites_option = click.option("--sites/--no-sites", default=True, show_default=True,
+                            help="Propose new sites (规划新建); --no-sites skips siting.")
 
 
 @main.command("run")
@@ -332,15 +340,17 @@ sites_option = click.option("--sites", is_flag=True, help="Also propose new site
 @out_option(help="Directory for the outputs (new or empty).")
 @overwrite_option
 @sites_option
-def run_(pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool) -> None:
-    """Validate PACK, run the plan and write plan.gpkg, summary.csv/.xlsx, manifest.json (运行规划).
+@basemap_option
+def run_(pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool, basemap: str) -> None:
+    """Validate PACK, run the plan and write plan.gpkg, map.html, sheet.png/.pdf, summary.csv/.xlsx,
+    suitability.tif and manifest.json (运行规划).
 
     Refuses a pack whose validation finds errors (run `wlgeo validate PACK` to list them) and a
     non-empty output directory unless --overwrite.
     """
     from .plan import run_plan
 
-    _report_run(run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites))
+    _report_run(run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites, basemap=basemap))
 
 
 @main.command()
@@ -348,7 +358,8 @@ def run_(pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bo
 @out_option(help="Directory for the outputs (default out/demo).", required=False)
 @overwrite_option
 @sites_option
-def demo(scenario: str | None, out: Path | None, overwrite: bool, sites: bool) -> None:
+@basemap_option
+def demo(scenario: str | None, out: Path | None, overwrite: bool, sites: bool, basemap: str) -> None:
     """Run the plan on the bundled Wulong demo pack, layers/wulong.gpkg (演示).
 
     A previous demo output in the directory is replaced; any other non-empty directory is
@@ -356,7 +367,7 @@ def demo(scenario: str | None, out: Path | None, overwrite: bool, sites: bool) -
     """
     from .plan import DEMO_OUT, run_demo
 
-    _report_run(run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites))
+    _report_run(run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites, basemap=basemap))
 
 
 @main.command()

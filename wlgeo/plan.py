@@ -86,6 +86,9 @@ PLAN_FILE = "plan.gpkg"
 SUMMARY_CSV = "summary.csv"
 SUMMARY_XLSX = "summary.xlsx"
 MANIFEST = "manifest.json"
+MAP_FILE = "map.html"
+SHEET_STEM = "sheet"  # sheet.png and sheet.pdf
+SUITABILITY_FILE = "suitability.tif"
 #: Pack layers copied into ``plan.gpkg`` beside the results: the context and the constraints
 #: the rules used.
 CONTEXT_LAYERS = ("boundary", "towns", "red_line", "farmland", "protected_areas", "settlements", "roads", "rivers")
@@ -104,7 +107,7 @@ class PlanResult:
         ``decision_zh``, ``reasons``, the metric columns and ``group_id`` (DESIGN §4).
     consolidation_groups : one merged footprint per group (``group_id``, ``members``,
         ``n_members``, ``capacity``, ``towns``).
-    new_sites : proposed sites (decision ``new``); empty unless siting ran.
+    new_sites : proposed sites (decision ``new``); empty when siting was off or found no room.
     summary : counts and capacity by decision × town (:func:`wlgeo.report.summary_table`).
     caps : the caps check (:class:`wlgeo.report.CapsCheck`).
     scenario : the scenario used.
@@ -113,6 +116,8 @@ class PlanResult:
     notes : what was assumed or normalised along the way.
     timings : step → seconds.
     source : the pack file, if the pack came from one.
+    siting : the :class:`wlgeo.siting.SitingResult` (grid, suitability, factors, mask) when
+        siting ran, else ``None``.
     """
 
     quarries: gpd.GeoDataFrame
@@ -126,6 +131,7 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     source: Path | None = None
+    siting: Any = None
 
     def counts(self) -> dict[str, int]:
         """Number of quarries per decision (close, expire, retain, consolidate)."""
@@ -212,7 +218,7 @@ def plan(
     pack: LayerPack | str | PathLike,
     scenario: Scenario | str | PathLike | None = None,
     *,
-    sites: bool = False,
+    sites: bool = True,
 ) -> PlanResult:
     """Classify every quarry, build the consolidation groups and check the caps.
 
@@ -221,8 +227,9 @@ def plan(
     pack : a :class:`~wlgeo.LayerPack`, or the path of a pack GeoPackage or catalog TOML.
     scenario : a :class:`~wlgeo.Scenario`, a preset name, a scenario TOML path, or ``None``
         for the ``baseline`` preset.
-    sites : also propose new sites (:func:`wlgeo.siting.propose_sites`, needs a DEM); off by
-        default, ``new_sites`` is then empty.
+    sites : propose new sites (:func:`wlgeo.siting.propose_sites`; without a DEM slope is not
+        checked); ``False`` skips siting (faster, e.g. for parameter sweeps of the exit rules)
+        and leaves ``new_sites`` empty.
 
     Returns
     -------
@@ -261,9 +268,10 @@ def plan(
     groups = consolidation_groups(classified, towns=town_of)
     clock.done("consolidate")
 
-    new_sites = _empty_sites()
+    new_sites, siting = _empty_sites(), None
     if sites:
-        new_sites = _propose(pack, scenario, classified, groups, notes, not_checked)
+        siting = _propose(pack, scenario, classified, groups, notes, not_checked)
+        new_sites = siting.new_sites
         clock.done("siting")
 
     summary = summary_table(classified, towns=towns, new_sites=new_sites, town_of=town_of)
@@ -282,12 +290,13 @@ def plan(
         notes=notes,
         timings=clock.timings,
         source=Path(pack.source) if pack.source is not None else None,
+        siting=siting,
     )
     log.info("plan %s: %s; %s", scenario.name, result.counts(), caps.to_text())
     return result
 
 
-def _propose(pack, scenario, classified, groups, notes, not_checked) -> gpd.GeoDataFrame:
+def _propose(pack, scenario, classified, groups, notes, not_checked):
     from .siting import propose_sites
 
     kept_mask = classified["decision"].isin(["retain", "consolidate"]).to_numpy()
@@ -298,7 +307,7 @@ def _propose(pack, scenario, classified, groups, notes, not_checked) -> gpd.GeoD
     notes.extend(f"siting: {n}" for n in found.notes if f"siting: {n}" not in notes)
     for key, why in found.not_checked.items():
         not_checked.setdefault(f"siting.{key}", why)
-    return found.new_sites
+    return found
 
 
 # ---------------------------------------------------------------------------- run
@@ -387,13 +396,16 @@ def run(
     scenario: Scenario | str | PathLike | None = None,
     out_dir: str | PathLike,
     overwrite: bool = False,
-    sites: bool = False,
+    sites: bool = True,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
 ) -> Path:
     """Validate the pack, run the plan and write its outputs into ``out_dir``.
 
     Same as :func:`run_plan` but returns only ``out_dir``; see there for the parameters.
     """
-    return run_plan(pack, scenario=scenario, out_dir=out_dir, overwrite=overwrite, sites=sites).out_dir
+    return run_plan(pack, scenario=scenario, out_dir=out_dir, overwrite=overwrite, sites=sites,
+                    basemap=basemap, tianditu_key=tianditu_key).out_dir
 
 
 def run_plan(
@@ -402,7 +414,9 @@ def run_plan(
     scenario: Scenario | str | PathLike | None = None,
     out_dir: str | PathLike,
     overwrite: bool = False,
-    sites: bool = False,
+    sites: bool = True,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
     manifest_extra: Mapping[str, Any] | None = None,
 ) -> RunOutput:
     """Validate the pack, run the plan and write its outputs into ``out_dir``.
@@ -413,13 +427,17 @@ def run_plan(
     scenario : preset name, scenario TOML path or :class:`~wlgeo.Scenario`; ``None`` = baseline.
     out_dir : output directory; created when missing, must be empty unless ``overwrite``.
     overwrite : replace the files of a previous run in ``out_dir``.
-    sites : also propose new sites (see :func:`plan`).
+    sites : propose new sites (see :func:`plan`).
+    basemap : basemap of ``map.html``: ``"none"`` (offline, default), ``"osm"``, ``"tianditu"``,
+        ``"tianditu_img"`` or ``"gaode"`` (see :func:`wlgeo.folium_map`).
+    tianditu_key : Tianditu key (else the ``TIANDITU_KEY`` environment variable).
     manifest_extra : more top-level entries for ``manifest.json`` (e.g. ``{"demo": True}``).
 
     Returns
     -------
     RunOutput
-        ``out_dir`` holding ``plan.gpkg``, ``summary.csv``, ``summary.xlsx``, ``manifest.json``;
+        ``out_dir`` holding ``plan.gpkg``, ``map.html``, ``sheet.png``, ``sheet.pdf``,
+        ``suitability.tif`` (when siting ran on a grid), ``summary.csv``, ``summary.xlsx``, ``manifest.json``;
         the files, the :class:`PlanResult` and the manifest.
 
     Raises
@@ -475,6 +493,13 @@ def run_plan(
     written = [write_geopackage(out_dir / PLAN_FILE, layers, metadata=json.loads(json.dumps(metadata, default=_json_default)),
                                 overwrite=True)]
     clock.done("write.gpkg")
+    written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key))
+    clock.done("write.maps")
+    if result.siting is not None and result.siting.suitability is not None:
+        from .siting import write_raster
+
+        written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
+        clock.done("write.suitability")
     written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary, result.caps, not_checked=result.not_checked))
     written.append(write_summary_xlsx(out_dir / SUMMARY_XLSX, result.summary, result.caps, not_checked=result.not_checked))
     clock.done("write.summary")
@@ -509,6 +534,16 @@ def run_plan(
     log.info("wrote %s", out_dir)
     return RunOutput(out_dir, written, result, manifest)
 
+
+
+def _write_maps(result: PlanResult, pack: LayerPack, out_dir: Path, *, basemap: str,
+                tianditu_key: str | None) -> list[Path]:
+    """Write ``map.html`` (offline unless a basemap is chosen) and ``sheet.png``/``sheet.pdf``."""
+    from .maps import save_map
+    from .sheet import map_sheet
+
+    html = save_map(result, pack, out_dir / MAP_FILE, basemap=basemap, tianditu_key=tianditu_key)
+    return [html, *map_sheet(result, pack, out_dir / SHEET_STEM)]
 
 
 # ---------------------------------------------------------------------------- demo
@@ -550,7 +585,9 @@ def run_demo(
     *,
     scenario: Scenario | str | PathLike | None = None,
     overwrite: bool = False,
-    sites: bool = False,
+    sites: bool = True,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
 ) -> RunOutput:
     """Run the plan on the bundled demo pack (:func:`demo_pack_path`).
 
@@ -561,4 +598,4 @@ def run_demo(
     pack = demo_pack_path()
     overwrite = overwrite or _is_demo_output(out_dir)
     return run_plan(pack, scenario=scenario, out_dir=out_dir, overwrite=overwrite, sites=sites,
-                    manifest_extra={"demo": True})
+                    basemap=basemap, tianditu_key=tianditu_key, manifest_extra={"demo": True})

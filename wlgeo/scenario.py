@@ -221,13 +221,14 @@ class Scenario:
         the seed's 2028 target year (DOMAIN §5).
     max_quarries : int or None
         Cap on the number of quarries after the plan (≥ 0); ``None`` (TOML ``"none"``) = no cap.
-        [default] 30: Chongqing's 2018 limestone plan capped city-wide 碎石 mines at 470 over
-        38 districts (≈ 12 each); Wulong is one of two named south-east limestone bases (和顺)
-        and neighbouring Nanchuan caps at 42 (DOMAIN §1 "District caps"). Confirm locally.
+        [default] 50: Chongqing's 2018 limestone plan capped city-wide 碎石 mines at 470;
+        neighbouring Nanchuan caps at 42; Wulong has 87 deposits in its 2021–2025 mineral plan
+        and is one of two named south-east limestone bases (DOMAIN §1 "District caps"). The
+        ``strict`` preset uses 20. Confirm locally.
     max_total_capacity : float or None
         Cap on the total capacity after the plan, 万吨/年 (≥ 0); ``None`` = no cap. [default]
-        3000: ≈ 14 % of the city-wide 21 000 万吨/年 of the 2018 plan for a named base district,
-        i.e. 30 quarries at 100 万吨/年 (DOMAIN §1). Confirm locally.
+        6000: ≈ 29 % of the city-wide 21 000 万吨/年 of the 2018 plan for a named base district
+        (DOMAIN §1). The ``strict`` preset uses 2000. Confirm locally.
     siting : SitingParams
         New-site parameters (TOML table ``[siting]``).
     notes : tuple of str
@@ -246,8 +247,8 @@ class Scenario:
     min_capacity: float = 50.0
     merge_distance_m: float = 1000.0
     horizon: _dt.date = _dt.date(2028, 12, 31)
-    max_quarries: int | None = 30
-    max_total_capacity: float | None = 3000.0
+    max_quarries: int | None = 50
+    max_total_capacity: float | None = 6000.0
     siting: SitingParams = field(default_factory=SitingParams)
     notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
