@@ -507,13 +507,19 @@ def _legend_html(
     if groups:
         symbol = LAYER_SYMBOLS["consolidation_groups"]
         rows.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)}</div>')
+    return "".join(rows + _context_legend(context, road_kinds))
+
+
+def _context_legend(context: list[tuple[str, Symbol]], road_kinds: list[str]) -> list[str]:
+    """Legend rows (escaped HTML) of the context layers, roads split by kind."""
+    rows: list[str] = []
     for name, symbol in context:
         if name == "roads" and road_kinds:
             for kind in road_kinds:
                 rows.append(f'<div class="wlgeo-item">{_swatch(ROAD_KIND_SYMBOLS[kind])}{html.escape(ROAD_KIND_SYMBOLS[kind].label)}</div>')
             continue
         rows.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)}</div>')
-    return "".join(rows)
+    return rows
 
 
 def _basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> str | None:
@@ -592,6 +598,29 @@ def folium_map(
     scenario = getattr(getattr(result, "scenario", None), "name", None) or "—"
     title = title or f"武隆区碎石矿山布局规划图 — {scenario}"
 
+    m, note = _new_map(basemap=basemap, tianditu_key=tianditu_key, offline=offline)
+    context, road_kinds, bounds = _add_context(m, pack, simplify_m=simplify_m, gcj02=gcj02)
+
+    decision_counts: dict[str, int] = {}
+    has_groups = False
+    for key, name, data, n, spec in _decision_layers(result, simplify_m=simplify_m, gcj02=gcj02):
+        _GeoJsonLayer(key, name, spec, data, show=True).add_to(m)
+        if key.startswith("decision:"):
+            decision_counts[key.split(":", 1)[1]] = n
+        has_groups = has_groups or key == "groups"
+    if bounds is None and len(result.quarries):
+        bounds = result.quarries.to_crs("EPSG:4326").total_bounds
+    legend = _legend_html(decision_counts, [(n, s) for n, _, s in context], road_kinds, groups=has_groups)
+    _finish_map(m, bounds, gcj02=gcj02, title=title, note=note, legend=legend)
+    log.info("map: %s features in %d layers", sum(decision_counts.values()), len(decision_counts) + len(context))
+    return m
+
+
+def _new_map(*, basemap: str, tianditu_key: str | None, offline: bool) -> tuple[folium.Map, str | None]:
+    """An empty map with Leaflet (inlined when ``offline``) and wlgeo's own assets, and the basemap.
+
+    Returns the map and the note the basemap asks to show (``None`` for most).
+    """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=False, zoom_start=10, location=[29.35, 107.75])
     if offline:
         m.default_js, m.default_css = [], []
@@ -607,7 +636,11 @@ def folium_map(
     header.add_child(Element(f"<style>{own_css}</style>"), name="wlgeo_css")
     header.add_child(Element(f"<script>{own_js}</script>"), name="wlgeo_js")
     note = _basemap(m, basemap, tianditu_key)
+    return m, note
 
+
+def _add_context(m: folium.Map, pack: Any, *, simplify_m: float, gcj02: bool):
+    """Draw the pack's context layers; return ``(context specs, road kinds present, boundary bounds or None)``."""
     context = _context_specs(pack)
     road_kinds: list[str] = []
     bounds = None
@@ -619,30 +652,21 @@ def folium_map(
             road_kinds = [k for k in ROAD_KIND_SYMBOLS if k in present]
         if name == "boundary":
             bounds = frame.to_crs("EPSG:4326").total_bounds
+    return context, road_kinds, bounds
 
-    decision_counts: dict[str, int] = {}
-    has_groups = False
-    for key, name, data, n, spec in _decision_layers(result, simplify_m=simplify_m, gcj02=gcj02):
-        _GeoJsonLayer(key, name, spec, data, show=True).add_to(m)
-        if key.startswith("decision:"):
-            decision_counts[key.split(":", 1)[1]] = n
-        has_groups = has_groups or key == "groups"
-    if bounds is None and len(result.quarries):
-        bounds = result.quarries.to_crs("EPSG:4326").total_bounds
+
+def _finish_map(m: folium.Map, bounds, *, gcj02: bool, title: str, note: str | None, legend: str) -> None:
+    """Fit to ``bounds`` (EPSG:4326), add the layer switcher, title box, legend and controls."""
     if bounds is not None and np.all(np.isfinite(bounds)):
         west, south, east, north = bounds
         if gcj02:
             (west, east), (south, north) = wgs84_to_gcj02(np.array([west, east]), np.array([south, north]))
         m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
-
     folium.LayerControl(collapsed=True).add_to(m)  # expanded, it hides the legend on a laptop screen
     title_html = f"<h4>{html.escape(title)}</h4>"
     if note:
         title_html += f'<div class="wlgeo-note">{html.escape(note)}</div>'
-    legend = _legend_html(decision_counts, [(n, s) for n, _, s in context], road_kinds, groups=has_groups)
     _Controls(title_html, legend).add_to(m)
-    log.info("map: %s features in %d layers", sum(decision_counts.values()), len(decision_counts) + len(context))
-    return m
 
 
 def save_map(result: Any, pack: Any, path: str | PathLike, **kwargs: Any) -> Path:
@@ -655,12 +679,6 @@ def save_map(result: Any, pack: Any, path: str | PathLike, **kwargs: Any) -> Pat
     """
     path = Path(path)
     text = folium_map(result, pack, **kwargs).get_root().render()
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write the map: {err.strerror}", path=path) from err
+    with atomic_path(path, what="map") as tmp, open(tmp, "x", encoding="utf-8") as f:
+        f.write(text)
     return path
