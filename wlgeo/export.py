@@ -14,10 +14,8 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import logging
-import os
 import re
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -33,6 +31,7 @@ from .errors import LayerError, OutputError, ReadError, WlgeoError
 from .io.gpkg import read_gpkg_metadata, write_geopackage
 from .io.read import file_sha256, read_layer
 from .style import DECISION_SYMBOLS, DECISIONS
+from .io.atomic import atomic_path
 
 __all__ = [
     "export_plan",
@@ -468,16 +467,9 @@ def export_plan(
 def _write_index(path: Path, report: ExportReport, *, layer_order: list[str]) -> Path:
     """``index.csv`` (UTF-8 with BOM): file, key, then the feature count of every layer."""
     columns = [name for name in layer_order if any(name in f.counts for f in report.files)]
-    tmp = path.parent / f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp.csv"
-    try:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", report.by, *columns])
-            for item in report.files:
-                writer.writerow([item.path.name, item.key, *(item.counts.get(c, 0) for c in columns)])
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
+    with atomic_path(path, what="index") as tmp, open(tmp, "x", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", report.by, *columns])
+        for item in report.files:
+            writer.writerow([item.path.name, item.key, *(item.counts.get(c, 0) for c in columns)])
     return path

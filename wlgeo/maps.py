@@ -26,7 +26,6 @@ import logging
 import math
 import os
 import re
-import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -44,7 +43,8 @@ from folium.map import Layer
 from jinja2 import Template
 
 from .crs import WORKING_CRS, wgs84_to_gcj02
-from .errors import MapError, OutputError
+from .errors import MapError
+from .io.atomic import atomic_path
 from .style import (
     DECISION_SYMBOLS,
     LAYER_SYMBOLS,

@@ -19,9 +19,7 @@ import csv
 import io
 import logging
 import math
-import os
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
@@ -29,7 +27,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from .errors import LayerError, OutputError
+from .errors import LayerError
+from .io.atomic import atomic_write
 from .scenario import Scenario
 from .style import DECISION_LABELS_ZH
 from .values import parse_number_series
@@ -283,30 +282,6 @@ def check_caps(summary: pd.DataFrame, scenario: Scenario) -> CapsCheck:
 
 
 # ---------------------------------------------------------------------------- writing
-def atomic_write(path: str | PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` with a temporary path in the target's directory, then rename it to
-    ``path`` (:func:`os.replace`). On any failure the temporary file is removed and ``path`` is
-    left as it was.
-
-    Raises
-    ------
-    OutputError
-        Writing or renaming failed.
-    """
-    path = Path(path)
-    tmp = path.parent / f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OutputError) or not isinstance(err, Exception):
-            raise
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else f"{type(err).__name__}: {err}"
-        raise OutputError(f"could not be written: {reason}", path=path) from err
-    return path
-
-
 def _not_checked_frame(not_checked: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame({"未检查规则 Rule not checked": list(not_checked), "原因 Why": list(not_checked.values())})
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
-import uuid
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -34,9 +32,10 @@ from matplotlib.patches import Patch, Polygon, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from .crs import WORKING_CRS
-from .errors import MapError, OutputError
+from .errors import MapError
 from .fonts import cjk_font
 from .style import DECISION_SYMBOLS, LAYER_SYMBOLS, ROAD_KIND_SYMBOLS, Symbol
+from .io.atomic import atomic_path
 
 __all__ = ["map_sheet", "sheet_figure", "PAPER_MM"]
 
@@ -290,17 +289,8 @@ def sheet_figure(
 
 
 def _save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "xb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write the sheet: {err.strerror}", path=path) from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, what="sheet") as tmp, open(tmp, "xb") as f:
+        fig.savefig(f, format=fmt, dpi=dpi)
 
 
 def map_sheet(

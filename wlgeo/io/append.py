@@ -8,20 +8,19 @@ replace the pack with :func:`os.replace`. Any failure leaves the original pack a
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
 import geopandas as gpd
 
-from ..errors import LayerError, OutputError, ReadError, WlgeoError
+from ..errors import LayerError, OutputError, ReadError
 from ..schema import LAYER_NAMES, LAYERS
 from .gpkg import layer_identifier
 from .read import read_layer
 from .vector import list_layers
+from .atomic import atomic_path
 
 __all__ = ["ImportResult", "add_layer", "import_layer", "canonical_columns"]
 
@@ -123,8 +122,7 @@ def add_layer(
     replaced = _check_pack_target(pack, name, overwrite=overwrite)
     if frame.crs is None:
         raise LayerError("has no CRS; read it through wlgeo.read_layer first", layer=name)
-    tmp = pack.parent / f".{pack.stem}.{uuid.uuid4().hex[:12]}.tmp.gpkg"
-    try:
+    with atomic_path(pack, what=f"layer '{name}'") as tmp:
         if pack.exists():
             shutil.copyfile(pack, tmp)
         frame.to_file(
@@ -136,12 +134,6 @@ def add_layer(
         )
         if name not in list_layers(tmp):
             raise OutputError(f"layer '{name}' is missing after writing", path=pack)
-        os.replace(tmp, pack)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, WlgeoError) or not isinstance(err, Exception):
-            raise
-        raise OutputError(f"could not write layer '{name}': {type(err).__name__}: {err}", path=pack) from err
     log.info("%s layer %s (%d features) in %s", "replaced" if replaced else "added", name, len(frame), pack)
     return replaced
 

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import sqlite3
-import uuid
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -39,8 +38,9 @@ import shapely
 from pyogrio.raw import write as _ogr_write
 
 from ..crs import WORKING_CRS
-from ..errors import OutputError, WlgeoError
+from ..errors import OutputError
 from ..schema import FIELD_ALIASES, LAYERS
+from .atomic import atomic_path
 
 __all__ = [
     "write_geopackage",
@@ -188,8 +188,7 @@ def write_geopackage(
     meta_json = _metadata_json(target, metadata)
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.stem}.{uuid.uuid4().hex[:12]}.tmp.gpkg"
-    try:
+    with atomic_path(target, what="GeoPackage") as tmp:
         for name, frame in frames.items():
             _write_layer(
                 tmp,
@@ -203,12 +202,6 @@ def write_geopackage(
                 _write_json_metadata(conn, meta_json)
         if styles:
             _write_styles(tmp, frames)
-        os.replace(tmp, target)
-    except BaseException as err:
-        _remove_quietly(tmp)
-        if isinstance(err, WlgeoError) or not isinstance(err, Exception):
-            raise
-        raise OutputError(f"could not be written: {type(err).__name__}: {err}", path=target) from err
     log.info("wrote %s (%s)", target, ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
     return target
 
@@ -595,13 +588,4 @@ def _write_styles(tmp: Path, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
         layer_options={"FID": "id", "IDENTIFIER": "layer_styles", "DESCRIPTION": "QGIS layer styles (wlgeo)"},
     )
 
-
-def _remove_quietly(tmp: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        try:
-            os.remove(f"{tmp}{suffix}")
-        except FileNotFoundError:
-            pass
-        except OSError as err:  # pragma: no cover - permissions on a broken disk
-            log.warning("could not remove temporary file %s%s: %s", tmp, suffix, err)
 

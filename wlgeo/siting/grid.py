@@ -8,8 +8,6 @@ The grid is north-up (no rotation), in EPSG:4545, with square or rectangular cel
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -24,7 +22,8 @@ from affine import Affine
 from pyproj import CRS
 
 from ..crs import WORKING_CRS
-from ..errors import CRSError, LayerError, OutputError, ReadError
+from ..errors import CRSError, LayerError, ReadError
+from ..io.atomic import atomic_path
 
 __all__ = ["Grid", "grid_from_bounds", "read_dem", "check_on_grid", "rasterize", "write_raster"]
 
@@ -237,21 +236,12 @@ def write_raster(path: str | PathLike, array: np.ndarray, grid: Grid) -> Path:
         data, dtype, nodata = array.astype("uint8"), "uint8", None
     else:
         data, dtype, nodata = np.asarray(array, dtype="float32"), "float32", float("nan")
-    if not path.parent.is_dir():
-        raise OutputError("the output directory does not exist", path=path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     profile = dict(
         driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, dtype=dtype, crs="EPSG:4545",
         transform=grid.transform, nodata=nodata, compress="deflate", tiled=grid.shape[1] >= 256 and grid.shape[0] >= 256,
     )
     if profile["tiled"]:
         profile.update(blockxsize=256, blockysize=256)
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data, 1)
-        os.replace(tmp, path)
-    except (OSError, rasterio.errors.RasterioError) as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write the raster: {err}", path=path) from err
+    with atomic_path(path, what="raster") as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
     return path
