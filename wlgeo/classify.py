@@ -40,6 +40,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .errors import LayerError
+from .overlay import METRIC_COLUMNS
 from .scenario import Scenario
 from .style import DECISION_LABELS_ZH
 from .values import parse_date_series, parse_number_series
@@ -62,17 +63,7 @@ DECISIONS = ("close", "expire", "retain", "consolidate")
 #: Chinese label of each decision.
 DECISION_ZH: dict[str, str] = {d: DECISION_LABELS_ZH[d] for d in DECISIONS}
 #: Metric columns copied onto the classified quarries (DESIGN §4 plus the overlap shares).
-METRIC_FIELDS = (
-    "red_line_m2",
-    "red_line_pct",
-    "farmland_m2",
-    "farmland_pct",
-    "protected_m2",
-    "protected_pct",
-    "settlement_m",
-    "trunk_line_m",
-    "main_river_m",
-)
+METRIC_FIELDS = METRIC_COLUMNS
 #: Columns :func:`classify` adds, in order.
 OUTPUT_COLUMNS = ("decision", "decision_zh", "reasons", *METRIC_FIELDS, "group_id")
 #: Rule name → the metric column it reads (a rule is "not checked" when that column is all null).

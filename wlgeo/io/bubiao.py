@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +28,8 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 
 from ..crs import WULONG_ZONE, Datum
-from ..errors import CRSError, EncodingGuessWarning, LayerError, ReadError, where
-from .raw import RawLayer, decode_text
+from ..errors import CRSError, LayerError
+from .raw import RawLayer, read_text_file
 
 log = logging.getLogger(__name__)
 
@@ -423,20 +422,8 @@ def read_bubiao(path: Path, *, encoding: str | None = None) -> RawLayer:
     >>> raw.frame[["parcel_id", "area_ha"]]  # doctest: +SKIP
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ReadError(f"cannot be read: {err.strerror or err}", path=path) from err
-    try:
-        text, used = decode_text(data, encoding)
-    except (UnicodeDecodeError, LookupError, ValueError) as err:
-        hint = "" if "encoding=" in str(err) else "; pass encoding="
-        raise ReadError(f"cannot be decoded as {encoding or 'UTF-8 or GBK'}: {err}{hint}", path=path) from err
     notes: list[str] = []
-    if encoding is None and used != "utf-8":
-        message = f"text is not UTF-8: decoded as {used.upper()} (pass encoding= to override)"
-        notes.append(message)
-        warnings.warn(f"{where(path)}: {message}", EncodingGuessWarning, stacklevel=4)
+    text, used = read_text_file(path, encoding, notes)
     header_lines, body = _sections(text, path)
     header = _header(header_lines)
     datum = _header_datum(header, path)

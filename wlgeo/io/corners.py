@@ -15,17 +15,16 @@ import io
 import logging
 import math
 import re
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from ..crs import Datum
-from ..errors import EncodingGuessWarning, LayerError, ReadError, where
+from ..errors import LayerError, ReadError
 from ..schema import LAYERS
 from .bubiao import assemble_polygon, datum_from_text, invalid_geometry_notes
-from .raw import RawLayer, decode_text
+from .raw import RawLayer, read_text_file
 
 log = logging.getLogger(__name__)
 
@@ -90,19 +89,7 @@ def _blank(value: object) -> bool:
 
 
 def _csv_rows(path: Path, encoding: str | None, notes: list[str]) -> tuple[list[list], str]:
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ReadError(f"cannot be read: {err.strerror or err}", path=path) from err
-    try:
-        text, used = decode_text(data, encoding)
-    except (UnicodeDecodeError, LookupError, ValueError) as err:
-        hint = "" if "encoding=" in str(err) else "; pass encoding="
-        raise ReadError(f"cannot be decoded as {encoding or 'UTF-8 or GBK'}: {err}{hint}", path=path) from err
-    if encoding is None and used != "utf-8":
-        message = f"text is not UTF-8: decoded as {used.upper()} (pass encoding= to override)"
-        notes.append(message)
-        warnings.warn(f"{where(path)}: {message}", EncodingGuessWarning, stacklevel=5)
+    text, used = read_text_file(path, encoding, notes)
     head = "\n".join(text.splitlines()[:_HEADER_SCAN_ROWS])
     delimiter = max((",", "\t", ";"), key=head.count)
     try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 
 from ..crs import Datum
+from ..errors import EncodingGuessWarning, ReadError, where
 
-__all__ = ["RawLayer", "decode_text"]
+__all__ = ["RawLayer", "decode_text", "read_text_file"]
 
 
 @dataclass
@@ -47,3 +50,25 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as err:
         raise ValueError("text is neither UTF-8 nor GBK/GB18030; pass encoding=") from err
+
+
+def read_text_file(path: Path, encoding: str | None, notes: list[str]) -> tuple[str, str]:
+    """Read and decode a survey text file (部标 TXT, CSV corner table), noting a guessed encoding.
+
+    Returns the text and the encoding used. Raises ``ReadError`` naming the file when it
+    cannot be read or decoded.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ReadError(f"cannot be read: {err.strerror or err}", path=path) from err
+    try:
+        text, used = decode_text(data, encoding)
+    except (UnicodeDecodeError, LookupError, ValueError) as err:
+        hint = "" if "encoding=" in str(err) else "; pass encoding="
+        raise ReadError(f"cannot be decoded as {encoding or 'UTF-8 or GBK'}: {err}{hint}", path=path) from err
+    if encoding is None and used != "utf-8":
+        message = f"text is not UTF-8: decoded as {used.upper()} (pass encoding= to override)"
+        notes.append(message)
+        warnings.warn(f"{where(path)}: {message}", EncodingGuessWarning, stacklevel=5)
+    return text, used
