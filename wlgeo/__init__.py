@@ -22,6 +22,7 @@ from .errors import (
     WlgeoError,
     WlgeoWarning,
 )
+from .compare import Comparison, compare, diff_map, plot_sweep, sweep
 from .export import ExportReport, export_plan
 from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
 from .maps import folium_map, save_map
@@ -50,6 +51,11 @@ __all__ = [
     "write_geopackage",
     "read_gpkg_metadata",
     "export_plan",
+    "compare",
+    "Comparison",
+    "diff_map",
+    "sweep",
+    "plot_sweep",
     "ExportReport",
     "check_pack",
     "ValidationReport",

@@ -1,7 +1,8 @@
 """Compare two plan runs: which quarries changed decision, and why (``wlgeo diff RUN_A RUN_B``).
 
 A run is the directory :func:`wlgeo.run` wrote (its ``plan.gpkg``), or a ``plan.gpkg`` itself.
-Quarries are matched on ``quarry_id``.
+Quarries are matched on ``quarry_id``. The comparison itself is shared with
+:func:`wlgeo.compare.compare` (plans in memory): :func:`wlgeo.compare.decision_changes`.
 
 Examples
 --------
@@ -19,16 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .classify import DECISIONS
+from .compare import decision_changes
 from .errors import LayerError, ReadError
 from .io.read import read_layer
 
 __all__ = ["RunDiff", "diff_runs", "plan_file"]
 
 log = logging.getLogger(__name__)
-
-_COLUMNS = ["quarry_id", "name", "decision_a", "decision_b", "reasons_a", "reasons_b"]
-
 
 def plan_file(run: str | PathLike) -> Path:
     """The ``plan.gpkg`` of a run directory (or the file itself when given a ``.gpkg``)."""
@@ -45,12 +43,14 @@ def plan_file(run: str | PathLike) -> Path:
     return path
 
 
-def _scenario_name(run: Path, gpkg: Path) -> str | None:
+def _manifest_scenario(run: Path, gpkg: Path) -> dict:
+    """The ``scenario`` entry of the run's ``manifest.json`` (empty when unknown)."""
     manifest = (run if run.is_dir() else gpkg.parent) / "manifest.json"
     try:
-        return json.loads(manifest.read_text(encoding="utf-8"))["scenario"]["name"]
+        entry = json.loads(manifest.read_text(encoding="utf-8"))["scenario"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return {}
+    return entry if isinstance(entry, dict) else {}
 
 
 def _quarries(gpkg: Path) -> pd.DataFrame:
@@ -58,16 +58,11 @@ def _quarries(gpkg: Path) -> pd.DataFrame:
     for column in ("quarry_id", "decision"):
         if column not in frame.columns:
             raise LayerError("has no field: is this a plan GeoPackage?", path=gpkg, layer="quarries", field=column)
-    out = pd.DataFrame({
-        "quarry_id": frame["quarry_id"].astype(str).str.strip(),
-        "name": frame["name"] if "name" in frame.columns else None,
-        "decision": frame["decision"].astype(object),
-        "reasons": frame["reasons"].fillna("").astype(object) if "reasons" in frame.columns else "",
-    })
-    dupes = out["quarry_id"][out["quarry_id"].duplicated()]
+    ids = frame["quarry_id"].astype(str).str.strip()
+    dupes = ids[ids.duplicated()]
     if len(dupes):
         raise LayerError("quarry_id is not unique", path=gpkg, layer="quarries", feature=dupes.iloc[0], field="quarry_id")
-    return out.set_index(out["quarry_id"].rename(None))
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name))
 
 
 @dataclass
@@ -78,8 +73,10 @@ class RunDiff:
     ----------
     run_a, run_b : the two plan GeoPackages.
     scenario_a, scenario_b : scenario names from the runs' manifests (``None`` if unknown).
-    changed : quarries in both runs whose decision differs: ``quarry_id``, ``name``,
-        ``decision_a``, ``decision_b``, ``reasons_a``, ``reasons_b`` (sorted by id).
+    changed : quarries in both runs whose decision differs (sorted by id), with the columns of
+        :data:`wlgeo.compare.CHANGE_COLUMNS`: ``quarry_id``, ``name``, ``town``, ``capacity``,
+        ``decision_a``, ``decision_b``, ``reasons_a``, ``reasons_b`` and ``cause`` (the rules and
+        the scenario parameters, from the manifests, that made the difference).
     only_a, only_b : ids present in one run only.
     counts : per decision: ``a``, ``b``, ``change`` (b − a), with a total row.
     """
@@ -108,6 +105,8 @@ class RunDiff:
             lines.append(f"  {row['quarry_id']}{name}: {row['decision_a']} → {row['decision_b']}")
             lines.append(f"      A: {row['reasons_a'] or '(no reason recorded)'}")
             lines.append(f"      B: {row['reasons_b'] or '(no reason recorded)'}")
+            if row.get("cause"):
+                lines.append(f"      why: {row['cause']}")
         if self.only_a:
             lines.append(f"only in A: {', '.join(self.only_a)}")
         if self.only_b:
@@ -136,26 +135,19 @@ def diff_runs(run_a: str | PathLike, run_b: str | PathLike) -> RunDiff:
         Its ``quarries`` layer has no ``quarry_id`` or ``decision`` field.
     """
     gpkg_a, gpkg_b = plan_file(run_a), plan_file(run_b)
-    qa, qb = _quarries(gpkg_a), _quarries(gpkg_b)
-    both = qa.index.intersection(qb.index, sort=False)
-    joined = qa.loc[both].join(qb.loc[both, ["decision", "reasons"]], suffixes=("_a", "_b"))
-    changed = joined[joined["decision_a"] != joined["decision_b"]]
-    changed = changed[_COLUMNS].sort_values("quarry_id").reset_index(drop=True)
-    order = list(DECISIONS) + sorted((set(qa["decision"].dropna()) | set(qb["decision"].dropna())) - set(DECISIONS))
-    count_a = qa["decision"].value_counts()
-    count_b = qb["decision"].value_counts()
-    counts = pd.DataFrame({"a": [int(count_a.get(d, 0)) for d in order],
-                           "b": [int(count_b.get(d, 0)) for d in order]}, index=order)
-    counts.loc["total"] = [len(qa), len(qb)]
-    counts["change"] = counts["b"] - counts["a"]
+    scen_a, scen_b = _manifest_scenario(Path(run_a), gpkg_a), _manifest_scenario(Path(run_b), gpkg_b)
+    changed, only_a, only_b, counts = decision_changes(
+        _quarries(gpkg_a), _quarries(gpkg_b),
+        parameters_a=scen_a.get("parameters"), parameters_b=scen_b.get("parameters"),
+    )
     result = RunDiff(
         run_a=gpkg_a,
         run_b=gpkg_b,
-        scenario_a=_scenario_name(Path(run_a), gpkg_a),
-        scenario_b=_scenario_name(Path(run_b), gpkg_b),
+        scenario_a=scen_a.get("name"),
+        scenario_b=scen_b.get("name"),
         changed=changed,
-        only_a=sorted(set(qa.index) - set(qb.index)),
-        only_b=sorted(set(qb.index) - set(qa.index)),
+        only_a=only_a,
+        only_b=only_b,
         counts=counts,
     )
     log.info("diff %s → %s: %d changed", gpkg_a, gpkg_b, len(changed))
