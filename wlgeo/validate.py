@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Literal
@@ -378,85 +378,38 @@ def _read_pack_collecting(path: Path, problems: list[Problem]) -> LayerPack:
     missing file) still raise ``ReadError``: there is nothing to validate.
     """
     from .errors import ReadError
-    from .io import pack as pack_io
-    from .io.read import file_sha256, read_layer
-    from .io.vector import list_layers
+    from .io.pack import pack_sources, read_source
 
-    if not path.exists():
-        raise ReadError("no such layer pack", path=path)
-    if path.is_dir():
-        raise ReadError("is a directory; give a pack GeoPackage or a catalog .toml", path=path)
-    suffix = path.suffix.lower()
-    if suffix not in (".gpkg", ".toml"):
-        return pack_io.read_pack(path)  # raises the funnel's ReadError for the extension
-    entries: list[tuple[str, Path, dict]] = []
-    dem = None
-    if suffix == ".gpkg":
-        if path.stat().st_size == 0:
-            raise ReadError("file is empty (0 bytes)", path=path)
-        names = list_layers(path)
-        for name in names:
-            if name in LAYER_NAMES:
-                entries.append((name, path, {"layer": name}))
-            else:
-                problems.append(
-                    Problem(
-                        "warning",
-                        "layer_ignored",
-                        f"layer '{name}' is not a canonical layer name and is ignored "
-                        f"(canonical: {', '.join(LAYER_NAMES)})",
-                        layer=name,
-                    )
-                )
-        candidate = path.with_name(path.stem + ".dem.tif")
-        dem = candidate if candidate.exists() else None
-    else:
-        catalog = pack_io._load_toml(path)
-        unknown = set(catalog) - {"layers", "dem", "name", "description"}
-        if unknown:
-            raise ReadError(
-                f"unknown catalog sections {sorted(unknown)}; allowed: layers, dem, name, description", path=path
+    sources = pack_sources(path)
+    for name in sources.ignored:
+        problems.append(
+            Problem(
+                "warning",
+                "layer_ignored",
+                f"layer '{name}' is not a canonical layer name and is ignored "
+                f"(canonical: {', '.join(LAYER_NAMES)})",
+                layer=name,
             )
-        for name, raw in (catalog.get("layers") or {}).items():
-            entry = pack_io._catalog_entry(path, name, raw)
-            file = (path.parent / entry["path"]).resolve()
-            if not file.exists():
-                raise ReadError(f"[layers.{name}] path {entry['path']!r}: no such file {file}", path=path)
-            options = {k: entry[k] for k in ("layer", "encoding", "crs") if k in entry}
-            options["gcj02"] = bool(entry.get("gcj02", False))
-            entries.append((name, file, options))
-        if "dem" in catalog:
-            dem_entry = catalog["dem"]
-            if not isinstance(dem_entry, dict) or "path" not in dem_entry:
-                raise ReadError('[dem] needs a path = "..." entry', path=path)
-            dem = (path.parent / dem_entry["path"]).resolve()
-            if not dem.is_file():
-                raise ReadError(f"[dem] file {dem} does not exist", path=path)
-    layers, provenance = {}, {}
-    for name, file, options in entries:
+        )
+    layers = {}
+    for entry in sources.entries:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", WlgeoWarning)
             try:
-                frame = read_layer(file, **options)
+                frame = read_source(entry)
             except ReadError:
                 raise
             except WlgeoError as err:
                 code = "crs_unplaced" if type(err).__name__ == "CRSError" else "layer_unreadable"
-                problems.append(Problem("error", code, err.message, layer=name))
+                problems.append(Problem("error", code, err.message, layer=entry.name))
                 continue
         for item in caught:
             if issubclass(item.category, WlgeoWarning):
-                problems.append(Problem("warning", "read_warning", str(item.message), layer=name))
+                problems.append(Problem("warning", "read_warning", str(item.message), layer=entry.name))
             else:
                 warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-        layers[name] = frame
-        provenance[name] = {
-            "path": str(file),
-            "layer": options.get("layer"),
-            "sha256": file_sha256(file),
-            "notes": frame.attrs.get("wlgeo_notes", []),
-        }
-    return LayerPack(layers, dem, path, provenance)
+        layers[entry.name] = frame
+    return sources.to_pack(layers)
 
 
 # ---------------------------------------------------------------------------- layer checks

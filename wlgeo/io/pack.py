@@ -28,7 +28,7 @@ from ..schema import LAYER_NAMES
 from .read import file_sha256, read_layer
 from .vector import list_layers
 
-__all__ = ["LayerPack", "read_pack", "CATALOG_KEYS"]
+__all__ = ["LayerPack", "LayerSource", "PackSources", "read_pack", "pack_sources", "read_source", "CATALOG_KEYS"]
 
 CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02"}
 
@@ -69,12 +69,74 @@ def read_pack(path: str | PathLike) -> LayerPack:
 
     Layers with non-canonical names in a GeoPackage are ignored (and listed in
     ``provenance["_ignored"]``). A DEM beside a GeoPackage is found as ``<pack>.dem.tif``.
+    Columns named by a Chinese alias or cut to a shapefile's 10 characters are renamed to the
+    canonical names, with a note.
 
     Examples
     --------
     >>> pack = read_pack("layers/wulong.gpkg")  # doctest: +SKIP
     >>> sorted(pack.layers)[:3]  # doctest: +SKIP
     ['bases', 'boundary', 'farmland']
+    """
+    sources = pack_sources(path)
+    layers = {}
+    for entry in sources.entries:
+        layers[entry.name] = read_source(entry)
+    return sources.to_pack(layers)
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Where one canonical layer of a pack is stored, and how to read it."""
+
+    name: str
+    path: Path
+    options: dict
+
+
+@dataclass
+class PackSources:
+    """What a pack file lists: one :class:`LayerSource` per canonical layer, the DEM, ignored layers."""
+
+    source: Path
+    entries: list[LayerSource]
+    dem: Path | None = None
+    ignored: list[str] = field(default_factory=list)
+
+    def to_pack(self, layers: dict[str, gpd.GeoDataFrame]) -> LayerPack:
+        """A :class:`LayerPack` of the layers read, with their provenance."""
+        digests: dict[Path, str] = {}
+        provenance: dict[str, dict] = {}
+        for entry in self.entries:
+            if entry.name not in layers:
+                continue
+            digest = digests.setdefault(entry.path, file_sha256(entry.path))
+            provenance[entry.name] = {
+                "path": str(entry.path),
+                "layer": entry.options.get("layer"),
+                "sha256": digest,
+                "notes": layers[entry.name].attrs.get("wlgeo_notes", []),
+            }
+        if self.ignored:
+            provenance["_ignored"] = {"layers": list(self.ignored)}
+        if self.dem is not None:
+            provenance["dem"] = {"path": str(self.dem), "sha256": file_sha256(self.dem)}
+        return LayerPack(layers, self.dem, self.source, provenance)
+
+
+def read_source(entry: LayerSource) -> gpd.GeoDataFrame:
+    """Read one pack layer through :func:`read_layer`, with canonical column names."""
+    return _canonical_names(read_layer(entry.path, **entry.options), entry.name)
+
+
+def pack_sources(path: str | PathLike) -> PackSources:
+    """List the layers a pack GeoPackage or catalog TOML holds, without reading them.
+
+    Raises
+    ------
+    ReadError
+        The pack is missing, a directory, empty, of another type, not a GeoPackage, bad TOML,
+        or a catalog naming an unknown layer or a missing file.
     """
     path = Path(path)
     if not path.exists():
@@ -83,34 +145,23 @@ def read_pack(path: str | PathLike) -> LayerPack:
         raise ReadError("is a directory; give a pack GeoPackage or a catalog .toml", path=path)
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        return _read_catalog(path)
+        return _catalog_sources(path)
     if suffix == ".gpkg":
-        return _read_geopackage(path)
+        return _geopackage_sources(path)
     raise ReadError(
         f"a layer pack is a GeoPackage (.gpkg) or a catalog (.toml), not {suffix or 'a file without extension'!r}",
         path=path,
     )
 
 
-def _read_geopackage(path: Path) -> LayerPack:
+def _geopackage_sources(path: Path) -> PackSources:
     if path.stat().st_size == 0:
         raise ReadError("file is empty (0 bytes)", path=path)
     names = list_layers(path)
-    digest = file_sha256(path)
-    layers, provenance = {}, {}
-    for name in names:
-        if name not in LAYER_NAMES:
-            continue
-        frame = read_layer(path, layer=name)
-        layers[name] = frame
-        provenance[name] = {"path": str(path), "layer": name, "sha256": digest, "notes": frame.attrs.get("wlgeo_notes", [])}
-    ignored = [n for n in names if n not in LAYER_NAMES]
-    if ignored:
-        provenance["_ignored"] = {"layers": ignored}
+    entries = [LayerSource(name, path, {"layer": name}) for name in names if name in LAYER_NAMES]
+    ignored = [name for name in names if name not in LAYER_NAMES]
     dem = path.with_name(path.stem + ".dem.tif")
-    if dem.exists():
-        provenance["dem"] = {"path": str(dem), "sha256": file_sha256(dem)}
-    return LayerPack(layers, dem if dem.exists() else None, path, provenance)
+    return PackSources(path, entries, dem if dem.exists() else None, ignored)
 
 
 def _load_toml(path: Path) -> dict:
@@ -123,7 +174,7 @@ def _load_toml(path: Path) -> dict:
         raise ReadError("catalog must be UTF-8 text", path=path) from err
 
 
-def _catalog_entry(path: Path, name: str, entry) -> dict:
+def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
     if name not in LAYER_NAMES:
         raise ReadError(
             f"unknown layer [layers.{name}]; canonical layers are: {', '.join(LAYER_NAMES)}", path=path
@@ -136,7 +187,12 @@ def _catalog_entry(path: Path, name: str, entry) -> dict:
             f"[layers.{name}] has unknown keys {sorted(unknown)}; allowed: {sorted(CATALOG_KEYS)}",
             path=path,
         )
-    return entry
+    file = (path.parent / entry["path"]).resolve()
+    if not file.exists():
+        raise ReadError(f"[layers.{name}] path {entry['path']!r}: no such file {file}", path=path)
+    options = {k: entry[k] for k in ("layer", "encoding", "crs") if k in entry}
+    options["gcj02"] = bool(entry.get("gcj02", False))
+    return LayerSource(name, file, options)
 
 
 def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
@@ -153,30 +209,12 @@ def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return renamed
 
 
-def _read_catalog(path: Path) -> LayerPack:
+def _catalog_sources(path: Path) -> PackSources:
     catalog = _load_toml(path)
     unknown = set(catalog) - {"layers", "dem", "name", "description"}
     if unknown:
         raise ReadError(f"unknown catalog sections {sorted(unknown)}; allowed: layers, dem, name, description", path=path)
-    layers, provenance = {}, {}
-    for name, raw_entry in (catalog.get("layers") or {}).items():
-        entry = _catalog_entry(path, name, raw_entry)
-        file = (path.parent / entry["path"]).resolve()
-        frame = read_layer(
-            file,
-            layer=entry.get("layer"),
-            encoding=entry.get("encoding"),
-            crs=entry.get("crs"),
-            gcj02=bool(entry.get("gcj02", False)),
-        )
-        frame = _canonical_names(frame, name)
-        layers[name] = frame
-        provenance[name] = {
-            "path": str(file),
-            "layer": entry.get("layer"),
-            "sha256": file_sha256(file),
-            "notes": frame.attrs.get("wlgeo_notes", []),
-        }
+    entries = [_catalog_entry(path, name, raw) for name, raw in (catalog.get("layers") or {}).items()]
     dem = None
     if "dem" in catalog:
         dem_entry = catalog["dem"]
@@ -185,5 +223,4 @@ def _read_catalog(path: Path) -> LayerPack:
         dem = (path.parent / dem_entry["path"]).resolve()
         if not dem.is_file():
             raise ReadError(f"[dem] file {dem} does not exist", path=path)
-        provenance["dem"] = {"path": str(dem), "sha256": file_sha256(dem)}
-    return LayerPack(layers, dem, path, provenance)
+    return PackSources(path, entries, dem)
