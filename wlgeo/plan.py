@@ -390,22 +390,18 @@ class RunOutput:
     manifest: dict[str, Any]
 
 
-def run(
-    pack: LayerPack | str | PathLike,
-    *,
-    scenario: Scenario | str | PathLike | None = None,
-    out_dir: str | PathLike,
-    overwrite: bool = False,
-    sites: bool = True,
-    basemap: str = "none",
-    tianditu_key: str | None = None,
-) -> Path:
-    """Validate the pack, run the plan and write its outputs into ``out_dir``.
+def run(pack: LayerPack | str | PathLike, **options: Any) -> Path:
+    """Validate the pack, run the plan and write its outputs; return the output directory.
 
-    Same as :func:`run_plan` but returns only ``out_dir``; see there for the parameters.
+    Takes the same keyword options as :func:`run_plan` (``out_dir`` is required).
+
+    Examples
+    --------
+    >>> out = run("layers/wulong.gpkg", scenario="strict", out_dir="out/strict")  # doctest: +SKIP
+    >>> sorted(p.name for p in out.iterdir())[:2]  # doctest: +SKIP
+    ['manifest.json', 'map.html']
     """
-    return run_plan(pack, scenario=scenario, out_dir=out_dir, overwrite=overwrite, sites=sites,
-                    basemap=basemap, tianditu_key=tianditu_key).out_dir
+    return run_plan(pack, **options).out_dir
 
 
 def run_plan(
