@@ -243,3 +243,25 @@ def test_unreadable_files_raise_read_error(tmp_path, make, fragment):
     assert str(path) in str(info.value)
     assert fragment in str(info.value)
     assert isinstance(info.value, OSError)
+
+
+def test_a_stray_feature_is_named_not_the_whole_layer(tmp_path):
+    """One polygon typed at (0, 0) among GK features: the error names it, not just the layer."""
+    import geopandas as gpd
+    import shapely
+
+    import wlgeo
+
+    frame = gpd.GeoDataFrame(
+        {"quarry_id": ["WL-1", "WL-2", "WL-BAD"]},
+        geometry=[shapely.box(470000, 3250000, 470100, 3250100), shapely.box(471000, 3250000, 471100, 3250100),
+                  shapely.box(0, 0, 100, 100)],
+        crs=4545,
+    )
+    path = tmp_path / "q.gpkg"
+    frame.to_file(path, layer="quarries")
+    with pytest.raises(wlgeo.CRSError) as caught:
+        wlgeo.read_layer(path, layer="quarries")
+    message = str(caught.value)
+    assert "1 of 3 features" in message and "'WL-BAD'" in message and "WL-1" not in message
+    assert str(path) in message and "layer 'quarries'" in message

@@ -78,7 +78,7 @@ def _gk_names(crs: CRS) -> str:
     return f"EPSG:{code}" if code else crs.name
 
 
-def _guess_crs(xy: np.ndarray, datum: Datum | None, notes: list[str], where: dict) -> CRS:
+def _guess_crs(frame, xy: np.ndarray, datum: Datum | None, notes: list[str], where: dict) -> CRS:
     """Recognise a CRS from coordinate magnitudes for a file that declares none."""
     layout = inspect_gk_layout(xy[:, 0], xy[:, 1])
     if layout is not None:
@@ -103,6 +103,9 @@ def _guess_crs(xy: np.ndarray, datum: Datum | None, notes: list[str], where: dic
         warnings.warn(f"{_loc(where)}: {message}", CRSWarning, stacklevel=4)
         notes.append(message)
         return CRS.from_epsg(4326)
+    misfits = _misfit_features(frame, _gk_fits)
+    if misfits:
+        raise CRSError(f"no CRS in the file; {misfits}", **where)
     raise CRSError(
         "no CRS in the file and the coordinates fit no known system "
         f"(x {xy[:, 0].min():.6g}..{xy[:, 0].max():.6g}, y {xy[:, 1].min():.6g}..{xy[:, 1].max():.6g}); "
@@ -115,6 +118,39 @@ def _loc(where: dict) -> str:
     from ..errors import where as fmt
 
     return fmt(where.get("path"), layer=where.get("layer"))
+
+
+_ID_COLUMNS = ("quarry_id", "id", "parcel_id", "name")
+
+
+def _misfit_features(frame: gpd.GeoDataFrame, fits) -> str | None:
+    """When some features fit a coordinate system and others do not, name the ones that do not.
+
+    A single stray feature (coordinates typed in the wrong columns, a test polygon at 0,0)
+    otherwise makes the whole layer look unplaceable.
+    """
+    id_column = next((c for c in _ID_COLUMNS if c in frame.columns), None)
+    bad, good = [], 0
+    for row, geom in enumerate(frame.geometry.values):
+        if geom is None or geom.is_empty:
+            continue
+        xy = shapely.get_coordinates(geom)
+        if fits(xy):
+            good += 1
+        else:
+            label = frame[id_column].iloc[row] if id_column else f"row {row}"
+            bad.append(f"'{label}' (x {xy[:, 0].min():.6g}, y {xy[:, 1].min():.6g})")
+    if not bad or not good:
+        return None
+    shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return (
+        f"{len(bad)} of {len(bad) + good} features have coordinates unlike the others: {shown}; "
+        "fix or remove them (the rest of the layer is readable)"
+    )
+
+
+def _gk_fits(xy: np.ndarray) -> bool:
+    return inspect_gk_layout(xy[:, 0], xy[:, 1]) is not None
 
 
 def _check_zone(zone: int | None, where: dict) -> None:
@@ -136,6 +172,9 @@ def _fix_gk_layout(frame, crs: CRS, notes: list[str], where: dict, *, given: boo
     datum, _declared_prefix = family
     layout = inspect_gk_layout(xy[:, 0], xy[:, 1])
     if layout is None:
+        misfits = _misfit_features(frame, _gk_fits)
+        if misfits:
+            raise CRSError(misfits, **where)
         raise CRSError(
             f"{'crs=' if given else 'the layer says '}{_gk_names(crs)} but its coordinates are not Gauss-Kruger metres of "
             f"zone 36 (x {xy[:, 0].min():.6g}..{xy[:, 0].max():.6g}, y {xy[:, 1].min():.6g}..{xy[:, 1].max():.6g}); "
@@ -223,7 +262,7 @@ def to_working_crs(
     elif frame.crs is not None:
         source = frame.crs
     elif len(xy):
-        source = _guess_crs(xy, datum, notes, where)
+        source = _guess_crs(frame, xy, datum, notes, where)
     else:
         source = WORKING_CRS
         notes.append("no CRS and no coordinates: taken as EPSG:4545")
