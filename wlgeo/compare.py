@@ -647,7 +647,8 @@ def sweep(
         (``siting.max_slope_deg``), as accepted by :meth:`Scenario.replace`.
     values : the values to try, in order.
     sites : propose new sites; default only when ``param`` is a siting parameter (siting is the
-        slow step, and the exit rules do not depend on it).
+        slow step, and the exit rules do not depend on it). Without sites, ``new`` is 0 and
+        ``after`` and the caps count retained quarries and consolidated mines only.
 
     Returns
     -------
@@ -732,7 +733,9 @@ def plot_sweep(df: pd.DataFrame, *, ax: Any = None, param: str | None = None, ca
     ax.set_ylabel("产能 Capacity (万吨/年)" if capacity else "矿山数量 Quarries", fontproperties=font.properties())
     scenario = df.attrs.get("scenario")
     title = f"参数扫描 Parameter sweep: {param}" + (f" ({scenario})" if scenario else "")
-    ax.set_title(title, fontproperties=font.properties(size=12))
-    ax.legend(prop=font.properties(size=8), loc="best")
+    if df.attrs.get("sites") is False:
+        title += "\n规划后不含新建矿山 after = without new sites"
+    ax.set_title(title, fontproperties=font.properties(size=11))
+    ax.legend(prop=font.properties(size=8), loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(True, alpha=0.3)
     return ax
