@@ -293,3 +293,21 @@ def test_diff_map_in_a_real_browser(diff_html):
         assert browser.evaluate("window.__xss === undefined")
         assert browser.console_errors == [] and browser.page_errors == [] and browser.dialogs == []
         assert browser.blocked == [] and all(u.startswith("file:") for u in browser.requests)
+
+
+# ------------------------------------------------------------------------------ runs on disk share the core
+def test_diff_runs_names_the_cause_from_the_manifests(tmp_path):
+    """``wlgeo diff`` reads the runs back and goes through the same decision_changes as compare."""
+    from wlgeo.diff import diff_runs
+    from wlgeo.plan import run_plan
+
+    gpkg = tmp_path / "pack.gpkg"
+    fx.write_pack(gpkg)
+    run_plan(gpkg, scenario=BASE, out_dir=tmp_path / "a", sites=False)
+    run_plan(gpkg, scenario=BASE.replace(name="near", blast_distance_m=100), out_dir=tmp_path / "b", sites=False)
+    d = diff_runs(tmp_path / "a", tmp_path / "b")
+    assert d.changed["quarry_id"].tolist() == ["Q04"]
+    row = d.changed.iloc[0]
+    assert (row["decision_a"], row["decision_b"], row["town"], row["capacity"]) == ("close", "retain", fx.TOWN_A, 80.0)
+    assert row["cause"] == "−settlement:180m(张家院子) [blast_distance_m 300→100]"
+    assert "why: −settlement:180m(张家院子) [blast_distance_m 300→100]" in d.to_text()
