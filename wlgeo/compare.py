@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,7 +41,11 @@ from .errors import LayerError, ScenarioError
 from .io.pack import LayerPack, read_pack
 from .report import TOTAL_ROW, TOWN_COLUMN, _columns, total_row
 from .scenario import Scenario, load_scenario
-from .style import DECISION_SYMBOLS, LAYER_SYMBOLS, Symbol
+from .style import DECISION_SYMBOLS, Symbol
+
+if TYPE_CHECKING:
+    import folium
+    from matplotlib.axes import Axes
 
 __all__ = [
     "Comparison",
@@ -502,7 +506,7 @@ def diff_map(
     offline: bool = True,
     simplify_m: float = 5.0,
     title: str | None = None,
-) -> Any:
+) -> folium.Map:
     """One offline map of what changed between plan A and plan B.
 
     Each change (e.g. 予以保留 Retain → 到期退出 Expire) is its own layer, outlined in A's
@@ -692,7 +696,7 @@ def sweep(
     return frame
 
 
-def plot_sweep(df: pd.DataFrame, *, ax: Any = None, param: str | None = None, capacity: bool = False) -> Any:
+def plot_sweep(df: pd.DataFrame, *, ax: Axes | None = None, param: str | None = None, capacity: bool = False) -> Axes:
     """Plot a :func:`sweep`: quarries per decision (or capacity) against the swept value.
 
     Lines for each decision in its map colour, the mines after the plan in black, and the cap
