@@ -383,5 +383,57 @@ def diff(run_a: Path, run_b: Path) -> None:
     echo(diff_runs(run_a, run_b).to_text())
 
 
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@out_option(help="Directory for the sheets (default: RUN/sheets).", required=False)
+@click.option("--by", "by", type=click.Choice(["town"]), default=None, help="One sheet per town polygon of the plan.")
+@click.option("--town", "towns", multiple=True, metavar="NAME", help="Only this town (repeat for more); implies --by town.")
+@click.option("--paper", default="A3", show_default=True, type=click.Choice(["A4", "A3", "A2", "A1", "A0"]))
+@click.option("--orientation", default="landscape", show_default=True, type=click.Choice(["landscape", "portrait"]))
+@click.option("--dpi", default=300, show_default=True, type=click.IntRange(min=1), help="Resolution of the PNG.")
+@click.option("--format", "formats", default="png,pdf", show_default=True, help="Comma-separated: png, pdf, svg.")
+@overwrite_option
+@click.pass_context
+def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns: tuple[str, ...], paper: str,
+          orientation: str, dpi: int, formats: str, overwrite: bool) -> None:
+    """Draw printed map sheets (PNG/PDF) from a run: the district, or one per town (出图).
+
+    RUN is a directory written by `wlgeo run` (or its plan.gpkg). With --by town each town gets
+    its sheet, named after it (和顺镇.png); --town NAME draws only the towns named. Exits 1 when
+    some sheets failed (the others are whole).
+    """
+    from .runs import plan_file, run_sheets
+
+    if out is None:
+        gpkg = plan_file(run)
+        out = (run if run.is_dir() else gpkg.parent) / "sheets"
+    bar = None
+
+    def progress(done: int, total: int, key: str) -> None:
+        nonlocal bar
+        if _quiet() or total < 2:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="sheets", file=click.get_text_stream("stderr"))
+            bar.__enter__()
+        bar.update(1)
+
+    fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    try:
+        report = run_sheets(run, out_dir=out, by_town=by == "town", towns=list(towns) or None, paper=paper,
+                            orientation=orientation, dpi=dpi, formats=fmts, overwrite=overwrite, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    echo_notes(report.notes)
+    for path in report.files:
+        echo(f"wrote {path}")
+    for failure in report.failures:
+        _stderr(f"error: {failure.key}: {failure.error}")
+    if report.failures:
+        _stderr(f"{len(report.failures)} of {report.total} sheets failed")
+        ctx.exit(EXIT_PROBLEMS)
+
 if __name__ == "__main__":
     main()

@@ -12,7 +12,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from os import PathLike
@@ -21,36 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from .compare import decision_changes
-from .errors import LayerError, ReadError
+from .errors import LayerError
 from .io.read import read_layer
+from .runs import manifest_scenario as _manifest_scenario
+from .runs import plan_file
 
 __all__ = ["RunDiff", "diff_runs", "plan_file"]
 
 log = logging.getLogger(__name__)
-
-def plan_file(run: str | PathLike) -> Path:
-    """The ``plan.gpkg`` of a run directory (or the file itself when given a ``.gpkg``)."""
-    path = Path(run)
-    if path.is_dir():
-        path = path / "plan.gpkg"
-        if not path.is_file():
-            raise ReadError("is not a wlgeo run directory: it has no plan.gpkg", path=Path(run))
-        return path
-    if not path.exists():
-        raise ReadError("no such run directory or plan GeoPackage", path=path)
-    if path.suffix.lower() != ".gpkg":
-        raise ReadError("give a run directory or its plan.gpkg", path=path)
-    return path
-
-
-def _manifest_scenario(run: Path, gpkg: Path) -> dict:
-    """The ``scenario`` entry of the run's ``manifest.json`` (empty when unknown)."""
-    manifest = (run if run.is_dir() else gpkg.parent) / "manifest.json"
-    try:
-        entry = json.loads(manifest.read_text(encoding="utf-8"))["scenario"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return entry if isinstance(entry, dict) else {}
 
 
 def _quarries(gpkg: Path) -> pd.DataFrame:

@@ -25,11 +25,11 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
-from .errors import LayerError, OutputError, ReadError, WlgeoError
+from .errors import LayerError, OutputError, WlgeoError
 from .io.gpkg import read_gpkg_metadata, write_geopackage
-from .io.read import file_sha256, read_layer
+from .io.read import file_sha256
+from .runs import read_plan_layers as _read_plan
 from .style import DECISION_SYMBOLS, DECISIONS
 from .io.atomic import atomic_path
 
@@ -211,26 +211,6 @@ def assign_towns(features: gpd.GeoDataFrame, towns: gpd.GeoDataFrame | None) -> 
 
 # --------------------------------------------------------------------------------------------
 # reading the plan
-
-
-def _read_plan(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
-    if not plan_gpkg.is_file():
-        raise ReadError("no such plan GeoPackage", path=plan_gpkg)
-    try:
-        listed = pyogrio.list_layers(plan_gpkg)
-    except Exception as err:  # noqa: BLE001 - GDAL raises several types for a bad file
-        raise ReadError(f"cannot be opened as a GeoPackage: {err}", path=plan_gpkg) from err
-    names = [str(name) for name, gtype in listed if gtype is not None and name != "layer_styles"]
-    if "quarries" not in names:
-        raise ReadError(f"has no 'quarries' layer; its layers: {', '.join(names) or '(none)'}", path=plan_gpkg)
-    layers = {}
-    for name in names:
-        if pyogrio.read_info(plan_gpkg, layer=name)["features"] == 0:
-            frame = pyogrio.read_dataframe(plan_gpkg, layer=name)
-            layers[name] = frame.set_crs("EPSG:4545", allow_override=True) if frame.crs is None else frame
-        else:
-            layers[name] = read_layer(plan_gpkg, layer=name)
-    return layers
 
 
 def _select_layers(available: dict[str, gpd.GeoDataFrame], layers: Iterable[str] | None, plan_gpkg: Path):

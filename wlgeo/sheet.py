@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import matplotlib
 import numpy as np
+import shapely
 from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -141,6 +143,77 @@ def _extent(result: Any, pack: Any) -> tuple[float, float, float, float]:
     return x0 - pad, y0 - pad, x1 + pad, y1 + pad
 
 
+@dataclass(frozen=True)
+class _TownFocus:
+    """A town sheet: the town polygon, the map extent and which quarries and sites are the town's."""
+
+    name: str
+    polygon: Any
+    extent: tuple[float, float, float, float]
+    quarries: np.ndarray
+    sites: np.ndarray | None
+
+
+#: Quarries and new sites of other towns on a town sheet (greyed, like the ground around the town).
+_OUTSIDE = Symbol("其他乡镇", "Other towns", "polygon", "#9e9e9e", "#d9d9d9", 0.75, 0.8, z=44)
+
+
+def _town_focus(result: Any, pack: Any, town: str) -> _TownFocus:
+    """Frame a sheet on ``town``: its polygon(s) in the pack's ``towns`` layer, with a margin.
+
+    Quarries and new sites belong to the town as in :func:`wlgeo.export.assign_towns` (their
+    ``town`` field, else the town polygon holding most of them).
+    """
+    from .export import _clean_names, assign_towns
+
+    towns = pack.get("towns") if pack is not None else None
+    if towns is None or "town" not in towns.columns or not len(towns):
+        raise MapError("a town sheet needs a 'towns' layer with a 'town' field", layer="towns", field="town")
+    towns = towns.to_crs(WORKING_CRS)
+    names = _clean_names(towns["town"])
+    chosen = (names == town).to_numpy()
+    if not chosen.any():
+        known = ", ".join(dict.fromkeys(names.dropna()))
+        raise MapError(f"no town named {town!r}; the towns are: {known}", layer="towns", field="town")
+    polygon = towns.geometry[chosen].union_all()
+    quarries = result.quarries.to_crs(WORKING_CRS)
+    in_town = (assign_towns(quarries, towns)[0] == town).to_numpy()
+    sites = getattr(result, "new_sites", None)
+    site_mask = None
+    if sites is not None and len(sites):
+        site_mask = (assign_towns(sites.to_crs(WORKING_CRS), towns)[0] == town).to_numpy()
+    bounds = [polygon.bounds]
+    if in_town.any():  # a quarry placed by its town field may lie outside the polygon
+        bounds.append(tuple(quarries[in_town].total_bounds))
+    b = np.array(bounds)
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    pad = max(x1 - x0, y1 - y0, 1000.0) * 0.08
+    return _TownFocus(town, polygon, (x0 - pad, y0 - pad, x1 + pad, y1 + pad), in_town, site_mask)
+
+
+def _draw_outside(ax, focus: _TownFocus, quarries: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None,
+                  extent: tuple[float, float, float, float]) -> None:
+    """Grey the ground outside the town: other towns' quarries in grey under a white veil."""
+    others = [quarries[~focus.quarries]]
+    if sites is not None and focus.sites is not None:
+        others.append(sites[~focus.sites])
+    for frame in others:
+        if len(frame):
+            _draw(ax, frame, _OUTSIDE, zorder=_OUTSIDE.z)
+    x0, y0, x1, y1 = extent
+    w, h = x1 - x0, y1 - y0
+    veil = shapely.box(x0 - 2 * w, y0 - 2 * h, x1 + 2 * w, y1 + 2 * h).difference(focus.polygon)
+    gpd.GeoSeries([veil], crs=WORKING_CRS).plot(ax=ax, facecolor="white", alpha=0.6, edgecolor="none", zorder=45)
+    gpd.GeoSeries([focus.polygon], crs=WORKING_CRS).boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=95)
+
+
+def _groups_in(groups: gpd.GeoDataFrame, quarries: gpd.GeoDataFrame) -> np.ndarray:
+    """Consolidation groups with a member among ``quarries`` (by ``group_id``)."""
+    if "group_id" not in groups.columns or "group_id" not in quarries.columns:
+        return np.zeros(len(groups), dtype=bool)
+    return groups["group_id"].isin(quarries["group_id"].dropna()).to_numpy()
+
+
 def _fit(extent: tuple[float, float, float, float], aspect: float) -> tuple[float, float, float, float]:
     """Grow ``extent`` around its centre to the width/height ratio ``aspect`` of the map frame."""
     x0, y0, x1, y1 = extent
@@ -173,6 +246,7 @@ def sheet_figure(
     title: str | None = None,
     date: _dt.date | None = None,
     source: str | None = None,
+    town: str | None = None,
 ) -> Figure:
     """Draw the sheet on a new :class:`matplotlib.figure.Figure` (no pyplot, no global state).
 
@@ -190,6 +264,9 @@ def sheet_figure(
     scale = width_mm / 420.0 if orientation == "landscape" else height_mm / 420.0
     font = cjk_font()
     scenario = getattr(getattr(result, "scenario", None), "name", None) or "—"
+    focus = _town_focus(result, pack, town) if town is not None else None
+    if focus is not None:
+        title = title or f"武隆区碎石矿山布局规划图 — {town} — {scenario}"
     title = title or f"武隆区碎石矿山布局规划图 — {scenario}"
     date = date or _dt.date.today()
     if source is None:
@@ -203,10 +280,20 @@ def sheet_figure(
         fig.text(0.5, 0.965, title, ha="center", va="top", fontproperties=font.properties(22 * scale))
         legend_w = 0.20 if orientation == "landscape" else 0.30
         ax = fig.add_axes((0.06, 0.09, 0.92 - legend_w - 0.02, 0.82))
-        x0, y0, x1, y1 = extent = _extent(result, pack)
+        x0, y0, x1, y1 = extent = _extent(result, pack) if focus is None else focus.extent
+        quarries = result.quarries.to_crs(WORKING_CRS)
+        sites = getattr(result, "new_sites", None)
+        sites = sites.to_crs(WORKING_CRS) if sites is not None and len(sites) else None
+        groups = getattr(result, "consolidation_groups", None)
+        if focus is not None:
+            _draw_outside(ax, focus, quarries, sites, extent)
+            quarries = quarries[focus.quarries]
+            sites = sites[focus.sites] if sites is not None else None
+            if groups is not None and len(groups):
+                groups = groups[_groups_in(groups, quarries)]
 
         handles: list[tuple[Any, str]] = []
-        counts = result.quarries["decision"].value_counts()
+        counts = quarries["decision"].value_counts()
         for name in _CONTEXT:
             frame = pack.get(name) if pack is not None else None
             if frame is None or not len(frame):
@@ -226,12 +313,10 @@ def sheet_figure(
             _draw(ax, frame, symbol, zorder=symbol.z)
             handles.append((_legend_handle(symbol), symbol.label))
 
-        quarries = result.quarries.to_crs(WORKING_CRS)
         decision_handles = []
         for decision, symbol in DECISION_SYMBOLS.items():
             if decision == "new":
-                part = getattr(result, "new_sites", None)
-                part = part.to_crs(WORKING_CRS) if part is not None and len(part) else None
+                part = sites
             else:
                 part = quarries[quarries["decision"] == decision]
             if part is None or not len(part):
@@ -242,7 +327,6 @@ def sheet_figure(
                        linewidth=0.4, zorder=symbol.z + 0.5)
             n = len(part) if decision == "new" else int(counts.get(decision, 0))
             decision_handles.append((_legend_handle(symbol), f"{symbol.label} ({n})"))
-        groups = getattr(result, "consolidation_groups", None)
         if groups is not None and len(groups):
             symbol = LAYER_SYMBOLS["consolidation_groups"]
             _draw(ax, groups.to_crs(WORKING_CRS), symbol, zorder=symbol.z)
@@ -273,6 +357,8 @@ def sheet_figure(
         _scale_bar(ax, (ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1]), font)
         _north_arrow(ax, font)
 
+        if focus is not None:
+            decision_handles.append((_legend_handle(_OUTSIDE), _OUTSIDE.label))
         all_handles = decision_handles + handles
         fig.legend(
             [h for h, _ in all_handles], [t for _, t in all_handles],
@@ -282,7 +368,8 @@ def sheet_figure(
         )
         footer = (
             f"数据来源 Source: {source}    制图日期 Date: {date.isoformat()}    方案 Scenario: {scenario}    "
-            "坐标系 CGCS2000 / 3° Gauss-Krüger CM 108°E (EPSG:4545)    制图 wlgeo"
+            + (f"乡镇 Town: {town}    " if focus is not None else "")
+            + "坐标系 CGCS2000 / 3° Gauss-Krüger CM 108°E (EPSG:4545)    制图 wlgeo"
         )
         fig.text(0.5, 0.022, footer, ha="center", va="bottom", fontproperties=font.properties(8 * scale), color="#333333")
     return fig
@@ -305,6 +392,7 @@ def map_sheet(
     formats: Sequence[str] = ("png", "pdf"),
     date: _dt.date | None = None,
     source: str | None = None,
+    town: str | None = None,
 ) -> list[Path]:
     """Write the printable sheet as PNG and PDF.
 
@@ -325,6 +413,12 @@ def map_sheet(
     formats : sequence of {"png", "pdf", "svg"}
     date, source : optional
         Footer values; default today and the pack's file name.
+    town : str, optional
+        Draw one town instead of the district: the map is framed on the town's polygon in the
+        pack's ``towns`` layer (with a margin), the ground outside it is veiled in white and
+        other towns' quarries are grey; the title reads ``武隆区碎石矿山布局规划图 — <town> —
+        <scenario>`` and the legend counts only the town's quarries and new sites (placed as
+        :func:`wlgeo.export.assign_towns` does: ``town`` field, else the polygon holding most).
 
     Returns
     -------
@@ -334,7 +428,8 @@ def map_sheet(
     Raises
     ------
     MapError
-        Unknown paper, orientation or format; a result without decisions.
+        Unknown paper, orientation or format; a result without decisions; a ``town`` that is
+        not in the pack's ``towns`` layer (the message lists the towns).
     OutputError
         A file cannot be written (each is written to a temporary name, then renamed).
     """
@@ -344,7 +439,8 @@ def map_sheet(
     if dpi <= 0:
         raise MapError(f"dpi must be positive, got {dpi}")
     path = Path(path)
-    fig = sheet_figure(result, pack, paper=paper, orientation=orientation, title=title, date=date, source=source)
+    fig = sheet_figure(result, pack, paper=paper, orientation=orientation, title=title, date=date, source=source,
+                       town=town)
     written = []
     for fmt in formats:
         target = path.with_suffix("." + fmt)
