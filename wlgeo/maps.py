@@ -53,7 +53,7 @@ from .style import (
     Symbol,
 )
 
-__all__ = ["folium_map", "save_map", "BASEMAPS", "CONTEXT_LAYERS", "REASON_LABELS"]
+__all__ = ["folium_map", "save_map", "BASEMAPS", "CONTEXT_LAYERS", "OUTLINE_ZOOM", "REASON_LABELS"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,17 @@ CONTEXT_LAYERS: tuple[str, ...] = (
     "protected_areas", "rivers", "roads", "parks", "bases", "settlements", "ports",
 )
 """Context layers drawn when present in the pack, in this order (bottom to top)."""
+
+OUTLINE_ZOOM = 13
+"""Zoom level from which quarries and new sites are drawn as their polygons.
+
+Below it (the district view the map opens at) each one is a circle marker in its decision colour
+at its representative point, since a quarry of a few hectares is a speck at district zoom; at
+zoom 13 a pixel is about 17 m in Wulong, so a 200 m quarry is 12 pixels across.
+"""
+
+_MARKER_RADIUS = 5.0
+"""Radius in pixels of a quarry's circle marker; new sites are drawn larger (:func:`_marker_spec`)."""
 
 _SHOWN = {"boundary", "red_line", "protected_areas", "rivers", "roads", "parks", "bases", "ports"}
 """Context layers switched on when the map opens; the others start hidden in the layer switcher."""
@@ -321,16 +332,61 @@ def _display_geometries(frame: gpd.GeoDataFrame, *, simplify_m: float, gcj02: bo
     return shapely.transform(arr, shift_round)
 
 
-def _feature_collection(geoms: np.ndarray, props: list[dict]) -> tuple[str, int]:
-    """GeoJSON FeatureCollection text of the non-empty geometries, and how many features it holds."""
+def _feature_collection(geoms: np.ndarray, props: list[dict], *, markers: bool = False) -> tuple[str, int]:
+    """GeoJSON FeatureCollection text of the non-empty geometries, and how many features it holds.
+
+    With ``markers``, each feature's properties also get ``_m``: its representative point
+    (:func:`shapely.point_on_surface`, inside the polygon as drawn) as ``[lon, lat]``, where
+    ``wlgeo.layer`` puts its circle marker (see :func:`_marker_spec`).
+    """
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     texts = shapely.to_geojson(geoms[keep])
     kept_props = [p for p, k in zip(props, keep) if k]
+    if markers:
+        points = shapely.get_coordinates(shapely.point_on_surface(geoms[keep])).round(6)
+        kept_props = [{**p, "_m": [float(x), float(y)]} for p, (x, y) in zip(kept_props, points)]
     parts = [
         '{"type":"Feature","geometry":' + g + ',"properties":' + json.dumps(p, ensure_ascii=False, separators=(",", ":")) + "}"
         for g, p in zip(texts, kept_props)
     ]
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}", int(keep.sum())
+
+
+def _marker_spec(
+    symbol: Symbol,
+    *,
+    radius: float = _MARKER_RADIUS,
+    weight: float = 1.0,
+    fill_opacity: float = 1.0,
+    dash: bool = False,
+    below: int = OUTLINE_ZOOM,
+    style_by: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict:
+    """The ``marker`` entry of a layer spec: below zoom ``below`` each polygon is drawn as a circle
+    marker filled with ``symbol.fill`` and outlined in ``symbol.stroke`` (the polygon's popup and
+    tooltip open on it). ``style_by`` = ``{"field": name, "styles": {value: style}}`` varies it per feature.
+    Needs the features' ``_m`` (:func:`_feature_collection` with ``markers=True``).
+    """
+    style: dict[str, Any] = {
+        "radius": radius,
+        "color": symbol.stroke,
+        "weight": weight,
+        "opacity": 1.0,
+        "fill": True,
+        "fillColor": symbol.fill or symbol.stroke,
+        "fillOpacity": fill_opacity,
+    }
+    if dash and symbol.dash:
+        style["dashArray"] = ",".join(f"{d:g}" for d in symbol.dash)
+    spec: dict[str, Any] = {"style": style, "below": int(below)}
+    if style_by is not None:
+        spec["styleBy"] = {"field": style_by["field"], "styles": dict(style_by["styles"])}
+    return spec
+
+
+def _new_site_marker(symbol: Symbol, *, below: int = OUTLINE_ZOOM) -> dict:
+    """Marker spec of a new site: larger than a quarry's, with the site's own (dashed) outline."""
+    return _marker_spec(symbol, radius=_MARKER_RADIUS + 2, weight=max(symbol.width, 1.0), dash=True, below=below)
 
 
 def _style(symbol: Symbol) -> dict:
@@ -434,7 +490,9 @@ def _context_layer(name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *, simpli
     return data, n, spec
 
 
-def _decision_layers(result: Any, *, simplify_m: float, gcj02: bool) -> list[tuple[str, str, str, int, dict]]:
+def _decision_layers(
+    result: Any, *, simplify_m: float, gcj02: bool, outline_zoom: int = OUTLINE_ZOOM
+) -> list[tuple[str, str, str, int, dict]]:
     quarries = result.quarries
     if "decision" not in quarries.columns:
         raise MapError("quarries have no 'decision' column; run wlgeo.plan first", layer="quarries", field="decision")
@@ -463,8 +521,9 @@ def _decision_layers(result: Any, *, simplify_m: float, gcj02: bool) -> list[tup
             rec = records[i]
             search = " ".join(_fmt(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
             props.append({**_quarry_popup_props(rec, fields), "_t": _quarry_tooltip(rec, decision), "_s": search})
-        data, n = _feature_collection(geoms[which], props)
-        spec = {"style": _style(symbol), "popup": _quarry_popup_spec(decision, fields)}
+        data, n = _feature_collection(geoms[which], props, markers=True)
+        spec = {"style": _style(symbol), "popup": _quarry_popup_spec(decision, fields),
+                "marker": _marker_spec(symbol, below=outline_zoom)}
         out.append((f"decision:{decision}", f"{symbol.label} ({n})", data, n, spec))
 
     sites = getattr(result, "new_sites", None)
@@ -481,8 +540,9 @@ def _decision_layers(result: Any, *, simplify_m: float, gcj02: bool) -> list[tup
                     "_s": _fmt(rec.get("site_id")),
                 }
             )
-        data, n = _feature_collection(geoms, props)
-        out.append(("decision:new", f"{symbol.label} ({n})", data, n, {"style": _style(symbol)}))
+        data, n = _feature_collection(geoms, props, markers=True)
+        spec = {"style": _style(symbol), "marker": _new_site_marker(symbol, below=outline_zoom)}
+        out.append(("decision:new", f"{symbol.label} ({n})", data, n, spec))
 
     groups = getattr(result, "consolidation_groups", None)
     if groups is not None and len(groups):
@@ -497,13 +557,34 @@ def _decision_layers(result: Any, *, simplify_m: float, gcj02: bool) -> list[tup
     return out
 
 
+def _zoom_note(outline_zoom: int) -> str:
+    """The legend's note (escaped HTML) that dots become outlines from ``outline_zoom`` on."""
+    zh = f"圆点示位置，{outline_zoom}级起显示范围"
+    en = f"Dots below zoom {outline_zoom}, outlines from it"
+    return f"{html.escape(zh)}<br>{html.escape(en)}"
+
+
+def _marker_swatch(symbol: Symbol) -> str:
+    """Legend swatch of the circle marker drawn below :data:`OUTLINE_ZOOM`."""
+    return (f'<span class="wlgeo-swatch wlgeo-point wlgeo-dot" style="background:{symbol.fill or symbol.stroke};'
+            f'border:1px solid {symbol.stroke}"></span>')
+
+
+def _check_outline_zoom(outline_zoom: Any) -> None:
+    if isinstance(outline_zoom, bool) or not isinstance(outline_zoom, (int, np.integer)) or not 0 <= outline_zoom <= 30:
+        raise MapError(f"outline_zoom must be a whole zoom level 0–30 (0 = always polygons), not {outline_zoom!r}")
+
+
 def _legend_html(
-    decision_counts: dict[str, int], context: list[tuple[str, Symbol]], road_kinds: list[str], *, groups: bool
+    decision_counts: dict[str, int], context: list[tuple[str, Symbol]], road_kinds: list[str], *, groups: bool,
+    outline_zoom: int = OUTLINE_ZOOM,
 ) -> str:
     rows = ['<h4>图例 Legend</h4>']
     for decision, n in decision_counts.items():
         symbol = DECISION_SYMBOLS[decision]
-        rows.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
+        rows.append(f'<div class="wlgeo-item">{_marker_swatch(symbol)}{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
+    if decision_counts:
+        rows.append(f'<div class="wlgeo-note">{_zoom_note(outline_zoom)}</div>')
     if groups:
         symbol = LAYER_SYMBOLS["consolidation_groups"]
         rows.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)}</div>')
@@ -562,6 +643,7 @@ def folium_map(
     offline: bool = True,
     simplify_m: float = 5.0,
     title: str | None = None,
+    outline_zoom: int = OUTLINE_ZOOM,
 ) -> folium.Map:
     """Build the interactive plan map.
 
@@ -581,6 +663,10 @@ def folium_map(
         Display-only simplification tolerance in metres (EPSG:4545) before reprojection.
     title : str, optional
         Title shown on the map; default ``武隆区碎石矿山布局规划图 — <scenario>``.
+    outline_zoom : int
+        From this zoom on, quarries and new sites are drawn as polygons (decision stroke and
+        fill); below it, as circle markers in their decision colour at a point inside each
+        polygon, which open the same popup (default :data:`OUTLINE_ZOOM`).
 
     Returns
     -------
@@ -594,6 +680,7 @@ def folium_map(
     """
     if basemap not in BASEMAPS:
         raise MapError(f"unknown basemap {basemap!r}; allowed: {', '.join(BASEMAPS)}")
+    _check_outline_zoom(outline_zoom)
     gcj02 = basemap == "gaode"
     scenario = getattr(getattr(result, "scenario", None), "name", None) or "—"
     title = title or f"武隆区碎石矿山布局规划图 — {scenario}"
@@ -603,14 +690,15 @@ def folium_map(
 
     decision_counts: dict[str, int] = {}
     has_groups = False
-    for key, name, data, n, spec in _decision_layers(result, simplify_m=simplify_m, gcj02=gcj02):
+    for key, name, data, n, spec in _decision_layers(result, simplify_m=simplify_m, gcj02=gcj02, outline_zoom=outline_zoom):
         _GeoJsonLayer(key, name, spec, data, show=True).add_to(m)
         if key.startswith("decision:"):
             decision_counts[key.split(":", 1)[1]] = n
         has_groups = has_groups or key == "groups"
     if bounds is None and len(result.quarries):
         bounds = result.quarries.to_crs("EPSG:4326").total_bounds
-    legend = _legend_html(decision_counts, [(n, s) for n, _, s in context], road_kinds, groups=has_groups)
+    legend = _legend_html(decision_counts, [(n, s) for n, _, s in context], road_kinds, groups=has_groups,
+                          outline_zoom=outline_zoom)
     _finish_map(m, bounds, gcj02=gcj02, title=title, note=note, legend=legend)
     log.info("map: %s features in %d layers", sum(decision_counts.values()), len(decision_counts) + len(context))
     return m

@@ -9,6 +9,7 @@
   window.wlgeoLayers = window.wlgeoLayers || {};
   W.index = W.index || [];
 
+  /* The style of one feature: the layer's style, overridden by its ``styleBy`` entry if any. */
   function styleFor(spec, feature) {
     var s = spec.style;
     if (spec.styleBy) {
@@ -32,7 +33,97 @@
     return h + "</ul></div>";
   }
 
-  /* Build one L.geoJSON layer from a spec {key, name, style, styleBy, radius, data}. */
+  /* openPopup / openTooltip of a feature that has a twin (its polygon or its marker): when the
+   * feature itself is not on the map at this zoom, its twin opens the SAME popup/tooltip object. */
+  function openViaTwin(kind) {
+    var own = L.Layer.prototype["open" + kind];
+    return function (latlng) {
+      var twin = this._wlgeoTwin;
+      if (!this._map && twin && twin._map) {
+        own.call(twin, twin.getLatLng ? undefined : this.getLatLng());
+        return this;
+      }
+      return own.call(this, latlng);
+    };
+  }
+  var openPopupViaTwin = openViaTwin("Popup");
+  var openTooltipViaTwin = openViaTwin("Tooltip");
+
+  /* Give each polygon of ``group`` a circle marker at its representative point ``_m`` (computed in
+   * Python) sharing its feature, popup and tooltip; below ``spec.marker.below`` the markers are
+   * drawn instead of the polygons. The group stays the one layer of the layer switcher: adding or
+   * removing it adds or removes whichever of the two is shown. */
+  function addMarkers(group, spec) {
+    var ms = spec.marker;
+    var markers = [];
+    group.eachLayer(function (poly) {
+      var f = poly.feature;
+      var at = f.properties && f.properties._m;
+      if (!at) {
+        return;
+      }
+      var mk = L.circleMarker([at[1], at[0]], styleFor({ style: ms.style, styleBy: ms.styleBy }, f));
+      mk.feature = f;
+      mk._wlgeoTwin = poly;
+      poly._wlgeoTwin = mk;
+      if (poly.getPopup()) {
+        mk.bindPopup(poly.getPopup());
+      }
+      if (poly.getTooltip()) {
+        mk.bindTooltip(poly.getTooltip());
+      }
+      poly.openPopup = mk.openPopup = openPopupViaTwin;
+      poly.openTooltip = mk.openTooltip = openTooltipViaTwin;
+      markers.push(mk);
+    });
+    var shown = null; /* "markers" | "polygons" | null (group not on the map) */
+    function sync() {
+      var map = group._map;
+      var want = map.getZoom() < ms.below ? "markers" : "polygons";
+      if (want === shown) {
+        return;
+      }
+      var pop = map._popup && map.hasLayer(map._popup) ? map._popup : null;
+      var source = pop ? pop._source : null;
+      var at = pop ? pop.getLatLng() : null;
+      var on = want === "markers" ? markers : group.getLayers();
+      var off = want === "markers" ? group.getLayers() : markers;
+      off.forEach(function (l) {
+        map.removeLayer(l);
+      });
+      on.forEach(function (l) {
+        map.addLayer(l);
+      });
+      shown = want;
+      /* a popup open on a feature that was just swapped out reopens on its twin */
+      if (source && source._wlgeoTwin && source._wlgeoTwin._map && !map.hasLayer(pop)) {
+        source._wlgeoTwin.openPopup(at);
+      }
+    }
+    group.onAdd = function (map) {
+      shown = null;
+      map.on("zoomend", sync);
+      sync();
+    };
+    group.onRemove = function (map) {
+      map.off("zoomend", sync);
+      group.getLayers().concat(markers).forEach(function (l) {
+        map.removeLayer(l);
+      });
+      shown = null;
+    };
+    group.wlgeoMarkers = markers;
+    group.wlgeoShown = function () {
+      return shown;
+    };
+    group.wlgeoSync = function () {
+      if (group._map) {
+        sync();
+      }
+    };
+  }
+
+  /* Build one L.geoJSON layer from a spec {key, name, style, styleBy, radius, marker, data}. */
   W.layer = function (map, spec) {
     var group = L.geoJSON(spec.data, {
       style: function (f) {
@@ -59,6 +150,9 @@
         }
       },
     });
+    if (spec.marker) {
+      addMarkers(group, spec);
+    }
     W.index.forEach(function (e) {
       if (e.key === spec.key && e.group === null) {
         e.group = group;
@@ -187,6 +281,8 @@
     return new C().addTo(map);
   };
 
+  /* Zoom to a search hit and open its popup (on its marker while the zoom animates, then on its
+   * polygon once the zoom crosses the outline threshold). */
   function openEntry(map, e) {
     if (e.group && !map.hasLayer(e.group)) {
       map.addLayer(e.group);
