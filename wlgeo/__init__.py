@@ -28,6 +28,7 @@ from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geop
 from .maps import folium_map, save_map
 from .plan import PlanResult, plan, run
 from .sheet import map_sheet
+from .runs import load_run, run_sheets
 from .siting import SitingResult, propose_sites, write_raster
 from .scenario import Scenario, SitingParams, list_presets, load_scenario
 from .validate import Problem, ValidationReport, check_pack, normalise_quarries
@@ -48,6 +49,8 @@ __all__ = [
     "folium_map",
     "save_map",
     "map_sheet",
+    "run_sheets",
+    "load_run",
     "write_geopackage",
     "read_gpkg_metadata",
     "export_plan",

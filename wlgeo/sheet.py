@@ -4,7 +4,9 @@ A3 landscape by default: title ``武隆区碎石矿山布局规划图 — <scena
 quarry coloured by decision (symbols from :mod:`wlgeo.style`), parks, bases and ports labelled,
 a legend, a scale bar in km, a north arrow, grid ticks in CGCS2000 / 3-degree GK zone 36 metres
 (EPSG:4545), and a footer with source, date and scenario. Chinese text uses the font found by
-:func:`wlgeo.fonts.cjk_font`.
+:func:`wlgeo.fonts.cjk_font`. ``town=`` draws one town instead: framed on its polygon, the ground
+outside veiled, other towns' quarries grey, its name in the title, legend counts for the town
+only (``wlgeo sheet RUN --by town`` writes one per town via :func:`wlgeo.runs.run_sheets`).
 
 Examples
 --------
