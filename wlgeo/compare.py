@@ -531,6 +531,7 @@ def diff_map(
     from .errors import MapError
     from .maps import (
         BASEMAPS,
+        OUTLINE_ZOOM,
         _add_context,
         _context_legend,
         _display_geometries,
@@ -538,6 +539,7 @@ def diff_map(
         _feature_collection,
         _finish_map,
         _GeoJsonLayer,
+        _marker_spec,
         _missing,
         _new_map,
         _records,
@@ -545,6 +547,7 @@ def diff_map(
         _swatch,
         _table,
         _SITE_ROWS,
+        _zoom_note,
     )
 
     if basemap not in BASEMAPS:
@@ -563,7 +566,8 @@ def diff_map(
     records = _records(quarries)
     changes = comparison.changes.set_index("quarry_id").to_dict("index")
     legend = ["<h4>图例 Legend</h4>",
-              f'<div class="wlgeo-note">{html.escape(f"A = {label_a}, B = {label_b}; 轮廓 = A, 填充 = B outline = A, fill = B")}</div>']
+              f'<div class="wlgeo-note">{html.escape(f"A = {label_a}, B = {label_b}; 轮廓 = A, 填充 = B outline = A, fill = B")}</div>',
+              f'<div class="wlgeo-note">{_zoom_note(OUTLINE_ZOOM)}</div>']
 
     def tooltip(rec: Mapping[str, Any], text: str) -> str:
         head = " ".join(_e(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
@@ -578,8 +582,11 @@ def diff_map(
         props.append({"_p": _change_popup(rec, label_a, label_b, None), "d": str(rec.get("decision")),
                       "_t": tooltip(rec, f"{_UNCHANGED.label}: {symbol.label if symbol else rec.get('decision')}"),
                       "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
-    data, n = _feature_collection(geoms[unchanged], props)
-    spec = {"style": _style(_UNCHANGED), "styleBy": {"field": "d", "styles": faint}}
+    faint_dots = {d: {"fillColor": s.fill, "color": s.stroke, "fillOpacity": 0.5, "opacity": 0.7}
+                  for d, s in DECISION_SYMBOLS.items()}
+    data, n = _feature_collection(geoms[unchanged], props, markers=True)
+    spec = {"style": _style(_UNCHANGED), "styleBy": {"field": "d", "styles": faint},
+            "marker": _marker_spec(_UNCHANGED, radius=3.5, weight=0.8, style_by={"field": "d", "styles": faint_dots})}
     _GeoJsonLayer("unchanged", f"{_UNCHANGED.label} ({n})", spec, data, show=True).add_to(m)
     unchanged_row = f'<div class="wlgeo-item">{_swatch(_UNCHANGED)}{html.escape(_UNCHANGED.label)} ({n})</div>'
 
@@ -597,8 +604,9 @@ def diff_map(
             rec, row = records[k], changes[ids[k]]
             props.append({"_p": _change_popup(rec, label_a, label_b, row), "_t": tooltip(rec, symbol.label),
                           "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
-        data, n = _feature_collection(geoms[which], props)
-        _GeoJsonLayer(f"change:{da}>{db}", f"{symbol.label} ({n})", {"style": _style(symbol)}, data).add_to(m)
+        data, n = _feature_collection(geoms[which], props, markers=True)
+        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=6.0, weight=2.5)}
+        _GeoJsonLayer(f"change:{da}>{db}", f"{symbol.label} ({n})", spec, data).add_to(m)
         legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
     legend.append(unchanged_row)
 
@@ -618,8 +626,9 @@ def diff_map(
                 f"({_e(rec.get('score_b'))})</div>")
             props.append({"_p": f'<div class="wlgeo-popup"><h4>{title_html}</h4>{_table(shown, _SITE_ROWS)}{extra}</div>',
                           "_t": title_html})
-        data, n = _feature_collection(sgeoms, props)
-        _GeoJsonLayer(f"sites:{status}", f"{symbol.label} ({n})", {"style": _style(symbol)}, data).add_to(m)
+        data, n = _feature_collection(sgeoms, props, markers=True)
+        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=7.0, weight=symbol.width, dash=True)}
+        _GeoJsonLayer(f"sites:{status}", f"{symbol.label} ({n})", spec, data).add_to(m)
         legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
 
     if bounds is None and len(quarries):
