@@ -16,7 +16,7 @@ from browser import Chromium
 from wlgeo.crs import wgs84_to_gcj02
 from wlgeo.errors import MapError, OutputError, WlgeoError
 from wlgeo.io.pack import LayerPack
-from wlgeo.maps import folium_map, reason_items, save_map
+from wlgeo.maps import OUTLINE_ZOOM, folium_map, reason_items, save_map
 
 X0, Y0 = 460_000.0, 3_250_000.0
 XSS_IMG = "<img src=x onerror=window.__xss=1>"
@@ -59,8 +59,10 @@ def _result() -> SimpleNamespace:
                            scenario=SimpleNamespace(name="baseline"))
 
 
-def _pack() -> LayerPack:
-    boundary = gpd.GeoDataFrame(dict(name=["武隆区"]), geometry=[shapely.box(X0 - 2000, Y0 - 2000, X0 + 14000, Y0 + 6000)], crs=4545)
+def _pack(*, district: bool = False) -> LayerPack:
+    """Context layers; ``district`` draws an 80 km × 60 km boundary, so the map opens at district zoom."""
+    extent = (X0 - 30_000, Y0 - 30_000, X0 + 50_000, Y0 + 30_000) if district else (X0 - 2000, Y0 - 2000, X0 + 14000, Y0 + 6000)
+    boundary = gpd.GeoDataFrame(dict(name=["武隆区"]), geometry=[shapely.box(*extent)], crs=4545)
     roads = gpd.GeoDataFrame(
         dict(kind=["expressway", "county", "railway"], name=["G65", "X101", XSS_IMG]),
         geometry=[shapely.LineString([(X0 - 1000, Y0 - 1000), (X0 + 12000, Y0 + 5000)]),
@@ -89,9 +91,10 @@ def browser():
         yield b
 
 
-@pytest.fixture(scope="module")
-def map_path(tmp_path_factory):
-    return save_map(_result(), _pack(), tmp_path_factory.mktemp("map") / "map.html")
+@pytest.fixture(scope="module", params=["town", "district"])
+def map_path(request, tmp_path_factory):
+    """The map opening at town zoom (13: polygons) and at district zoom (markers): same behaviour."""
+    return save_map(_result(), _pack(district=request.param == "district"), tmp_path_factory.mktemp("map") / "map.html")
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +293,218 @@ def test_reason_items():
     assert reason_items("red_line:12450m2(23.1%);mystery:3;") == [
         "占用生态保护红线 Overlaps ecological red line: 12450m2(23.1%)", "mystery: 3"]
     assert reason_items(None) == [] and reason_items("") == []
+
+
+# --------------------------------------------------------------------------- district zoom: dots, then outlines
+FILLS = {  # the fill colours of style.py's decision symbols, written out
+    "close": (0xE3, 0x1A, 0x1C), "expire": (0xFD, 0x8D, 0x3C), "retain": (0x33, 0xA0, 0x2C),
+    "consolidate": (0x1F, 0x78, 0xB4), "new": (0x9E, 0x4F, 0xD0),
+}
+QUARRY_KEYS = [f"decision:{d}" for d in FILLS]
+
+
+@pytest.fixture(scope="module")
+def district_path(tmp_path_factory):
+    return save_map(_result(), _pack(district=True), tmp_path_factory.mktemp("district") / "map.html")
+
+
+@pytest.fixture(scope="module")
+def browser2():
+    with Chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def district(browser2, district_path):
+    """The district map freshly opened (each test starts at the opening view)."""
+    browser2.open(district_path)
+    browser2.wait_for("window.wlgeoDrawn !== undefined")
+    browser2.pump(0.3)
+    return browser2
+
+
+def _state(b) -> dict:
+    """Per quarry layer: features, markers on the map, polygons on the map."""
+    return b.evaluate(
+        f"""(() => {{ const out = {{}};
+        for (const k of {json.dumps(QUARRY_KEYS)}) {{ const g = window.wlgeoLayers[k];
+            out[k] = [g.getLayers().length, g.wlgeoMarkers.filter(m => m._map).length, g.getLayers().filter(l => l._map).length];
+        }}
+        out.zoom = window.wlgeoLayers['context:boundary']._map.getZoom();
+        out.drawn = Object.keys(window.wlgeoLayers['context:boundary']._map._renderer._layers).length;
+        return out; }})()"""
+    )
+
+
+def _set_zoom(b, zoom: int) -> None:
+    b.evaluate(f"(() => {{ const m = window.wlgeoLayers['context:boundary']._map; m.setView(m.getCenter(), {zoom}, {{animate: false}}); }})()")
+    b.pump(0.3)
+
+
+def test_district_map_opens_with_a_dot_per_quarry(district):
+    state = _state(district)
+    assert state["zoom"] < OUTLINE_ZOOM
+    for key in QUARRY_KEYS:
+        n = EXPECTED[key]
+        assert state[key] == [n, n, 0]  # every quarry as a dot, no polygon drawn
+    assert state["drawn"] == sum(n for k, n in EXPECTED.items() if k not in HIDDEN)
+    styles = district.evaluate(
+        f"""(() => {{ const out = {{}};
+        for (const k of {json.dumps(QUARRY_KEYS)}) out[k] = window.wlgeoLayers[k].wlgeoMarkers.map(m =>
+            [m.feature.properties._s || m.feature.properties._t, m.options.fillColor, m.options.fillOpacity, m.options.color,
+             m.options.radius, m.getLatLng().lng, m.getLatLng().lat]);
+        return out; }})()"""
+    )
+    quarries = _result().quarries.to_crs(4326).set_index("quarry_id")
+    sites = _result().new_sites.to_crs(4326).set_index("site_id")
+    for key in QUARRY_KEYS:
+        decision = key.split(":")[1]
+        for label, fill, opacity, outline, radius, lon, lat in styles[key]:
+            assert fill.lower() == "#%02x%02x%02x" % FILLS[decision] and opacity == 1
+            assert outline.lower() not in (fill.lower(), "#ffffff")  # a distinct (dark) outline
+            if decision == "new":
+                assert radius == 7 and outline.lower() == "#5b1f7a"
+                shape = sites.geometry[next(s for s in sites.index if s in label)]
+            else:
+                assert radius == 5
+                shape = quarries.geometry[label.split(" ")[0]]
+                assert quarries.loc[label.split(" ")[0], "decision"] == decision
+            assert shape.contains(shapely.Point(lon, lat))  # the dot sits inside its quarry
+
+
+def test_dots_show_their_decision_colour_on_screen(district, tmp_path):
+    from PIL import Image
+
+    points = district.evaluate(
+        f"""(() => {{ const out = []; const map = window.wlgeoLayers['context:boundary']._map;
+        const box = map.getContainer().getBoundingClientRect();
+        for (const k of {json.dumps(QUARRY_KEYS)}) for (const m of window.wlgeoLayers[k].wlgeoMarkers) {{
+            const p = map.latLngToContainerPoint(m.getLatLng()); out.push([k.split(':')[1], p.x + box.left, p.y + box.top]);
+        }}
+        return [out, devicePixelRatio]; }})()"""
+    )
+    dots, ratio = points
+    assert ratio == 1 and len(dots) == sum(EXPECTED[k] for k in QUARRY_KEYS)
+    image = np.asarray(Image.open(district.screenshot(tmp_path / "district.png")).convert("RGB")).astype(int)
+    for decision, x, y in dots:
+        x, y = round(x), round(y)
+        window = image[y - 8:y + 9, x - 8:x + 9]
+        exact = np.all(window == FILLS[decision], axis=-1).sum()
+        # a 5 px dot has ~50 pixels of its fill inside its outline (~120 for a 7 px new-site dot)
+        assert exact >= (60 if decision == "new" else 25), (decision, exact)
+    # nowhere else on the map area is painted in a decision colour but at the dots (the legend is outside it)
+    for decision, fill in FILLS.items():
+        total = np.all(image == fill, axis=-1)
+        near = np.zeros_like(total)
+        for d, x, y in dots:
+            near[round(y) - 9:round(y) + 10, round(x) - 9:round(x) + 10] = True
+        legend = district.evaluate("(() => { const r = document.querySelector('.wlgeo-legend').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()")
+        left, top, right, bottom = (round(v) for v in legend)
+        near[top:bottom + 1, left:right + 1] = True
+        assert not (total & ~near).any(), decision
+
+
+def test_outlines_from_the_threshold_zoom(district):
+    _set_zoom(district, OUTLINE_ZOOM)
+    state = _state(district)
+    assert state["zoom"] == OUTLINE_ZOOM
+    for key in QUARRY_KEYS:
+        n = EXPECTED[key]
+        assert state[key] == [n, 0, n]  # polygons, no dots
+    assert state["drawn"] == sum(n for k, n in EXPECTED.items() if k not in HIDDEN)
+    style = district.evaluate("window.wlgeoLayers['decision:close'].getLayers()[0].options")
+    assert style["color"].lower() == "#8b0000" and style["fillColor"].lower() == "#e31a1c"  # style.py close: stroke, fill
+    assert 0.5 <= style["fillOpacity"] < 1
+    _set_zoom(district, OUTLINE_ZOOM - 1)
+    state = _state(district)
+    for key in QUARRY_KEYS:
+        assert state[key] == [EXPECTED[key], EXPECTED[key], 0]
+
+
+def _click(b, x: float, y: float) -> None:
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        b.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}, session=True)
+    b.pump(0.3)
+
+
+@pytest.mark.parametrize("quarry_id, payload", [("Q-1", XSS_IMG), ("Q-2", XSS_TEMPLATE), ("Q-4", XSS_SCRIPT), ("Q-5", XSS_ATTR)])
+def test_clicking_a_dot_opens_the_same_escaped_popup(district, quarry_id, payload):
+    where = district.evaluate(
+        f"""(() => {{ const map = window.wlgeoLayers['context:boundary']._map;
+        for (const g of Object.values(window.wlgeoLayers)) for (const m of (g.wlgeoMarkers || [])) {{
+            if ((m.feature.properties._s || '').startsWith({json.dumps(quarry_id + ' ')})) {{
+                window.__dot = m; const p = map.latLngToContainerPoint(m.getLatLng());
+                const box = map.getContainer().getBoundingClientRect(); return [p.x + box.left, p.y + box.top];
+            }}
+        }} return null; }})()"""
+    )
+    assert where is not None
+    _click(district, *where)  # a real mouse click on the canvas, where the dot is drawn
+    popup = district.evaluate(
+        """(() => { const m = window.__dot, map = m._map, pop = map._popup;
+        const el = pop.getElement().querySelector('.leaflet-popup-content');
+        const tip = m.getTooltip().getElement();
+        return [map.hasLayer(pop), pop._source === m, pop === m._wlgeoTwin.getPopup(), el.textContent,
+                el.querySelectorAll('img,script,[onmouseover]').length, tip ? tip.textContent : null,
+                m._wlgeoTwin._map ? true : false]; })()"""
+    )
+    is_open, from_dot, same_popup, text, elements, tooltip, polygon_drawn = popup
+    assert is_open and from_dot and same_popup and not polygon_drawn
+    assert payload in text and quarry_id in text and "编号 ID" in text and elements == 0
+    assert tooltip is not None and payload in tooltip  # the mouse over the dot shows its tooltip
+    assert district.evaluate("window.__xss === undefined")
+    assert district.dialogs == [] and district.page_errors == [] and district.console_errors == []
+
+
+def test_toggling_a_decision_layer_removes_its_dots(district):
+    def toggle(label: str) -> None:
+        district.evaluate(
+            f"""(() => {{ const l = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
+                .find(l => l.textContent.trim() === {json.dumps(label)}); l.querySelector('input').click(); }})()"""
+        )
+        district.pump(0.2)
+
+    before = _state(district)
+    toggle("关闭退出 Close (2)")
+    state = _state(district)
+    assert state["decision:close"] == [2, 0, 0]
+    assert state["drawn"] == before["drawn"] - 2
+    assert state["decision:retain"] == before["decision:retain"]
+    assert district.evaluate("window.wlgeoCounts")["decision:close"] == 2  # counts are of features, not of what is drawn
+    _set_zoom(district, OUTLINE_ZOOM + 1)  # zooming in does not bring the hidden layer back
+    assert _state(district)["decision:close"] == [2, 0, 0]
+    toggle("关闭退出 Close (2)")
+    assert _state(district)["decision:close"] == [2, 0, 2]
+    _set_zoom(district, OUTLINE_ZOOM - 2)
+    assert _state(district)["decision:close"] == [2, 2, 0]
+
+
+@pytest.mark.parametrize("start", [None, OUTLINE_ZOOM - 2])
+def test_search_from_district_zoom_ends_on_the_outline(district, start):
+    """From the opening zoom Leaflet jumps (> 4 levels); from zoom 11 it animates, and the popup
+    opened on the dot during the animation moves to the polygon when the dots give way."""
+    if start is not None:
+        _set_zoom(district, start)
+    district.evaluate(
+        """(() => { const i = document.querySelector('.wlgeo-search-input'); i.value = '羊角';
+        i.dispatchEvent(new Event('input')); document.querySelector('.wlgeo-search-hit').click(); })()"""
+    )
+    district.wait_for("window.wlgeoLayers['context:boundary']._map.getZoom() >= 13 && !window.wlgeoLayers['context:boundary']._map._animatingZoom")
+    district.pump(0.3)
+    popup = district.evaluate(
+        """(() => { const g = window.wlgeoLayers['decision:close'], map = g._map, pop = map._popup;
+        return [map.getZoom(), map.hasLayer(pop), g.getLayers().includes(pop._source), pop._source.feature.properties._s,
+                pop.getElement().textContent]; })()"""
+    )
+    zoom, is_open, on_polygon, label, text = popup
+    assert zoom >= OUTLINE_ZOOM and is_open and on_polygon  # on the polygon once the dots gave way
+    assert label == "Q-6 羊角碎石场" and "羊角碎石场" in text
+
+
+def test_outline_zoom_option(tmp_path):
+    for bad in ("13", -1, 31, True, 12.5):
+        with pytest.raises(MapError, match="outline_zoom"):
+            folium_map(_result(), None, outline_zoom=bad)
+    text = folium_map(_result(), None, outline_zoom=0).get_root().render()
+    assert '"below":0' in text
+    assert "Dots below zoom 0" in text

@@ -553,7 +553,8 @@ def _decision_layers(
             title = f"{html.escape(symbol.label)} {_e(rec.get('group_id'))}"
             props.append({"_p": f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, _GROUP_ROWS)}</div>', "_t": title})
         data, n = _feature_collection(geoms, props)
-        out.append(("groups", f"{symbol.label} ({n})", data, n, {"style": _style(symbol)}))
+        # first, so that the quarries' dots and outlines are drawn over the groups' dashed hulls
+        out.insert(0, ("groups", f"{symbol.label} ({n})", data, n, {"style": _style(symbol)}))
     return out
 
 
