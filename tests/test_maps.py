@@ -508,3 +508,41 @@ def test_outline_zoom_option(tmp_path):
     text = folium_map(_result(), None, outline_zoom=0).get_root().render()
     assert '"below":0' in text
     assert "Dots below zoom 0" in text
+
+
+def test_diff_map_uses_the_same_dots(browser2, tmp_path):
+    """The scenario diff map switches the same way: a changed quarry is a dot outlined in A's
+    decision colour and filled with B's; unchanged quarries are faint dots in their own colour."""
+    import plan_fixtures as fx
+
+    import wlgeo
+    from wlgeo.compare import diff_map
+
+    pack = LayerPack(fx.layers())
+    a = wlgeo.plan(pack, wlgeo.Scenario(), sites=False)
+    b = wlgeo.plan(pack, wlgeo.Scenario().replace(name="near", blast_distance_m=100), sites=False)
+    path = tmp_path / "diff.html"
+    path.write_text(diff_map(a, b, pack).get_root().render(), encoding="utf-8")
+    browser2.open(path)
+    browser2.wait_for("window.wlgeoDrawn !== undefined")
+    browser2.pump(0.3)
+    _set_zoom(browser2, 10)
+    dots = browser2.evaluate(
+        """(() => { const out = {};
+        for (const [k, g] of Object.entries(window.wlgeoLayers)) if (g.wlgeoMarkers) out[k] = [g.getLayers().length,
+            g.wlgeoMarkers.filter(m => m._map).length, g.getLayers().filter(l => l._map).length,
+            g.wlgeoMarkers.map(m => [m.feature.properties.d || null, m.options.fillColor, m.options.color])];
+        return out; })()"""
+    )
+    assert set(dots) == {"unchanged", "change:close>retain"}  # hand-worked fixture: only Q04 changes
+    assert dots["change:close>retain"][:3] == [1, 1, 0]
+    assert dots["change:close>retain"][3] == [[None, "#33a02c", "#8b0000"]]  # fill = retain (B), outline = close (A)
+    n, shown, polys, styles = dots["unchanged"]
+    assert n == shown == 16 and polys == 0
+    unchanged = a.quarries[a.quarries["quarry_id"] != "Q04"]
+    assert sorted(d for d, _, _ in styles) == sorted(unchanged["decision"])
+    assert all(fill == "#%02x%02x%02x" % FILLS[d] for d, fill, _ in styles)
+    _set_zoom(browser2, OUTLINE_ZOOM)
+    assert browser2.evaluate("window.wlgeoLayers['unchanged'].getLayers().filter(l => l._map).length") == 16
+    assert browser2.evaluate("window.wlgeoLayers['unchanged'].wlgeoMarkers.filter(m => m._map).length") == 0
+    assert browser2.console_errors == [] and browser2.page_errors == []
