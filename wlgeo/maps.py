@@ -5,6 +5,12 @@ Leaflet's JavaScript and CSS are inlined from the ``django-js-lib-leaflet`` pack
 ``wlgeo/assets``. With ``basemap="none"`` the saved file makes no request at all; a basemap
 (OpenStreetMap, Tianditu, Gaode) is the only thing that reaches out.
 
+A quarry of a few hectares is a speck at district zoom, so below :data:`OUTLINE_ZOOM` each quarry
+and new site is drawn as a circle marker in its decision colour at a point inside it
+(:func:`shapely.point_on_surface`, computed here); from that zoom on, as its polygon. The marker
+opens the polygon's own popup and tooltip objects, belongs to the same layer-switcher entry, and
+``window.wlgeoCounts`` still counts features, not drawn shapes.
+
 Every attribute shown in a popup, tooltip or the search list is escaped: popups and tooltips
 are HTML built here with :func:`html.escape`; search labels are set with ``textContent``; the
 data travel as JSON with ``<``, ``>`` and ``&`` written as ``\\u003c`` … so no value can close
