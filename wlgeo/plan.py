@@ -89,9 +89,10 @@ MANIFEST = "manifest.json"
 MAP_FILE = "map.html"
 SHEET_STEM = "sheet"  # sheet.png and sheet.pdf
 SUITABILITY_FILE = "suitability.tif"
-#: Pack layers copied into ``plan.gpkg`` beside the results: the context and the constraints
-#: the rules used.
-CONTEXT_LAYERS = ("boundary", "towns", "red_line", "farmland", "protected_areas", "settlements", "roads", "rivers")
+#: Pack layers copied into ``plan.gpkg`` beside the results: the constraints the rules used and
+#: the context a sheet or an export needs (parks, bases, ports, resource zones, blocks).
+CONTEXT_LAYERS = ("boundary", "towns", "red_line", "farmland", "protected_areas", "settlements", "roads", "rivers",
+                  "parks", "bases", "ports", "resource_zones", "planning_blocks")
 #: Packages whose versions the manifest records.
 _PACKAGES = ("wlgeo", "geopandas", "shapely", "pyogrio", "pyproj", "rasterio", "pandas", "numpy", "scipy",
              "openpyxl")
