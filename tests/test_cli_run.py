@@ -80,7 +80,7 @@ def test_diff_between_two_runs(pack_file, tmp_path):
     r = wlgeo_cli("diff", tmp_path / "a", tmp_path / "b")
     assert r.returncode == 0, r.stderr
     assert "3 quarries changed decision" in r.stdout
-    assert "Q04 Q04采石场: close → retain" in r.stdout
+    assert "Q04 Q04采石场 [甲镇]: close → retain" in r.stdout  # the same lines as compare()
     assert "Q11 Q11采石场: retain → consolidate" in r.stdout
     assert "A: settlement:180m(张家院子)" in r.stdout
     assert "B: small:60<65;merge:G03" in r.stdout

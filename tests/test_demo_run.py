@@ -11,19 +11,17 @@ import json
 import subprocess
 import sys
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 from osgeo_utils.samples import validate_gpkg
 from PIL import Image
-from scipy.sparse.csgraph import connected_components
 
+from brute_force import brute_decisions
 from browser import Chromium
 
 from wlgeo import read_layer, read_pack
 
-BASELINE = dict(blast=300.0, trunk=1000.0, river=1000.0, small=50.0, merge=1000.0, overlap=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -42,37 +40,10 @@ def pack(demo_pack_path):
     return read_pack(demo_pack_path)
 
 
-def _expected_decisions(pack) -> dict[str, str]:
-    """DESIGN §4 baseline rules by brute force over every quarry."""
-    q = pack["quarries"].reset_index(drop=True)
-    geoms = np.asarray(q.geometry.values)
-    overlap = np.zeros(len(q))
-    for name in ("red_line", "farmland", "protected_areas"):
-        union = shapely.union_all(pack[name].geometry.values)
-        overlap = np.maximum(overlap, shapely.area(shapely.intersection(geoms, union)))
-    settlement = shapely.distance(geoms, shapely.union_all(pack["settlements"].geometry.values))
-    roads = pack["roads"]
-    trunk = shapely.union_all(roads[roads["kind"].isin(["expressway", "railway", "national"])].geometry.values)
-    rivers = pack["rivers"]
-    main = shapely.union_all(rivers[rivers["main"].astype(bool)].geometry.values)
-    close = (overlap > BASELINE["overlap"]) | (settlement <= BASELINE["blast"])
-    corridor = (shapely.distance(geoms, trunk) <= BASELINE["trunk"]) | (shapely.distance(geoms, main) <= BASELINE["river"])
-    surviving = ~close & ~corridor
-    small = q["capacity"].to_numpy(float) < BASELINE["small"]
-    pair = shapely.distance(geoms[:, None], geoms[None, :]) <= BASELINE["merge"]
-    linked = pair & surviving[:, None] & surviving[None, :] & (small[:, None] | small[None, :])
-    np.fill_diagonal(linked, False)
-    _, label = connected_components(linked, directed=False)
-    group_size = np.bincount(label)[label]
-    decision = np.where(close, "close", np.where(corridor, "expire", np.where(
-        group_size >= 2, "consolidate", np.where(small, "expire", "retain"))))
-    return dict(zip(q["quarry_id"], decision))
-
-
 def test_demo_decisions_match_brute_force(demo_out, pack):
     out, _ = demo_out
     got = read_layer(out / "plan.gpkg", layer="quarries")
-    expected = _expected_decisions(pack)
+    expected = brute_decisions(pack)
     assert dict(zip(got["quarry_id"], got["decision"])) == expected
     assert set(got["decision"]) == {"close", "expire", "retain", "consolidate"}
     exiting = got[got["decision"] != "retain"]

@@ -17,13 +17,11 @@ import sys
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pyogrio
 import pytest
 import rasterio
-import shapely
+from brute_force import brute_decisions
 from nbclient import NotebookClient
-from scipy.sparse.csgraph import connected_components
 
 from wlgeo import read_pack
 
@@ -77,32 +75,6 @@ def _outputs(nb, mime: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ independent figures
-def _brute_decisions(pack, *, blast: float = 300.0) -> dict[str, str]:
-    """DESIGN §4 baseline rules (trunk/river 1000 m, small < 50, merge 1000 m, overlap > 1 m²) in plain shapely."""
-    q = pack["quarries"].reset_index(drop=True)
-    geoms = np.asarray(q.geometry.values)
-    overlap = np.zeros(len(q))
-    for name in ("red_line", "farmland", "protected_areas"):
-        union = shapely.union_all(pack[name].geometry.values)
-        overlap = np.maximum(overlap, shapely.area(shapely.intersection(geoms, union)))
-    settlement = shapely.distance(geoms, shapely.union_all(pack["settlements"].geometry.values))
-    roads, rivers = pack["roads"], pack["rivers"]
-    trunk = shapely.union_all(roads[roads["kind"].isin(["expressway", "railway", "national"])].geometry.values)
-    main = shapely.union_all(rivers[rivers["main"].astype(bool)].geometry.values)
-    close = (overlap > 1.0) | (settlement <= blast)
-    corridor = (shapely.distance(geoms, trunk) <= 1000) | (shapely.distance(geoms, main) <= 1000)
-    surviving = ~close & ~corridor
-    small = q["capacity"].to_numpy(float) < 50
-    linked = (shapely.distance(geoms[:, None], geoms[None, :]) <= 1000) & surviving[:, None] & surviving[None, :]
-    linked &= small[:, None] | small[None, :]
-    np.fill_diagonal(linked, False)
-    _, label = connected_components(linked, directed=False)
-    grouped = np.bincount(label)[label] >= 2
-    decision = np.where(close, "close", np.where(corridor, "expire", np.where(
-        grouped, "consolidate", np.where(small, "expire", "retain"))))
-    return dict(zip(q["quarry_id"], decision))
-
-
 @pytest.fixture(scope="module")
 def demo():
     return read_pack(PACK)
@@ -141,7 +113,7 @@ def test_01_layers(executed):
 def test_02_baseline_plan(executed, demo):
     nb = executed("02_baseline_plan.ipynb")
     counts = {d: 0 for d in ("close", "expire", "retain", "consolidate")}
-    for d in _brute_decisions(demo).values():
+    for d in brute_decisions(demo).values():
         counts[d] += 1
     out = _stdout(nb)
     n = pyogrio.read_info(PACK, layer="quarries")["features"]
@@ -167,7 +139,7 @@ def test_03_scenario_review(executed, demo):
     assert "A = baseline, B = strict" in out
     custom = out.split("A = baseline, B = custom", 1)[1]
     assert "blast_distance_m: 300 → 500" in custom
-    base, wide = _brute_decisions(demo), _brute_decisions(demo, blast=500.0)
+    base, wide = brute_decisions(demo), brute_decisions(demo, blast=500.0)
     expected = {q: (base[q], wide[q]) for q in base if base[q] != wide[q]}
     assert expected  # the demo pack has settlements between 300 and 500 m of open quarries
     assert _changes(custom) == expected

@@ -155,6 +155,21 @@ def _cause(reasons_a: Any, reasons_b: Any, differing: Mapping[str, tuple[Any, An
     return "; ".join(parts or same)  # "=" entries only when no rule came or went (e.g. red_line_action)
 
 
+def change_lines(changes: pd.DataFrame) -> list[str]:
+    """Text lines for a table of changed quarries: id, name, town, both decisions, both reasons, cause."""
+    lines = []
+    for row in changes.to_dict("records"):
+        name, town = row.get("name"), row.get("town")
+        name = f" {name}" if isinstance(name, str) and name else ""
+        town = f" [{town}]" if isinstance(town, str) and town else ""
+        lines.append(f"  {row['quarry_id']}{name}{town}: {row['decision_a']} → {row['decision_b']}")
+        lines.append(f"      A: {row['reasons_a'] or '(no reason recorded)'}")
+        lines.append(f"      B: {row['reasons_b'] or '(no reason recorded)'}")
+        if row.get("cause"):
+            lines.append(f"      why: {row['cause']}")
+    return lines
+
+
 def decision_changes(
     quarries_a: pd.DataFrame,
     quarries_b: pd.DataFrame,
@@ -302,14 +317,7 @@ class Comparison:
                          f"B {_show(row['after_b'])} / {_show(row['cap_b'])} ({_met(row['ok_b'])})")
         n = len(self.changes)
         lines += ["", f"{n} quarr{'y' if n == 1 else 'ies'} changed decision"]
-        for row in self.changes.itertuples():
-            name = f" {row.name}" if isinstance(row.name, str) and row.name else ""
-            town = f" [{row.town}]" if isinstance(row.town, str) and row.town else ""
-            lines.append(f"  {row.quarry_id}{name}{town}: {row.decision_a} → {row.decision_b}")
-            lines.append(f"      A: {row.reasons_a or '(no reason recorded)'}")
-            lines.append(f"      B: {row.reasons_b or '(no reason recorded)'}")
-            if row.cause:
-                lines.append(f"      why: {row.cause}")
+        lines.extend(change_lines(self.changes))
         for status in ("added", "dropped", "moved"):
             sites = self.new_sites[self.new_sites["status"] == status]
             if len(sites):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .compare import decision_changes
+from .compare import change_lines, decision_changes
 from .errors import LayerError
 from .io.read import read_layer
 from .runs import manifest_scenario as _manifest_scenario
@@ -77,13 +77,7 @@ class RunDiff:
             lines.append(f"{decision:<11} {row['a']:>4}   {row['b']:>4}   {row['change']:+d}")
         lines.append("")
         lines.append(f"{len(self.changed)} quarr{'y' if len(self.changed) == 1 else 'ies'} changed decision")
-        for _, row in self.changed.iterrows():
-            name = f" {row['name']}" if isinstance(row["name"], str) and row["name"] else ""
-            lines.append(f"  {row['quarry_id']}{name}: {row['decision_a']} → {row['decision_b']}")
-            lines.append(f"      A: {row['reasons_a'] or '(no reason recorded)'}")
-            lines.append(f"      B: {row['reasons_b'] or '(no reason recorded)'}")
-            if row.get("cause"):
-                lines.append(f"      why: {row['cause']}")
+        lines.extend(change_lines(self.changed))
         if self.only_a:
             lines.append(f"only in A: {', '.join(self.only_a)}")
         if self.only_b:
