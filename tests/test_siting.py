@@ -277,7 +277,7 @@ def test_sites_respect_every_constraint_spacing_and_caps(tmp_path):
     kept = kept_quarries()
     res = propose_sites(pack, sc, kept=kept, kept_capacity=80.0)
     sites = res.new_sites
-    assert 1 <= len(sites) <= 4
+    assert 0 < len(sites) <= 4
     assert sites.crs == WORKING_CRS
     assert list(sites["decision"].unique()) == ["new"] and list(sites["decision_zh"].unique()) == ["规划新建"]
     for site in sites.geometry:

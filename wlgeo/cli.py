@@ -301,10 +301,15 @@ def export(ctx: click.Context, plan_gpkg: Path, by: str, out: Path, layers: str 
         echo(f"wrote {item.path} ({counts})")
     if report.index is not None:
         echo(f"wrote {report.index}")
-    for failure in report.failures:
+    _report_failures(ctx, report.failures, total=len(report.files) + len(report.failures), what="outputs")
+
+
+def _report_failures(ctx: click.Context, failures, *, total: int, what: str) -> None:
+    """Print each failed output of a batch and exit 1 when there was one (the others were kept)."""
+    for failure in failures:
         _stderr(f"error: {failure.key}: {failure.error}")
-    if report.failures:
-        _stderr(f"{len(report.failures)} of {len(report.files) + len(report.failures)} outputs failed")
+    if failures:
+        _stderr(f"{len(failures)} of {total} {what} failed")
         ctx.exit(EXIT_PROBLEMS)
 
 
@@ -429,11 +434,7 @@ def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns
     echo_notes(report.notes)
     for path in report.files:
         echo(f"wrote {path}")
-    for failure in report.failures:
-        _stderr(f"error: {failure.key}: {failure.error}")
-    if report.failures:
-        _stderr(f"{len(report.failures)} of {report.total} sheets failed")
-        ctx.exit(EXIT_PROBLEMS)
+    _report_failures(ctx, report.failures, total=report.total, what="sheets")
 
 if __name__ == "__main__":
     main()

@@ -31,7 +31,7 @@ from .io.gpkg import read_gpkg_metadata, write_geopackage
 from .io.read import file_sha256
 from .runs import read_plan_layers as _read_plan
 from .style import DECISION_SYMBOLS, DECISIONS
-from .io.atomic import atomic_path
+from .io.atomic import atomic_path, refuse_existing
 
 __all__ = [
     "export_plan",
@@ -404,13 +404,7 @@ def export_plan(
             raise OutputError(f"output name for {key!r} would leave the output directory", path=target)
     index_path = out_dir / INDEX_NAME
     if not overwrite:
-        existing = [p.name for p in [*targets.values(), index_path] if p.exists()]
-        if existing:
-            raise OutputError(
-                f"{len(existing)} output(s) exist ({', '.join(existing[:5])}{'...' if len(existing) > 5 else ''}); "
-                "pass overwrite=True (--overwrite) to replace them",
-                path=out_dir,
-            )
+        refuse_existing([*targets.values(), index_path], out_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     base_meta = read_gpkg_metadata(plan_gpkg) or {}

@@ -31,6 +31,7 @@ import pyogrio
 from .errors import LayerError, MapError, OutputError, ReadError, WlgeoError
 from .io.pack import LayerPack
 from .io.read import read_layer
+from .io.atomic import refuse_existing
 
 __all__ = [
     "RunPlan",
@@ -306,13 +307,7 @@ def run_sheets(
             if not _inside(out_dir, target):  # defence in depth: safe_filename already prevents it
                 raise OutputError(f"output name for {key!r} would leave the output directory", path=target)
     if not overwrite:
-        existing = [p.name for paths in targets.values() for p in paths if p.exists()]
-        if existing:
-            raise OutputError(
-                f"{len(existing)} sheet file(s) exist ({', '.join(existing[:5])}{'...' if len(existing) > 5 else ''}); "
-                "pass overwrite=True (--overwrite) to replace them",
-                path=out_dir,
-            )
+        refuse_existing([p for paths in targets.values() for p in paths], out_dir=out_dir, what="sheet file")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     report.total = len(keys)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import OutputError, WlgeoError
 
-__all__ = ["atomic_path", "atomic_write"]
+__all__ = ["atomic_path", "atomic_write", "refuse_existing"]
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +71,17 @@ def atomic_write(path: str | PathLike, write: Callable[[Path], None], *, what: s
     with atomic_path(path, what=what) as tmp:
         write(tmp)
     return Path(path)
+
+
+def refuse_existing(paths, *, out_dir: str | PathLike, what: str = "output") -> None:
+    """Raise :class:`~wlgeo.errors.OutputError` naming the files of ``paths`` that already exist.
+
+    Batch writers call it before writing anything, so that a refused batch changes nothing.
+    """
+    existing = [Path(p).name for p in paths if Path(p).exists()]
+    if existing:
+        shown = ", ".join(existing[:5]) + ("..." if len(existing) > 5 else "")
+        raise OutputError(
+            f"{len(existing)} {what}(s) exist ({shown}); pass overwrite=True (--overwrite) to replace them",
+            path=out_dir,
+        )
