@@ -287,9 +287,9 @@ def _town_outputs(layers: dict[str, gpd.GeoDataFrame], all_layers, report: Expor
                 content[name] = frame[(q_key == key).to_numpy()]
             elif name == "consolidation_groups":
                 if "group_id" in frame.columns and group_towns and "group_id" in quarries.columns:
-                    content[name] = frame[[key in group_towns.get(g, ()) for g in frame["group_id"]]]
+                    content[name] = frame[np.array([key in group_towns.get(g, ()) for g in frame["group_id"]], dtype=bool)]
                 else:
-                    content[name] = frame[[key in group_towns.get(i, ()) for i in frame.index]]
+                    content[name] = frame[np.array([key in group_towns.get(i, ()) for i in frame.index], dtype=bool)]
             elif name == "new_sites":
                 content[name] = frame[(site_key == key).to_numpy()] if site_key is not None else frame.iloc[:0]
             elif name == "towns":

@@ -89,6 +89,9 @@ MANIFEST = "manifest.json"
 MAP_FILE = "map.html"
 SHEET_STEM = "sheet"  # sheet.png and sheet.pdf
 SUITABILITY_FILE = "suitability.tif"
+RUN_FILES = (PLAN_FILE, MAP_FILE, f"{SHEET_STEM}.png", f"{SHEET_STEM}.pdf", SUITABILITY_FILE, SUMMARY_CSV,
+             SUMMARY_XLSX, MANIFEST)
+"""Every file a run may write into its output directory."""
 #: Pack layers copied into ``plan.gpkg`` beside the results: the constraints the rules used and
 #: the context a sheet or an export needs (parks, bases, ports, resource zones, blocks).
 CONTEXT_LAYERS = ("boundary", "towns", "red_line", "farmland", "protected_areas", "settlements", "roads", "rivers",
@@ -335,6 +338,42 @@ def _check_out_dir(out_dir: Path, *, overwrite: bool) -> None:
         raise OutputError("is not empty; choose a new directory or pass overwrite=True (--overwrite)", path=out_dir)
 
 
+def _input_files(pack: LayerPack | str | PathLike, scenario_file: Path | None) -> set[Path]:
+    """Every file the run reads (resolved): the pack, its layer files, the DEM, the scenario."""
+    from .io.pack import pack_sources
+
+    files: set[Path] = set()
+    if isinstance(pack, LayerPack):
+        if pack.source is not None:
+            files.add(Path(pack.source))
+        files.update(Path(entry["path"]) for name, entry in pack.provenance.items()
+                     if not name.startswith("_") and isinstance(entry, dict) and "path" in entry)
+    else:
+        sources = pack_sources(pack)
+        files.add(sources.source)
+        files.update(entry.path for entry in sources.entries)
+        if sources.dem is not None:
+            files.add(sources.dem)
+    if scenario_file is not None:
+        files.add(scenario_file)
+    return {path.resolve() for path in files}
+
+
+def _refuse_inputs_as_outputs(pack: LayerPack | str | PathLike, scenario_file: Path | None, out_dir: Path) -> None:
+    """Raise :class:`OutputError` when a run output would land on one of its input files.
+
+    ``wlgeo run RUN/plan.gpkg --out RUN --overwrite`` would otherwise replace the pack it reads.
+    """
+    outputs = {(out_dir / name).resolve(): name for name in RUN_FILES}
+    clashes = sorted(str(path) for path in _input_files(pack, scenario_file) if path in outputs)
+    if clashes:
+        raise OutputError(
+            f"the run would overwrite its own input {', '.join(clashes)}; choose another output directory "
+            "(inputs are never modified)",
+            path=out_dir,
+        )
+
+
 def _inputs(pack: LayerPack, scenario_file: Path | None) -> list[dict[str, Any]]:
     """One entry per input file (path, sha256, the layers read from it)."""
     files: dict[str, dict[str, Any]] = {}
@@ -453,6 +492,7 @@ def run_plan(
     _check_out_dir(out_dir, overwrite=overwrite)
     clock = _Clock()
     scenario_obj = load_scenario(scenario)  # refuse a bad scenario before the (slower) validation
+    _refuse_inputs_as_outputs(pack, _scenario_file(scenario), out_dir)
     report = check_pack(pack)
     if not report.ok:
         raise PackError("validation found errors; nothing was written:\n" + report.to_text(),

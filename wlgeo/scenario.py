@@ -321,7 +321,7 @@ class Scenario:
             raise ReadError("is a directory; give a scenario .toml file", path=path)
         try:
             with open(path, "rb") as handle:
-                data = tomllib.load(handle)
+                data = tomllib.loads(handle.read().decode("utf-8-sig"))  # Notepad writes a BOM
         except tomllib.TOMLDecodeError as err:
             raise ScenarioError(f"is not valid TOML: {err}", path=path) from err
         except UnicodeDecodeError as err:
@@ -556,10 +556,11 @@ def load_scenario(name_or_path: str | PathLike | Scenario | None = None) -> Scen
         return Scenario.preset("baseline")
     if isinstance(name_or_path, Scenario):
         return name_or_path
-    if isinstance(name_or_path, PathLike) or str(name_or_path).lower().endswith(".toml") or Path(name_or_path).is_file():
-        return Scenario.from_toml(name_or_path)
     name = str(name_or_path)
     presets = list_presets()
+    if (isinstance(name_or_path, PathLike) or name.lower().endswith(".toml") or Path(name).is_file()
+            or (name not in presets and Path(name).is_dir())):
+        return Scenario.from_toml(name_or_path)
     if name not in presets:
         raise ScenarioError(
             f"no preset and no file named {name!r}; presets are: {', '.join(presets)} (or give a .toml path)"

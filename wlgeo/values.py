@@ -33,6 +33,8 @@ _DATE_ZH = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _CAPACITY_UNIT = re.compile(r"\s*(?:万吨/年|万吨|万t/a|万t)$", re.IGNORECASE)
 _YEARS = (1900, 2200)
+_CHINA_TZ = _dt.timezone(_dt.timedelta(hours=8))
+"""Time-zone-aware dates are read as the date they fall on in China (UTC+8, no DST)."""
 """Plausible licence years; outside them a date is a typo (and would overflow datetime64[ns])."""
 _TRUE = {"true", "t", "yes", "y", "1", "是", "真", "干流"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "假"}
@@ -61,13 +63,18 @@ def parse_date(value) -> pd.Timestamp | None:
 
     Accepted: ``datetime``/``date``/``Timestamp``/``datetime64`` values; text ``2025-06-30``,
     ``2025/6/30``, ``2025.6.30`` (optionally followed by a time), ``20250630``, ``2025年6月30日``;
-    the integer ``20250630``. The calendar is checked (``2025-02-30`` is not a date) and the
+    the integer ``20250630``. A time-zone-aware datetime gives its calendar date in China (UTC+8):
+    ``2027-06-29T16:00Z`` is 2027-06-30. The calendar is checked (``2025-02-30`` is not a date) and the
     year must lie in 1900–2200.
     Spreadsheet serial numbers (``45838``) are refused: they are ambiguous.
     """
     if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
         stamp = pd.Timestamp(value)
-        if pd.isna(stamp) or not _YEARS[0] <= stamp.year <= _YEARS[1]:
+        if pd.isna(stamp):
+            return None
+        if stamp.tzinfo is not None:  # the calendar date in China (UTC+8), as a naive date
+            stamp = stamp.tz_convert(_CHINA_TZ).tz_localize(None)
+        if not _YEARS[0] <= stamp.year <= _YEARS[1]:
             return None
         return stamp.normalize()
     if isinstance(value, bool):

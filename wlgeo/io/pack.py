@@ -16,6 +16,7 @@ maps canonical names to files in any supported format (DESIGN §3)::
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from os import PathLike
@@ -167,7 +168,7 @@ def _geopackage_sources(path: Path) -> PackSources:
 def _load_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            return tomllib.loads(handle.read().decode("utf-8-sig"))  # Notepad writes a BOM
     except tomllib.TOMLDecodeError as err:
         raise ReadError(f"is not valid TOML: {err}", path=path) from err
     except UnicodeDecodeError as err:
@@ -187,12 +188,28 @@ def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
             f"[layers.{name}] has unknown keys {sorted(unknown)}; allowed: {sorted(CATALOG_KEYS)}",
             path=path,
         )
-    file = (path.parent / entry["path"]).resolve()
+    file = _catalog_file(path, entry["path"], f"[layers.{name}] path")
     if not file.exists():
         raise ReadError(f"[layers.{name}] path {entry['path']!r}: no such file {file}", path=path)
+    for key in ("layer", "encoding", "crs"):
+        if key in entry and not isinstance(entry[key], str):
+            raise ReadError(f"[layers.{name}] {key} must be text in quotes, got {entry[key]!r}", path=path)
     options = {k: entry[k] for k in ("layer", "encoding", "crs") if k in entry}
-    options["gcj02"] = bool(entry.get("gcj02", False))
+    gcj02 = entry.get("gcj02", False)
+    if not isinstance(gcj02, bool):  # bool("false") would be True
+        raise ReadError(f"[layers.{name}] gcj02 must be true or false (no quotes), got {gcj02!r}", path=path)
+    options["gcj02"] = gcj02
     return LayerSource(name, file, options)
+
+
+def _catalog_file(catalog: Path, raw, what: str) -> Path:
+    """A catalog ``path``, relative to the catalog's folder; Windows separators (``子\\q.shp``) accepted."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ReadError(f"{what} must be a file name in quotes, got {raw!r}", path=catalog)
+    text = raw.strip()
+    if os.sep == "/" and "\\" in text:
+        text = text.replace("\\", "/")
+    return (catalog.parent / text).resolve()
 
 
 def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
@@ -214,13 +231,16 @@ def _catalog_sources(path: Path) -> PackSources:
     unknown = set(catalog) - {"layers", "dem", "name", "description"}
     if unknown:
         raise ReadError(f"unknown catalog sections {sorted(unknown)}; allowed: layers, dem, name, description", path=path)
-    entries = [_catalog_entry(path, name, raw) for name, raw in (catalog.get("layers") or {}).items()]
+    tables = catalog.get("layers") or {}
+    if not isinstance(tables, dict):
+        raise ReadError('layers must be tables such as [layers.quarries] with path = "..."', path=path)
+    entries = [_catalog_entry(path, name, raw) for name, raw in tables.items()]
     dem = None
     if "dem" in catalog:
         dem_entry = catalog["dem"]
         if not isinstance(dem_entry, dict) or "path" not in dem_entry:
             raise ReadError('[dem] needs a path = "..." entry', path=path)
-        dem = (path.parent / dem_entry["path"]).resolve()
+        dem = _catalog_file(path, dem_entry["path"], "[dem] path")
         if not dem.is_file():
             raise ReadError(f"[dem] file {dem} does not exist", path=path)
     return PackSources(path, entries, dem)
