@@ -16,7 +16,7 @@ import geopandas as gpd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from ..errors import EncodingGuessWarning, ReadError, where
+from ..errors import EncodingGuessWarning, ReadError, WlgeoWarning, where
 from .raw import RawLayer
 
 __all__ = ["read_vector", "list_layers", "VECTOR_SUFFIXES"]
@@ -108,9 +108,16 @@ def read_vector(path: Path, *, layer: str | None = None, encoding: str | None = 
     """Read a GeoPackage, GeoJSON or shapefile layer as stored (declared CRS, original axes)."""
     layer = _choose_layer(path, layer)
     notes: list[str] = []
-    frame = _read(path, layer, encoding)
-    used = encoding
-    if encoding is None and path.suffix.lower() == ".shp":
+    if path.suffix.lower() == ".shp":
+        _check_sidecars(path, notes)
+    try:
+        frame = _read(path, layer, encoding)
+        used = encoding
+    except ReadError as err:
+        if encoding is not None or path.suffix.lower() != ".shp" or not isinstance(err.__cause__, UnicodeDecodeError):
+            raise
+        frame, used = _read_despite_cpg(path, err, notes)
+    if encoding is None and used is None and path.suffix.lower() == ".shp":
         has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
         guessed = detect_mojibake(frame)
         if guessed:
@@ -125,6 +132,45 @@ def read_vector(path: Path, *, layer: str | None = None, encoding: str | None = 
     if path.suffix.lower() in (".geojson", ".json") and not _geojson_declares_crs(path):
         frame = _geojson_default_crs(frame, notes)
     return RawLayer(frame=frame, encoding=used, notes=notes)
+
+
+def _sidecar(path: Path, suffix: str) -> Path | None:
+    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _check_sidecars(path: Path, notes: list[str]) -> None:
+    """A shapefile needs its ``.shx`` (refused without it) and ``.dbf`` (warned: no attributes)."""
+    if _sidecar(path, ".shx") is None:
+        raise ReadError(
+            f"the index file {path.with_suffix('.shx').name} is missing; a shapefile is several files "
+            "(.shp, .shx, .dbf, .prj, .cpg): copy them all",
+            path=path,
+        )
+    if _sidecar(path, ".dbf") is None:
+        message = f"the attribute file {path.with_suffix('.dbf').name} is missing: the layer has geometry only, no fields"
+        notes.append(message)
+        warnings.warn(f"{where(path)}: {message}", WlgeoWarning, stacklevel=4)
+
+
+def _read_despite_cpg(path: Path, err: ReadError, notes: list[str]):
+    """The ``.cpg`` names an encoding the text is not in (often UTF-8 over GBK): try GBK, say so."""
+    cpg = _sidecar(path, ".cpg")
+    declared = cpg.read_text(errors="replace").strip() if cpg is not None else "its declared encoding"
+    for guess in ("gbk", "gb18030"):
+        try:
+            frame = _read(path, None, guess)
+        except ReadError:
+            continue
+        message = f"the .cpg says {declared} but the text is not {declared}: decoded as {guess.upper()} (pass encoding= to override)"
+        notes.append(message)
+        warnings.warn(f"{where(path)}: {message}", EncodingGuessWarning, stacklevel=4)
+        return frame, guess
+    raise ReadError(
+        f"the text is not {declared} as the .cpg says, nor GBK: pass the right encoding= (--encoding)", path=path
+    ) from err
 
 
 def _geojson_declares_crs(path: Path) -> bool:
