@@ -43,7 +43,7 @@ from .errors import LayerError
 from .overlay import METRIC_COLUMNS
 from .scenario import Scenario
 from .style import DECISION_LABELS_ZH
-from .values import parse_date_series, parse_number_series
+from .values import id_text, parse_date_series, parse_number_series
 
 __all__ = [
     "classify",
@@ -103,8 +103,7 @@ def _text_column(metrics: pd.DataFrame, column: str, n: int) -> np.ndarray:
 def _ids(quarries: gpd.GeoDataFrame) -> np.ndarray:
     if _ID not in quarries.columns:
         raise LayerError("has no 'quarry_id' field (required)", layer="quarries", field=_ID)
-    ids = np.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
-                    for v in quarries[_ID].tolist()], dtype=object)
+    ids = np.array([id_text(v) for v in quarries[_ID].tolist()], dtype=object)
     for i, value in enumerate(ids):
         if not value:
             raise LayerError("quarry_id is empty", layer="quarries", feature=f"row {quarries.index[i]}", field=_ID)
@@ -381,7 +380,7 @@ def consolidation_groups(
     grouped = quarries[quarries["group_id"].notna()]
     for gid in sorted(grouped["group_id"].unique()):
         members = grouped[grouped["group_id"] == gid]
-        member_ids = sorted(str(v).strip() for v in members[_ID])
+        member_ids = sorted(id_text(v) for v in members[_ID])
         town_names: list[str] = []
         for t in towns.loc[members.index]:
             if t is not None and not (isinstance(t, float) and math.isnan(t)) and str(t).strip():

@@ -63,6 +63,7 @@ from .report import (
     write_summary_xlsx,
 )
 from .scenario import Scenario, load_scenario
+from .values import id_text
 
 __all__ = [
     "PlanResult",
@@ -176,6 +177,11 @@ def _working_quarries(pack: LayerPack, notes: list[str]) -> gpd.GeoDataFrame:
     if quarries is None:
         raise PackError("the pack has no 'quarries' layer (mandatory)", path=pack.source, layer="quarries")
     normalise_quarries(quarries)  # refuses what validation reports as an error (names the feature)
+    ids = [id_text(v) for v in quarries["quarry_id"]]
+    if any(not isinstance(v, str) or v != t for v, t in zip(quarries["quarry_id"], ids)):
+        notes.append("quarry_id values written as text (a spreadsheet's 1.0 is id '1')")
+        quarries = quarries.copy()
+        quarries["quarry_id"] = pd.Series(ids, index=quarries.index, dtype=object)
     if quarries.crs is None:
         notes.append("quarries have no CRS: taken as EPSG:4545 (the working CRS)")
         return quarries.set_crs(WORKING_CRS)

@@ -40,7 +40,7 @@ from .crs import WORKING_CRS
 from .errors import LayerError, PackError, WlgeoError, WlgeoWarning, where
 from .io.pack import LayerPack
 from .schema import LAYER_NAMES, LAYERS, MANDATORY_LAYERS, FieldSpec, LayerSpec
-from .values import is_missing, parse_bool_series, parse_date_series, parse_number_series
+from .values import id_text, is_missing, parse_bool_series, parse_date_series, parse_number_series
 
 __all__ = [
     "Problem",
@@ -360,7 +360,7 @@ def normalise_quarries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise LayerError(first.message + more, layer="quarries", feature=first.feature, field=first.field)
     result = frame.copy()
-    result[_ID_FIELD] = [str(v).strip() for v in frame[_ID_FIELD]]
+    result[_ID_FIELD] = [id_text(v) for v in frame[_ID_FIELD]]
     for column in ("capacity", "reserves"):
         if column in frame.columns:
             result[column] = parse_number_series(frame[column], units=True)[0]
@@ -416,7 +416,7 @@ def _read_pack_collecting(path: Path, problems: list[Problem]) -> LayerPack:
 def _feature_labels(frame: gpd.GeoDataFrame, name: str) -> list[object]:
     """quarry_id where a feature has one, else its row index."""
     if name == "quarries" and _ID_FIELD in frame.columns:
-        return [idx if is_missing(v) else str(v).strip() for idx, v in zip(frame.index, frame[_ID_FIELD])]
+        return [idx if id_text(v) is None else id_text(v) for idx, v in zip(frame.index, frame[_ID_FIELD])]
     return list(frame.index)
 
 
@@ -510,7 +510,7 @@ def _check_values(values: pd.Series, spec: LayerSpec, fs: FieldSpec, labels: lis
 
 
 def _check_unique_ids(frame: gpd.GeoDataFrame, out: _Collector) -> None:
-    ids = pd.Series([None if is_missing(v) else str(v).strip() for v in frame[_ID_FIELD]], index=frame.index)
+    ids = pd.Series([id_text(v) for v in frame[_ID_FIELD]], index=frame.index, dtype=object)
     present = ids.dropna()
     for value, rows in present.groupby(present, sort=True).groups.items():
         if len(rows) > 1:

@@ -25,7 +25,7 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 
-__all__ = ["parse_date", "parse_date_series", "parse_number_series", "parse_bool_series", "is_missing"]
+__all__ = ["parse_date", "parse_date_series", "parse_number_series", "parse_bool_series", "is_missing", "id_text"]
 
 _DATE_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -51,6 +51,21 @@ def is_missing(value) -> bool:
     if isinstance(value, str) and not value.strip():
         return True
     return False
+
+
+def id_text(value) -> str | None:
+    """An identifier as text: stripped, ``None`` when missing; a whole float loses its ``.0``.
+
+    Spreadsheets store ``1`` as ``1.0``, so ``1``, ``1.0`` and ``"1"`` are the same id.
+
+    >>> [id_text(v) for v in (1, 1.0, " 1 ", "Q-1", 2.5, None, "  ")]
+    ['1', '1', '1', 'Q-1', '2.5', None, None]
+    """
+    if is_missing(value):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _text(value) -> str:
