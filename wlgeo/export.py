@@ -394,6 +394,8 @@ def export_plan(
         raise OutputError("exists and is not a directory", path=out_dir)
     all_layers = _read_plan(plan_gpkg)
     selected = _select_layers(all_layers, layers, plan_gpkg)
+    if by == "decision" and "decision" not in all_layers["quarries"].columns:
+        raise LayerError("has no field: is this a plan GeoPackage?", path=plan_gpkg, layer="quarries", field="decision")
     report = ExportReport(by=by, out_dir=out_dir)
     build = _town_outputs if by == "town" else _decision_outputs
     outputs = build(selected, all_layers, report)
@@ -402,6 +404,9 @@ def export_plan(
     for key, target in targets.items():
         if not _inside(out_dir, target):  # defence in depth: safe_filename already prevents it
             raise OutputError(f"output name for {key!r} would leave the output directory", path=target)
+        if target.resolve() == plan_gpkg.resolve():  # a town named 'plan' exported into the run
+            raise OutputError(f"the output for {key!r} would overwrite the plan being exported; choose another "
+                              "output directory", path=target)
     index_path = out_dir / INDEX_NAME
     if not overwrite:
         refuse_existing([*targets.values(), index_path], out_dir=out_dir)

@@ -270,8 +270,8 @@ def check_pack(
     problems: list[Problem] = []
     source = None
     if not isinstance(pack, LayerPack):
-        source = Path(pack)
-        pack = _read_pack_collecting(source, problems)
+        pack = _read_pack_collecting(pack, problems)  # a path; anything else is refused there
+        source = pack.source
     else:
         source = pack.source
     checked: dict[str, gpd.GeoDataFrame] = {}

@@ -139,7 +139,10 @@ def pack_sources(path: str | PathLike) -> PackSources:
         The pack is missing, a directory, empty, of another type, not a GeoPackage, bad TOML,
         or a catalog naming an unknown layer or a missing file.
     """
-    path = Path(path)
+    try:
+        path = Path(path)
+    except TypeError as err:
+        raise ReadError(f"not a layer pack path: {path!r}") from err
     if not path.exists():
         raise ReadError("no such layer pack", path=path)
     if path.is_dir():
