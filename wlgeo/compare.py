@@ -170,6 +170,11 @@ def change_lines(changes: pd.DataFrame) -> list[str]:
     return lines
 
 
+def only_lines(only_a, only_b) -> list[str]:
+    """Text lines naming the quarries found in only one of two plans."""
+    return ([f"only in A: {', '.join(only_a)}"] if only_a else []) + ([f"only in B: {', '.join(only_b)}"] if only_b else [])
+
+
 def decision_changes(
     quarries_a: pd.DataFrame,
     quarries_b: pd.DataFrame,
@@ -323,10 +328,7 @@ class Comparison:
             if len(sites):
                 ids = sites["site_id_b" if status != "dropped" else "site_id_a"].astype(str)
                 lines.append(f"new sites {status}: {', '.join(ids)}")
-        if self.only_a:
-            lines.append(f"only in A: {', '.join(self.only_a)}")
-        if self.only_b:
-            lines.append(f"only in B: {', '.join(self.only_b)}")
+        lines.extend(only_lines(self.only_a, self.only_b))
         return "\n".join(lines)
 
     __str__ = to_text

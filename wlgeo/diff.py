@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .compare import change_lines, decision_changes
+from .compare import change_lines, decision_changes, only_lines
 from .errors import LayerError
 from .io.read import read_layer
 from .runs import manifest_scenario as _manifest_scenario
@@ -77,11 +77,7 @@ class RunDiff:
             lines.append(f"{decision:<11} {row['a']:>4}   {row['b']:>4}   {row['change']:+d}")
         lines.append("")
         lines.append(f"{len(self.changed)} quarr{'y' if len(self.changed) == 1 else 'ies'} changed decision")
-        lines.extend(change_lines(self.changed))
-        if self.only_a:
-            lines.append(f"only in A: {', '.join(self.only_a)}")
-        if self.only_b:
-            lines.append(f"only in B: {', '.join(self.only_b)}")
+        lines.extend(change_lines(self.changed) + only_lines(self.only_a, self.only_b))
         return "\n".join(lines)
 
     __str__ = to_text

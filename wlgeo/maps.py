@@ -496,6 +496,12 @@ def _context_layer(name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *, simpli
     return data, n, spec
 
 
+
+def _titled_popup(rec: Mapping[str, Any], symbol: Symbol, id_field: str, rows) -> dict[str, str]:
+    """Escaped popup (``_p``) and tooltip (``_t``) of a site or group: bilingual label + id, then a table."""
+    title = f"{html.escape(symbol.label)} {_e(rec.get(id_field))}"
+    return {"_p": f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, rows)}</div>', "_t": title}
+
 def _decision_layers(
     result: Any, *, simplify_m: float, gcj02: bool, outline_zoom: int = OUTLINE_ZOOM
 ) -> list[tuple[str, str, str, int, dict]]:
@@ -536,16 +542,8 @@ def _decision_layers(
     if sites is not None and len(sites):
         symbol = DECISION_SYMBOLS["new"]
         geoms = _display_geometries(sites, simplify_m=simplify_m, gcj02=gcj02, layer="new_sites")
-        props = []
-        for rec in _records(sites):
-            title = f"{html.escape(symbol.label)} {_e(rec.get('site_id'))}"
-            props.append(
-                {
-                    "_p": f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, _SITE_ROWS)}</div>',
-                    "_t": title,
-                    "_s": _fmt(rec.get("site_id")),
-                }
-            )
+        props = [{**_titled_popup(rec, symbol, "site_id", _SITE_ROWS), "_s": _fmt(rec.get("site_id"))}
+                 for rec in _records(sites)]
         data, n = _feature_collection(geoms, props, markers=True)
         spec = {"style": _style(symbol), "marker": _new_site_marker(symbol, below=outline_zoom)}
         out.append(("decision:new", f"{symbol.label} ({n})", data, n, spec))
@@ -554,10 +552,7 @@ def _decision_layers(
     if groups is not None and len(groups):
         symbol = LAYER_SYMBOLS["consolidation_groups"]
         geoms = _display_geometries(groups, simplify_m=simplify_m, gcj02=gcj02, layer="consolidation_groups")
-        props = []
-        for rec in _records(groups):
-            title = f"{html.escape(symbol.label)} {_e(rec.get('group_id'))}"
-            props.append({"_p": f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, _GROUP_ROWS)}</div>', "_t": title})
+        props = [_titled_popup(rec, symbol, "group_id", _GROUP_ROWS) for rec in _records(groups)]
         data, n = _feature_collection(geoms, props)
         # first, so that the quarries' dots and outlines are drawn over the groups' dashed hulls
         out.insert(0, ("groups", f"{symbol.label} ({n})", data, n, {"style": _style(symbol)}))
