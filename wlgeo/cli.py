@@ -285,7 +285,7 @@ def export(ctx: click.Context, plan_gpkg: Path, by: str, out: Path, layers: str 
         if _quiet():
             return
         if bar is None:
-            bar = click.progressbar(length=total, label=f"export by {by}", file=click.get_text_stream("stderr"))
+            bar = click.progressbar(length=total, label=f"export by {by}", file=sys.stderr)
             bar.__enter__()
         bar.update(1)
 
@@ -420,7 +420,7 @@ def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns
         if _quiet() or total < 2:
             return
         if bar is None:
-            bar = click.progressbar(length=total, label="sheets", file=click.get_text_stream("stderr"))
+            bar = click.progressbar(length=total, label="sheets", file=sys.stderr)
             bar.__enter__()
         bar.update(1)
 
