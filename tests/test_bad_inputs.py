@@ -86,10 +86,10 @@ def test_run_into_the_pack_directory_keeps_the_pack(tmp_path, base_pack):
 
 def test_catalog_naming_a_run_output_is_refused(tmp_path, base_pack):
     pf.quarries().to_file(tmp_path / "q.gpkg", engine="pyogrio")
-    tmp_csv = tmp_path / "summary.csv"  # a corner table that happens to be called like a run output
+    tmp_csv = tmp_path / "summary_towns.csv"  # a corner table that happens to be called like a run output
     tmp_csv.write_text("x\n", encoding="utf-8")
     catalog = tmp_path / "cat.toml"
-    catalog.write_text('[layers.quarries]\npath = "q.gpkg"\n[layers.farmland]\npath = "summary.csv"\n', encoding="utf-8")
+    catalog.write_text('[layers.quarries]\npath = "q.gpkg"\n[layers.farmland]\npath = "summary_towns.csv"\n', encoding="utf-8")
     with pytest.raises(wlgeo.errors.OutputError, match="overwrite its own input"):
         wlgeo.run(catalog, out_dir=tmp_path, overwrite=True, sites=False)
     assert tmp_csv.read_text(encoding="utf-8") == "x\n"

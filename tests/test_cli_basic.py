@@ -213,7 +213,7 @@ def test_import_adds_refuses_and_overwrites(tmp_path):
     before = pack.read_bytes()
     refused = wlgeo_cli("import", other, "--as", "quarries", "--out", pack)
     assert refused.returncode == 2
-    assert str(pack) in refused.stderr and "already has layer 'quarries'" in refused.stderr and "--overwrite" in refused.stderr
+    assert str(pack) in refused.stderr and "already has layer 'quarries'" in refused.stderr and "--overwrite" in refused.stderr and "overwrite=True" not in refused.stderr
     assert pack.read_bytes() == before
 
     replaced = wlgeo_cli("import", other, "--as", "quarries", "--out", pack, "--overwrite")

@@ -45,6 +45,32 @@ def _plan(pack, **changes):
 
 
 # ------------------------------------------------------------------------------ compare
+def test_a_quarry_leaving_its_group_is_blamed_on_the_partner_not_on_min_capacity():
+    """Two small quarries 800 m apart form a group. Scenario B makes provincial roads trunk lines
+    (S203 runs 100 m from QB, 1100 m from QA) and raises min_capacity 50 → 100. QB expires on the road; QA
+    loses its only link and expires as a small quarry. Raising min_capacity can only make links,
+    never break one, so QA's change is the partner's, and min_capacity is not named."""
+    import datetime as dt
+
+    import geopandas as gpd
+    import shapely
+
+    x, y = fx.X0, fx.Y0
+    quarries = gpd.GeoDataFrame(
+        {"quarry_id": ["QA", "QB"], "capacity": [20.0, 30.0], "license_end": [dt.date(2035, 1, 1)] * 2},
+        geometry=[shapely.box(x, y, x + 200, y + 100), shapely.box(x + 1000, y, x + 1200, y + 100)], crs=fx.CRS)
+    roads = gpd.GeoDataFrame({"kind": ["provincial"], "name": ["S203"]},
+                             geometry=[shapely.LineString([(x + 1300, y - 5000), (x + 1300, y + 5000)])], crs=fx.CRS)
+    pack = LayerPack({"quarries": quarries, "roads": roads})
+    a = wlgeo.plan(pack, BASE, sites=False)
+    b = wlgeo.plan(pack, BASE.replace(name="b", min_capacity=100,
+                                      trunk_kinds=("expressway", "railway", "national", "provincial")), sites=False)
+    cause = compare(a, b).changes.set_index("quarry_id")["cause"]
+    assert cause["QB"] == ("−merge:G01; +trunk_line:100m(S203) "
+                           "[trunk_kinds expressway,railway,national→expressway,railway,national,provincial]")
+    assert cause["QA"] == "−merge:G01 [a neighbour's decision changed: QB consolidate→expire]", cause["QA"]
+
+
 def test_blast_distance_300_to_100_reopens_only_q04(pack, baseline):
     """Q04's settlement is 180 m away: within 300 m (close), beyond 100 m (then nothing else
     fires; capacity 80 ≥ 50 and no neighbour within 1000 m → retain). Q07 keeps its red line."""
@@ -112,7 +138,7 @@ def test_neighbour_change_is_named(pack, baseline):
     cause = c.changes.set_index("quarry_id")["cause"]
     assert cause["Q01"] == "−red_line:5000m2(25%) [min_overlap_m2 1→9000]"
     assert cause["Q14"].startswith("−farmland:8000m2(40%) [min_overlap_m2 1→9000]; +merge:G")
-    assert cause["Q13"].startswith("+merge:G") and cause["Q13"].endswith("[a neighbour's decision changed]")
+    assert cause["Q13"].startswith("+merge:G") and cause["Q13"].endswith("[a neighbour's decision changed: Q14 close→consolidate]")
 
 
 def test_same_rule_other_action_is_named(pack, baseline):

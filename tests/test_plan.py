@@ -164,7 +164,8 @@ def test_absent_layer_listed_as_not_checked_everywhere(tmp_path):
 def test_run_writes_the_outputs_atomically(runs):
     out = runs["a"]
     assert sorted(p.name for p in out.iterdir()) == [
-        "manifest.json", "map.html", "plan.gpkg", "sheet.pdf", "sheet.png", "summary.csv", "summary.xlsx"]
+        "caps.csv", "manifest.json", "map.html", "plan.gpkg", "sheet.pdf", "sheet.png", "summary.xlsx",
+        "summary_towns.csv"]
 
 
 def test_run_leaves_the_inputs_untouched(runs, pack_file):
@@ -202,17 +203,30 @@ def test_plan_gpkg_is_valid(runs):
 
 
 def test_summary_csv_has_bom_and_hand_totals(runs):
-    raw = (runs["a"] / "summary.csv").read_bytes()
+    raw = (runs["a"] / "summary_towns.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
     header = rows[0]
+    assert all(len(r) == len(header) for r in rows) and [] not in rows  # one table, no second block
     total = next(r for r in rows if r and r[0] == TOTAL_ROW)
     record = dict(zip(header, total))
     assert record[COUNT.format("规划后", "after")] == "4"
     assert float(record[CAP.format("规划后", "after")]) == 520.0
-    caps_header = rows.index([]) + 1
-    assert rows[caps_header][0] == "指标 Item"
-    assert rows[caps_header + 1][-1] == "满足 met"
+
+
+def test_tables_load_with_pandas_as_one_table_each_with_integer_counts(runs):
+    towns = pd.read_csv(runs["a"] / "summary_towns.csv", encoding="utf-8-sig")
+    counts = [c for c in towns.columns if " count" in c]
+    assert counts and all(pd.api.types.is_integer_dtype(towns[c]) for c in counts)
+    assert towns.set_index(TOWN_COLUMN).loc[TOTAL_ROW, COUNT.format("现状", "before")] == 17
+    caps = pd.read_csv(runs["a"] / "caps.csv", encoding="utf-8-sig").set_index("cap")
+    assert list(caps.columns) == ["cap_zh", "unit", "limit", "before", "after", "margin", "met"]
+    # the hand-worked pack: 17 quarries before, 4 mines after (2 retained + 2 groups), 520 万吨/年 after
+    assert caps.loc["max_quarries", "before"] == 17 and caps.loc["max_quarries", "after"] == 4
+    assert str(caps.loc["max_quarries", "after"]) == "4"  # an integer, not 4.0
+    assert caps.loc["max_total_capacity", "after"] == pytest.approx(520.0)
+    assert caps.loc["max_total_capacity", "before"] == pytest.approx(1169.5)
+    assert caps["met"].map(str).str.lower().isin(["true", "false", "nan"]).all()
 
 
 def test_summary_xlsx(runs):
@@ -315,8 +329,8 @@ def test_run_lists_rules_not_checked_in_summary_and_manifest(tmp_path):
     out = run(pack, out_dir=tmp_path / "out", sites=False)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["not_checked"]) == {"farmland", "main_river"}
-    text = (out / "summary.csv").read_text(encoding="utf-8-sig")
-    assert "未检查规则 Rule not checked" in text and "farmland" in text and "main_river" in text
+    not_checked = pd.read_csv(out / "not_checked.csv", encoding="utf-8-sig")
+    assert sorted(not_checked["rule"]) == ["farmland", "main_river"] and not_checked["why"].notna().all()
     assert "未检查 not checked" in openpyxl.load_workbook(out / "summary.xlsx").sheetnames
     q = read_layer(out / "plan.gpkg", layer="quarries").set_index("quarry_id")
     assert q["farmland_m2"].isna().all() and q["main_river_m"].isna().all()

@@ -5,9 +5,12 @@ The public API is listed in ``__all__``; everything else is internal.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
-from .crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
 from .errors import (
     CRSError,
     CRSWarning,
@@ -22,20 +25,96 @@ from .errors import (
     WlgeoError,
     WlgeoWarning,
 )
-from .compare import Comparison, compare, diff_map, plot_sweep, sweep
-from .export import ExportReport, export_plan
-from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
-from .maps import folium_map, save_map
-from .plan import PlanResult, plan, run
-from .sheet import map_sheet
-from .runs import load_run, run_sheets
-from .siting import SitingResult, propose_sites, write_raster
-from .scenario import Scenario, SitingParams, list_presets, load_scenario
-from .validate import Problem, ValidationReport, check_pack, normalise_quarries
 
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+#: Public name → the module that defines it. ``import wlgeo`` loads none of them (nor pandas,
+#: geopandas, shapely, pyproj, folium, matplotlib, rasterio or scipy): each module is imported the
+#: first time one of its names is used, so ``wlgeo --help`` starts fast.
+_LAZY: dict[str, str] = {
+    "WORKING_CRS": ".crs",
+    "gcj02_to_wgs84": ".crs",
+    "wgs84_to_gcj02": ".crs",
+    "Comparison": ".compare",
+    "compare": ".compare",
+    "diff_map": ".compare",
+    "plot_sweep": ".compare",
+    "sweep": ".compare",
+    "ExportReport": ".export",
+    "export_plan": ".export",
+    "LayerPack": ".io",
+    "read_gpkg_metadata": ".io",
+    "read_layer": ".io",
+    "read_pack": ".io",
+    "write_geopackage": ".io",
+    "folium_map": ".maps",
+    "save_map": ".maps",
+    "PlanResult": ".plan",
+    "plan": ".plan",
+    "run": ".plan",
+    "map_sheet": ".sheet",
+    "load_run": ".runs",
+    "run_sheets": ".runs",
+    "SitingResult": ".siting",
+    "propose_sites": ".siting",
+    "write_raster": ".siting",
+    "Scenario": ".scenario",
+    "SitingParams": ".scenario",
+    "list_presets": ".scenario",
+    "load_scenario": ".scenario",
+    "Problem": ".validate",
+    "ValidationReport": ".validate",
+    "check_pack": ".validate",
+    "normalise_quarries": ".validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module defining a public name on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wlgeo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """The ``wlgeo`` package object: ``wlgeo.plan`` and ``wlgeo.compare`` stay the *functions*.
+
+    Importing the submodules ``wlgeo.plan`` / ``wlgeo.compare`` would otherwise bind the
+    modules over the public functions of the same name (the eager ``__init__`` used to rebind
+    them); the modules remain reachable as ``sys.modules["wlgeo.plan"]`` and through
+    ``from wlgeo.plan import ...``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("plan", "compare") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+if TYPE_CHECKING:  # what static tools and IDEs see
+    from .compare import Comparison, compare, diff_map, plot_sweep, sweep
+    from .crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
+    from .export import ExportReport, export_plan
+    from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
+    from .maps import folium_map, save_map
+    from .plan import PlanResult, plan, run
+    from .runs import load_run, run_sheets
+    from .scenario import Scenario, SitingParams, list_presets, load_scenario
+    from .sheet import map_sheet
+    from .siting import SitingResult, propose_sites, write_raster
+    from .validate import Problem, ValidationReport, check_pack, normalise_quarries
 
 __all__ = [
     "__version__",

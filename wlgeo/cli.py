@@ -11,8 +11,9 @@ here once:
 - Option decorators for the usual options: :data:`pack_argument`, :func:`out_option`,
   :data:`overwrite_option`, :func:`read_options`.
 
-Exit codes: 0 success; 1 the command ran and found problems (``validate``); 2 bad input or
-usage (the input could not be read, an option is wrong, the target exists); 3 internal error.
+Exit codes: 0 success; 1 the command ran and found problems (``validate``: the pack has
+problems; ``run``/``demo``: the outputs were written but a cap is not met; ``export``/``sheet``:
+some outputs failed); 2 bad input or usage (the input could not be read, an option is wrong, the target exists); 3 internal error.
 
 Adding a command takes a few lines::
 
@@ -137,7 +138,7 @@ class WlgeoGroup(click.Group):
             raise
         except WlgeoError as err:
             log.debug("".join(traceback.format_exception(err)))
-            _stderr(f"error: {err}")
+            _stderr(f"error: {err.cli_message()}")
             ctx.exit(EXIT_BAD_INPUT)
         except OSError as err:
             log.debug("".join(traceback.format_exception(err)))
@@ -190,7 +191,9 @@ def read_options(func):
 def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """wlgeo: quarry and park planning for Wulong District (武隆区矿山与园区空间规划).
 
-    Exit codes: 0 ok, 1 problems found, 2 bad input, 3 internal error.
+    Exit codes: 0 ok; 1 problems found (validate: problems in the pack; run/demo: outputs
+    written but a cap is not met; export/sheet: some outputs failed); 2 bad input; 3 internal
+    error; 130 interrupted.
     """
     _configure_logging(verbose, quiet)
     ctx.meta["wlgeo.quiet"] = quiet
@@ -346,16 +349,23 @@ sites_option = click.option("--sites/--no-sites", default=True, show_default=Tru
 @overwrite_option
 @sites_option
 @basemap_option
-def run_(pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool, basemap: str) -> None:
-    """Validate PACK, run the plan and write plan.gpkg, map.html, sheet.png/.pdf, summary.csv/.xlsx,
-    suitability.tif and manifest.json (运行规划).
+@click.pass_context
+def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool,
+         basemap: str) -> None:
+    """Validate PACK, run the plan and write plan.gpkg, map.html, sheet.png/.pdf, summary_towns.csv,
+    caps.csv, summary.xlsx, suitability.tif and manifest.json (运行规划).
 
     Refuses a pack whose validation finds errors (run `wlgeo validate PACK` to list them) and a
     non-empty output directory unless --overwrite.
+
+    Exit codes: 0 plan written and every cap met; 1 plan written but a cap is not met; 2 bad
+    input (nothing written); 3 internal error.
     """
     from .plan import run_plan
 
-    _report_run(run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites, basemap=basemap))
+    output = run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites, basemap=basemap)
+    _report_run(output)
+    ctx.exit(EXIT_OK if output.result.caps.ok else EXIT_PROBLEMS)
 
 
 @main.command()
@@ -364,15 +374,19 @@ def run_(pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bo
 @overwrite_option
 @sites_option
 @basemap_option
-def demo(scenario: str | None, out: Path | None, overwrite: bool, sites: bool, basemap: str) -> None:
+@click.pass_context
+def demo(ctx: click.Context, scenario: str | None, out: Path | None, overwrite: bool, sites: bool,
+         basemap: str) -> None:
     """Run the plan on the bundled Wulong demo pack, layers/wulong.gpkg (演示).
 
     A previous demo output in the directory is replaced; any other non-empty directory is
-    refused unless --overwrite.
+    refused unless --overwrite. Exit codes as for `wlgeo run`: 0 caps met, 1 a cap not met.
     """
     from .plan import DEMO_OUT, run_demo
 
-    _report_run(run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites, basemap=basemap))
+    output = run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites, basemap=basemap)
+    _report_run(output)
+    ctx.exit(EXIT_OK if output.result.caps.ok else EXIT_PROBLEMS)
 
 
 @main.command()

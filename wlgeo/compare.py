@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -133,24 +134,100 @@ def _codes(reasons: Any) -> dict[str, str]:
     return out
 
 
-def _cause(reasons_a: Any, reasons_b: Any, differing: Mapping[str, tuple[Any, Any]]) -> str:
-    """What made the difference: rules that fired in one plan only (``−`` A only, ``+`` B only)
-    and, only when no rule came or went, rules in both whose parameters differ (``=``), each with
-    the differing parameters."""
-    ca, cb = _codes(reasons_a), _codes(reasons_b)
+_FIGURE = re.compile(r"^[a-z_]+:(-?\d+(?:\.\d+)?)")
+#: Rules that fire when their figure is at most the parameter (distances) / above it (overlaps) /
+#: below it (capacity): whether a change of that parameter alone can switch the rule.
+_AT_MOST = {"settlement": "blast_distance_m", "trunk_line": "trunk_line_m", "main_river": "main_river_m"}
+_ABOVE = {"red_line": "min_overlap_m2", "farmland": "min_overlap_m2", "protected": "min_overlap_m2"}
+_BELOW = {"small": "min_capacity"}
+#: Rules 1–2: a quarry they hit does not survive to the consolidation step.
+_DECISIVE = frozenset({"red_line", "farmland", "protected", "settlement", "trunk_line", "main_river"})
+
+
+def _figure(entry: str) -> float | None:
+    """The number a reason entry carries (``settlement:180m(张家院子)`` → 180.0)."""
+    match = _FIGURE.match(entry)
+    return float(match.group(1)) if match else None
+
+
+def _switches(figure: float | None, before: Any, after: Any, fires) -> bool:
+    """Whether a threshold going from ``before`` to ``after`` switches a rule on this figure."""
+    if figure is None or not isinstance(before, (int, float)) or not isinstance(after, (int, float)):
+        return True  # cannot tell: keep the parameter as a candidate
+    return fires(figure, before) != fires(figure, after)
+
+
+def _explaining(code: str, entry: str, differing: Mapping[str, tuple[Any, Any]], gained: bool) -> list[str]:
+    """The differing parameters that can explain why rule ``code`` fired in one plan only (or, for a
+    rule in both, changed what it decides): only those the rule reads, and of those only the ones
+    whose change could switch it on this quarry's figure."""
+    params = [p for p in RULE_PARAMETERS.get(code, ()) if p in differing]
+    figure = _figure(entry)
+    tests = {**{c: (lambda f, t: f <= t) for c in _AT_MOST}, **{c: (lambda f, t: f > t) for c in _ABOVE},
+             **{c: (lambda f, t: f < t) for c in _BELOW}}
+    threshold = _AT_MOST.get(code) or _ABOVE.get(code) or _BELOW.get(code)
+    out = []
+    for param in params:
+        before, after = differing[param]
+        if param == threshold and not _switches(figure, before, after, tests[code]):
+            continue
+        if code == "merge" and isinstance(before, (int, float)) and isinstance(after, (int, float)):
+            # a larger merge distance or minimum capacity can only make links, a smaller one only break them
+            if (after > before) != gained:
+                continue
+        out.append(param)
+    return out
+
+
+def _partners(qid: str, group: Any, frame: pd.DataFrame) -> list[str]:
+    if "group_id" not in frame.columns or not isinstance(group, str) or not group:
+        return []
+    return sorted(i for i in frame.index[frame["group_id"] == group] if i != qid)
+
+
+def _survives(reasons: Any) -> bool:
+    """Whether a quarry passed rules 1–2 (no close or corridor rule fired): only such quarries link."""
+    return not any(code in _DECISIVE for code in _codes(reasons))
+
+
+def _neighbour_note(qid: str, qa: pd.DataFrame, qb: pd.DataFrame, gained: bool) -> str:
+    """For a surviving quarry that joined (``gained``) or left a consolidation group: the group
+    partners that came into or went out of the surviving set between the plans."""
+    frame = qb if gained else qa
+    group = frame.at[qid, "group_id"] if "group_id" in frame.columns else None
+    moved = []
+    for other in _partners(qid, group, frame):
+        if other not in qa.index or other not in qb.index:
+            continue
+        if _survives(qa.at[other, "reasons"]) != _survives(qb.at[other, "reasons"]):
+            moved.append(f"{other} {qa.at[other, 'decision']}→{qb.at[other, 'decision']}")
+    return f" [a neighbour's decision changed: {', '.join(moved)}]" if moved else ""
+
+
+def _cause(qid: str, qa: pd.DataFrame, qb: pd.DataFrame, differing: Mapping[str, tuple[Any, Any]]) -> str:
+    """What made the difference for quarry ``qid``: rules that fired in one plan only (``−`` A only,
+    ``+`` B only) and, only when no rule came or went, rules in both whose parameters differ
+    (``=``), each with the parameters that can explain it — those the rule reads whose change
+    switches it on this quarry's figures — and, for a consolidation link, the partners whose own
+    decision changed."""
+    ca, cb = _codes(qa.at[qid, "reasons"]), _codes(qb.at[qid, "reasons"])
     parts, same = [], []
     for code in list(ca) + [c for c in cb if c not in ca]:
-        params = [p for p in RULE_PARAMETERS.get(code, ()) if p in differing]
-        note = "".join(f" [{p} {_show(differing[p][0])}→{_show(differing[p][1])}]" for p in params)
+        if code in ca and code in cb:
+            params = [p for p in RULE_PARAMETERS.get(code, ()) if p in differing
+                      and p not in (_AT_MOST.get(code), _ABOVE.get(code), _BELOW.get(code))]
+            if params and code != "licence_end":
+                same.append(f"={ca[code]}" + "".join(
+                    f" [{p} {_show(differing[p][0])}→{_show(differing[p][1])}]" for p in params))
+            continue
+        gained = code in cb
+        sign, entry = ("+", cb[code]) if gained else ("−", ca[code])
+        params = _explaining(code, entry, differing, gained)
         if code == "licence_end" and not params:
             continue  # recorded for every exit at licence end: a consequence, not a cause
-        if code in ca and code in cb:
-            if params:
-                same.append(f"={ca[code]}{note}")
-            continue
-        sign, entry = ("−", ca[code]) if code in ca else ("+", cb[code])
-        if not params and code == "merge":
-            note = " [a neighbour's decision changed]"
+        note = "".join(f" [{p} {_show(differing[p][0])}→{_show(differing[p][1])}]" for p in params)
+        if code == "merge" and _survives(qa.at[qid, "reasons"]) == _survives(qb.at[qid, "reasons"]):
+            note += _neighbour_note(qid, qa, qb, gained)  # otherwise its own close/corridor rule is the cause
         parts.append(f"{sign}{entry}{note}")
     return "; ".join(parts or same)  # "=" entries only when no rule came or went (e.g. red_line_action)
 
@@ -210,7 +287,7 @@ def decision_changes(
     both = qa.index.intersection(qb.index, sort=False)
     joined = qa.loc[both].join(qb.loc[both, ["decision", "reasons"]], suffixes=("_a", "_b"))
     changed = joined[joined["decision_a"] != joined["decision_b"]].copy()
-    changed["cause"] = [_cause(ra, rb, differing) for ra, rb in zip(changed["reasons_a"], changed["reasons_b"])]
+    changed["cause"] = [_cause(qid, qa, qb, differing) for qid in changed.index]
     changed = changed[list(CHANGE_COLUMNS)].sort_values("quarry_id").reset_index(drop=True)
     extra = sorted((set(qa["decision"].dropna()) | set(qb["decision"].dropna())) - set(DECISIONS))
     order = [*DECISIONS, *extra]
@@ -237,6 +314,7 @@ def _standard(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         "capacity": pd.to_numeric(frame["capacity"], errors="coerce").to_numpy() if "capacity" in frame.columns else np.nan,
         "decision": frame["decision"].astype(object).to_numpy(),
         "reasons": frame["reasons"].fillna("").astype(object).to_numpy() if "reasons" in frame.columns else "",
+        "group_id": frame["group_id"].astype(object).to_numpy() if "group_id" in frame.columns else None,
     })
     dupes = out["quarry_id"][out["quarry_id"].duplicated()]
     if len(dupes):

@@ -26,7 +26,23 @@ __all__ = [
     "EncodingGuessWarning",
     "DatumWarning",
     "where",
+    "OPTION_SLOT",
 ]
+
+
+#: Where a message names the option that would change the outcome; :class:`WlgeoError` fills it with
+#: ``overwrite=True`` for Python callers and ``--overwrite`` at the command line.
+OPTION_SLOT = "{option}"
+
+
+def python_option(name: str) -> str:
+    """``"overwrite"`` → ``"overwrite=True"`` (how a Python caller passes a flag)."""
+    return f"{name}=True"
+
+
+def cli_option(name: str) -> str:
+    """``"overwrite"`` → ``"--overwrite"`` (how the command line spells the same flag)."""
+    return "--" + name.replace("_", "-")
 
 
 def where(
@@ -60,14 +76,25 @@ class WlgeoError(Exception):
         layer: str | None = None,
         feature: object = None,
         field: str | None = None,
+        option: str | None = None,
     ) -> None:
         self.message = message
         self.path = None if path is None else str(path)
         self.layer = layer
         self.feature = feature
         self.field = field
-        location = where(path, layer=layer, feature=feature, field=field)
-        super().__init__(f"{location}: {message}" if location else message)
+        self.option = option
+        self.location = where(path, layer=layer, feature=feature, field=field)
+        super().__init__(self._render(python_option(option) if option else ""))
+
+    def _render(self, option_text: str) -> str:
+        message = self.message.replace(OPTION_SLOT, option_text) if self.option else self.message
+        return f"{self.location}: {message}" if self.location else message
+
+    def cli_message(self) -> str:
+        """The message as the command line shows it: an ``option`` named as its flag (``--overwrite``)
+        instead of the Python argument (``overwrite=True``)."""
+        return self._render(cli_option(self.option)) if self.option else str(self)
 
 
 class ReadError(WlgeoError, OSError):

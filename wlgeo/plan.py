@@ -9,7 +9,8 @@ writes into ``out_dir`` (new or empty, unless ``overwrite``):
 
 - ``plan.gpkg`` — ``quarries``, ``new_sites``, ``consolidation_groups`` and the context and
   constraint layers used, styled, with the run's metadata;
-- ``summary.csv`` (UTF-8 with BOM) and ``summary.xlsx``;
+- ``summary_towns.csv`` (decision × town), ``caps.csv`` (one row per cap), ``not_checked.csv``
+  (when a rule's layer is absent; UTF-8 with BOM) and ``summary.xlsx`` (all as sheets);
 - ``manifest.json`` — input files and their SHA-256, the scenario, package versions, timings,
   rules not checked, notes.
 
@@ -58,7 +59,10 @@ from .report import (
     check_caps,
     decision_counts,
     quarry_towns,
+    not_checked_table,
     summary_table,
+    write_caps_csv,
+    write_csv,
     write_summary_csv,
     write_summary_xlsx,
 )
@@ -76,6 +80,8 @@ __all__ = [
     "DEMO_OUT",
     "PLAN_FILE",
     "SUMMARY_CSV",
+    "CAPS_CSV",
+    "NOT_CHECKED_CSV",
     "SUMMARY_XLSX",
     "MANIFEST",
     "CONTEXT_LAYERS",
@@ -84,14 +90,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PLAN_FILE = "plan.gpkg"
-SUMMARY_CSV = "summary.csv"
+SUMMARY_CSV = "summary_towns.csv"
+CAPS_CSV = "caps.csv"
+NOT_CHECKED_CSV = "not_checked.csv"
 SUMMARY_XLSX = "summary.xlsx"
 MANIFEST = "manifest.json"
 MAP_FILE = "map.html"
 SHEET_STEM = "sheet"  # sheet.png and sheet.pdf
 SUITABILITY_FILE = "suitability.tif"
 RUN_FILES = (PLAN_FILE, MAP_FILE, f"{SHEET_STEM}.png", f"{SHEET_STEM}.pdf", SUITABILITY_FILE, SUMMARY_CSV,
-             SUMMARY_XLSX, MANIFEST)
+             CAPS_CSV, NOT_CHECKED_CSV, SUMMARY_XLSX, MANIFEST)
 """Every file a run may write into its output directory."""
 #: Pack layers copied into ``plan.gpkg`` beside the results: the constraints the rules used and
 #: the context a sheet or an export needs (parks, bases, ports, resource zones, blocks).
@@ -341,7 +349,7 @@ def _check_out_dir(out_dir: Path, *, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError("exists and is not a directory", path=out_dir)
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise OutputError("is not empty; choose a new directory or pass overwrite=True (--overwrite)", path=out_dir)
+        raise OutputError("is not empty; choose a new directory or pass {option}", path=out_dir, option="overwrite")
 
 
 def _input_files(pack: LayerPack | str | PathLike, scenario_file: Path | None) -> set[Path]:
@@ -479,7 +487,8 @@ def run_plan(
     -------
     RunOutput
         ``out_dir`` holding ``plan.gpkg``, ``map.html``, ``sheet.png``, ``sheet.pdf``,
-        ``suitability.tif`` (when siting ran on a grid), ``summary.csv``, ``summary.xlsx``, ``manifest.json``;
+        ``suitability.tif`` (when siting ran on a grid), ``summary_towns.csv``, ``caps.csv`` (and ``not_checked.csv`` when a rule was not checked),
+        ``summary.xlsx``, ``manifest.json``;
         the files, the :class:`PlanResult` and the manifest.
 
     Raises
@@ -543,7 +552,10 @@ def run_plan(
 
         written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
         clock.done("write.suitability")
-    written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary, result.caps, not_checked=result.not_checked))
+    written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary))
+    written.append(write_caps_csv(out_dir / CAPS_CSV, result.caps))
+    if result.not_checked:
+        written.append(write_csv(out_dir / NOT_CHECKED_CSV, not_checked_table(result.not_checked)))
     written.append(write_summary_xlsx(out_dir / SUMMARY_XLSX, result.summary, result.caps, not_checked=result.not_checked))
     clock.done("write.summary")
     timings.update({k: v for k, v in clock.timings.items() if k.startswith("write.")})

@@ -15,6 +15,7 @@ __all__ = [
     "LAYERS",
     "LAYER_NAMES",
     "MANDATORY_LAYERS",
+    "PLAN_OUTPUT_LAYERS",
     "PROTECTED_KINDS",
     "ROAD_KINDS",
     "PARK_ROLES",
@@ -152,6 +153,9 @@ LAYERS: dict[str, LayerSpec] = {
 
 LAYER_NAMES = tuple(LAYERS)
 MANDATORY_LAYERS = ("quarries",)
+#: Layers a plan GeoPackage holds beside the canonical ones: wlgeo's own results and QGIS's style
+#: table. A plan read back as a pack (``wlgeo validate RUN/plan.gpkg``) names them in one info line.
+PLAN_OUTPUT_LAYERS = ("new_sites", "consolidation_groups", "layer_styles")
 
 FIELD_ALIASES: dict[str, str] = {
     f.name: f.alias_zh for spec in LAYERS.values() for f in spec.fields

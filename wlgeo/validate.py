@@ -159,6 +159,7 @@ class ValidationReport:
     strict: bool = False
     pack: LayerPack | None = None
     source: Path | None = None
+    info: tuple[str, ...] = ()
 
     @property
     def errors(self) -> list[Problem]:
@@ -179,8 +180,9 @@ class ValidationReport:
         """One line per problem after a summary line, Chinese and English."""
         head = f"{self.source}: " if self.source else ""
         n_err, n_warn = len(self.errors), len(self.warnings)
+        info = [f"info 说明  {line}" for line in self.info]
         if not self.problems:
-            return f"{head}OK 通过: no problems found"
+            return "\n".join([f"{head}OK 通过: no problems found", *info])
         verdict = "OK 通过" if self.ok else "FAILED 未通过"
         strict = " (strict: warnings count as errors)" if self.strict else ""
         lines = [f"{head}{verdict}: {n_err} error(s) 错误, {n_warn} warning(s) 警告{strict}"]
@@ -189,7 +191,7 @@ class ValidationReport:
             if self.strict and problem.severity == "warning":
                 text = "error 错误 (strict)" + text[len("warning 警告"):]
             lines.append(text)
-        return "\n".join(lines)
+        return "\n".join([*lines, *info])
 
     __str__ = to_text
 
@@ -268,9 +270,10 @@ def check_pack(
         The pack file itself (or a file its catalog names) cannot be read at all.
     """
     problems: list[Problem] = []
+    info: list[str] = []
     source = None
     if not isinstance(pack, LayerPack):
-        pack = _read_pack_collecting(pack, problems)  # a path; anything else is refused there
+        pack = _read_pack_collecting(pack, problems, info)  # a path; anything else is refused there
         source = pack.source
     else:
         source = pack.source
@@ -299,7 +302,7 @@ def check_pack(
             pack.source,
             pack.provenance,
         )
-    report = ValidationReport(tuple(problems), strict=strict, pack=out, source=source)
+    report = ValidationReport(tuple(problems), strict=strict, pack=out, source=source, info=tuple(info))
     log.info("validated %s: %d error(s), %d warning(s)", source or "pack", len(report.errors), len(report.warnings))
     return report
 
@@ -371,7 +374,7 @@ def normalise_quarries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 # ---------------------------------------------------------------------------- reading
-def _read_pack_collecting(path: Path, problems: list[Problem]) -> LayerPack:
+def _read_pack_collecting(path: Path, problems: list[Problem], info: list[str]) -> LayerPack:
     """Read a pack layer by layer, turning per-layer content errors into problems.
 
     Whole-file failures (missing, directory, not a GeoPackage, bad TOML, a catalog naming a
@@ -381,6 +384,9 @@ def _read_pack_collecting(path: Path, problems: list[Problem]) -> LayerPack:
     from .io.pack import pack_sources, read_source
 
     sources = pack_sources(path)
+    if sources.outputs:
+        info.append(f"a plan GeoPackage: its result layers {', '.join(sources.outputs)} are wlgeo's own outputs, "
+                    "not inputs, and are not checked")
     for name in sources.ignored:
         problems.append(
             Problem(

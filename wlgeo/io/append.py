@@ -15,7 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ..errors import LayerError, OutputError, ReadError
+from ..errors import OPTION_SLOT, LayerError, OutputError, ReadError
 from ..schema import LAYER_NAMES, LAYERS
 from .gpkg import layer_identifier
 from .read import read_layer
@@ -85,7 +85,7 @@ def _check_pack_target(pack: Path, name: str, *, overwrite: bool) -> bool:
         raise ReadError("pack file is empty (0 bytes); remove it or give another path", path=pack)
     existing = list_layers(pack)
     if name in existing and not overwrite:
-        raise OutputError(f"already has layer '{name}'; pass overwrite=True (--overwrite) to replace it", path=pack)
+        raise OutputError(f"already has layer '{name}'; pass {OPTION_SLOT} to replace it", path=pack, option="overwrite")
     return name in existing
 
 

@@ -82,6 +82,7 @@ def refuse_existing(paths, *, out_dir: str | PathLike, what: str = "output") -> 
     if existing:
         shown = ", ".join(existing[:5]) + ("..." if len(existing) > 5 else "")
         raise OutputError(
-            f"{len(existing)} {what}(s) exist ({shown}); pass overwrite=True (--overwrite) to replace them",
+            f"{len(existing)} {what}(s) exist ({shown}); pass {{option}} to replace them",
             path=out_dir,
+            option="overwrite",
         )

@@ -238,7 +238,7 @@ def _check_target(target: Path, *, overwrite: bool) -> None:
     if target.is_dir():
         raise OutputError("is a directory; give a .gpkg file path", path=target)
     if target.exists() and not overwrite:
-        raise OutputError("exists; pass overwrite=True (--overwrite) to replace it", path=target)
+        raise OutputError("exists; pass {option} to replace it", path=target, option="overwrite")
 
 
 def _check_layers(target: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:

@@ -25,7 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from ..errors import ReadError
-from ..schema import LAYER_NAMES
+from ..schema import LAYER_NAMES, PLAN_OUTPUT_LAYERS
 from .read import file_sha256, read_layer
 from .vector import list_layers
 
@@ -103,6 +103,7 @@ class PackSources:
     entries: list[LayerSource]
     dem: Path | None = None
     ignored: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     def to_pack(self, layers: dict[str, gpd.GeoDataFrame]) -> LayerPack:
         """A :class:`LayerPack` of the layers read, with their provenance."""
@@ -163,9 +164,10 @@ def _geopackage_sources(path: Path) -> PackSources:
         raise ReadError("file is empty (0 bytes)", path=path)
     names = list_layers(path)
     entries = [LayerSource(name, path, {"layer": name}) for name in names if name in LAYER_NAMES]
-    ignored = [name for name in names if name not in LAYER_NAMES]
+    ignored = [name for name in names if name not in LAYER_NAMES and name not in PLAN_OUTPUT_LAYERS]
+    outputs = [name for name in names if name in PLAN_OUTPUT_LAYERS]
     dem = path.with_name(path.stem + ".dem.tif")
-    return PackSources(path, entries, dem if dem.exists() else None, ignored)
+    return PackSources(path, entries, dem if dem.exists() else None, ignored, outputs)
 
 
 def _load_toml(path: Path) -> dict:
