@@ -115,6 +115,10 @@ def test_summary_by_town_by_hand(result):
     assert (b[COUNT.format("予以保留", "retain")], b[CAP.format("予以保留", "retain")]) == (2, 160.0)
     assert (b[COUNT.format("到期退出", "expire")], b[CAP.format("到期退出", "expire")]) == (2, 69.5)
     assert (b[COUNT.format("规划后", "after")], b[CAP.format("规划后", "after")]) == (3, 270.0)
+    # G02 (Q08 in 乙乡 by its field; Q09, Q10 in 甲镇) spans two towns: each member is counted in its
+    # own town's consolidate column, the merged mine once, in the town of its largest member (Q10)
+    assert (b[COUNT.format("优化整合", "consolidate")], b[CAP.format("优化整合", "consolidate")]) == (3, 210.0)
+    assert (b[COUNT.format("整合后矿山", "consolidated mines")], b[CAP.format("整合后矿山", "consolidated mines")]) == (1, 110.0)
     assert (t[COUNT.format("现状", "before")], t[CAP.format("现状", "before")]) == (17, 1169.5)
     assert (t[COUNT.format("规划后", "after")], t[CAP.format("规划后", "after")]) == (4, 520.0)
     assert (t[COUNT.format("规划新建", "new")], t[CAP.format("规划新建", "new")]) == (0, 0.0)
