@@ -414,7 +414,40 @@ def _style(symbol: Symbol) -> dict:
 # --------------------------------------------------------------------------- folium elements
 
 
-class _GeoJsonLayer(Layer):
+class _Verbatim(Element):
+    """Text put into the page exactly as given: never parsed as a Jinja template.
+
+    branca's :class:`~branca.element.Element` treats its first argument as *template source*,
+    and :meth:`MacroElement.render` wraps every rendered macro in such an ``Element`` — so a
+    ``{{ … }}`` in a quarry name that reached a macro's output would be evaluated (and could run
+    Python). wlgeo's own elements place their output with this class instead.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Verbatim"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _VerbatimMacro(MacroElement):
+    """A :class:`MacroElement` whose rendered ``header``/``html``/``script`` macros go into the
+    figure as :class:`_Verbatim` text (rendered once from wlgeo's constant template, never again)."""
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        module = self._template.module
+        for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = getattr(module, part, None)
+            if macro is not None:
+                target.add_child(_Verbatim(str(macro(self, kwargs))), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJsonLayer(Layer, _VerbatimMacro):
     """A Leaflet GeoJSON layer built by ``wlgeo.layer`` from escaped data; togglable in the layer control."""
 
     _template = Template(
@@ -433,7 +466,7 @@ var {{ this.get_name() }} = wlgeo.layer({{ this._parent.get_name() }}, {{ this.s
         self.spec_json = _js_safe(spec_text[:-1] + ',"data":' + data + "}")
 
 
-class _Controls(MacroElement):
+class _Controls(_VerbatimMacro):
     """Legend, title, scale bar, search, measure and fullscreen; marks the first drawn frame."""
 
     _template = Template(
@@ -619,6 +652,8 @@ def _basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> str | Non
                 f"basemap {basemap!r} needs a Tianditu key: pass tianditu_key= or set the environment "
                 "variable TIANDITU_KEY (a free key from the Tianditu console; never commit it)"
             )
+        if not re.fullmatch(r"[0-9A-Za-z]{1,128}", key):
+            raise MapError("the Tianditu key must be letters and digits only (as the Tianditu console issues it)")
         base, labels = ("vec", "cva") if basemap == "tianditu" else ("img", "cia")
         attr = "© 天地图 Tianditu"
         folium.TileLayer(
@@ -716,15 +751,15 @@ def _new_map(*, basemap: str, tianditu_key: str | None, offline: bool) -> tuple[
         m.default_js, m.default_css = [], []
         leaflet_js, leaflet_css = leaflet_assets()
         header = m.get_root().header
-        header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
-        header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js_inline")
+        header.add_child(_Verbatim(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
+        header.add_child(_Verbatim(f"<script>{leaflet_js}</script>"), name="leaflet_js_inline")
     else:
         m.default_js = [("leaflet", _LEAFLET_CDN + ".js")]
         m.default_css = [("leaflet_css", _LEAFLET_CDN + ".css")]
     own_js, own_css = _own_assets()
     header = m.get_root().header
-    header.add_child(Element(f"<style>{own_css}</style>"), name="wlgeo_css")
-    header.add_child(Element(f"<script>{own_js}</script>"), name="wlgeo_js")
+    header.add_child(_Verbatim(f"<style>{own_css}</style>"), name="wlgeo_css")
+    header.add_child(_Verbatim(f"<script>{own_js}</script>"), name="wlgeo_js")
     note = _basemap(m, basemap, tianditu_key)
     return m, note
 
