@@ -140,3 +140,143 @@ def test_tianditu_key_is_not_template_source(monkeypatch):
     result = wlgeo.plan(LayerPack({"quarries": fx.quarries()}), wlgeo.Scenario(), sites=False)
     with pytest.raises(MapError, match="letters and digits"):
         folium_map(result, None, basemap="tianditu", tianditu_key="{{7*7}}")
+
+
+# --------------------------------------------------------------------------- 2. clear one-line errors
+
+import hostile_fixtures as hf  # noqa: E402
+
+import wlgeo  # noqa: E402
+from wlgeo.errors import LayerError, ReadError, WlgeoError  # noqa: E402
+
+X0, Y0 = 460_000.0, 3_250_000.0
+BUBIAO = """[属性描述]
+坐标系=2000国家大地坐标系
+几度分带=3
+带号=36
+[地块坐标]
+{count},2.0000,Q-1,测试地块,面,,,,@
+1,1,3250000.000,460000.000
+2,1,3250000.000,460100.000
+3,1,3250100.000,460100.000
+4,1,3250000.000,460000.000
+"""
+
+
+@pytest.mark.parametrize("count", ["inf", "1e400", "-inf", "nan", "4.5", "1e20"])
+def test_bubiao_point_count_not_a_whole_number(tmp_path, count):
+    path = tmp_path / "parcel.txt"
+    path.write_text(BUBIAO.format(count=count), encoding="utf-8")
+    with pytest.raises(LayerError, match="点数|declares") as info:
+        wlgeo.read_layer(path)
+    assert "Q-1" in str(info.value) and "point_count" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def _catalog(tmp_path: Path, path_text: str) -> Path:
+    catalog = tmp_path / "pack.toml"
+    catalog.write_text(f"[layers.quarries]\npath = {json.dumps(path_text)}\n", encoding="utf-8")
+    return catalog
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("loop", "symbolic link loop"), ("nul", "NUL character"), ("long", "characters long"), ("longname", "too long"),
+])
+def test_catalog_paths_the_os_rejects(tmp_path, case, needle):
+    (tmp_path / "loopA").symlink_to(tmp_path / "loopB")
+    (tmp_path / "loopB").symlink_to(tmp_path / "loopA")
+    text = {"loop": "loopA/q.gpkg", "nul": "q\u0000.gpkg", "long": "x" * 5000 + ".gpkg", "longname": "y" * 300 + ".gpkg"}[case]
+    catalog = _catalog(tmp_path, text)
+    with pytest.raises(ReadError, match=needle) as info:
+        wlgeo.read_pack(catalog)
+    assert str(catalog) in str(info.value) and "[layers.quarries] path" in str(info.value)
+    r = wlgeo_cli("validate", catalog)
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_long_and_nul_paths_to_read_layer():
+    with pytest.raises(ReadError, match="characters long"):
+        wlgeo.read_layer("z" * 5000 + ".gpkg")
+    with pytest.raises(ReadError, match="NUL"):
+        wlgeo.read_layer("a\u0000b.gpkg")
+
+
+def _ring_gpkg(path: Path) -> Path:
+    good = [(X0, Y0), (X0 + 10, Y0), (X0, Y0 + 10), (X0, Y0)]
+    return hf.write_gpkg_with_blobs(path, {
+        "OK": hf.polygon_wkb([good]),
+        "UNCLOSED": hf.polygon_wkb([good[:3]]),
+        "ONE": hf.polygon_wkb([good[:1]]),
+    })
+
+
+def test_unclosed_ring_in_geopackage_named_by_feature(tmp_path):
+    path = _ring_gpkg(tmp_path / "q.gpkg")
+    with pytest.raises(LayerError) as info:
+        wlgeo.read_layer(path, layer="quarries")
+    text = str(info.value)
+    assert "feature 'UNCLOSED'" in text and "layer 'quarries'" in text and "field 'geometry'" in text
+    assert "closed" in text
+
+
+@pytest.mark.parametrize("ring, reason", [
+    ([[107.7, 29.3], [107.71, 29.3], [107.71, 29.31]], "closed"),
+    ([[107.7, 29.3]], "elements"),
+])
+def test_bad_rings_in_geojson_named_by_feature(tmp_path, ring, reason):
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"quarry_id": "A1"},
+         "geometry": {"type": "Polygon", "coordinates": [[[107.8, 29.3], [107.81, 29.3], [107.81, 29.31], [107.8, 29.3]]]}},
+        {"type": "Feature", "properties": {"quarry_id": "B2"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    path = tmp_path / "q.geojson"
+    path.write_text(json.dumps(fc), encoding="utf-8")
+    with pytest.raises(LayerError, match=reason) as info:
+        wlgeo.read_layer(path)
+    assert "feature 'B2'" in str(info.value) and "field 'geometry'" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [[True, False], ["a", "b"], [1, 2], {"a": 1}, [1, "x"]])
+def test_list_valued_geojson_property(tmp_path, value):
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"quarry_id": "A1", "owner": value},
+         "geometry": {"type": "Point", "coordinates": [107.7, 29.3]}},
+        {"type": "Feature", "properties": {"quarry_id": "B2", "owner": value},
+         "geometry": {"type": "Point", "coordinates": [107.71, 29.3]}}]}
+    path = tmp_path / "q.geojson"
+    path.write_text(json.dumps(fc), encoding="utf-8")
+    with pytest.raises(LayerError, match="list or object") as info:
+        wlgeo.read_layer(path)
+    assert "feature 'A1'" in str(info.value) and "field 'owner'" in str(info.value)
+
+
+@pytest.mark.parametrize("part_type", [0, 1])  # triangle strip, triangle fan: GDAL reads them as TIN
+def test_multipatch_shapefile_refused_naming_the_type(tmp_path, part_type):
+    path = hf.write_multipatch_shapefile(tmp_path / "三维矿山.shp", part_type)
+    with pytest.raises(LayerError, match="TIN") as info:
+        wlgeo.read_layer(path, crs="EPSG:4545")
+    assert "MultiPatch" in str(info.value) and str(path) in str(info.value)
+    catalog = tmp_path / "pack.toml"
+    catalog.write_text('[layers.quarries]\npath = "三维矿山.shp"\ncrs = "EPSG:4545"\n', encoding="utf-8")
+    r = wlgeo_cli("validate", catalog)
+    assert r.returncode == 1 and "TIN" in r.stdout  # validate lists it as the layer's problem
+    r = wlgeo_cli("run", catalog, "--out", tmp_path / "run")
+    assert r.returncode == 2 and "TIN" in r.stderr and not (tmp_path / "run").exists()
+
+
+def test_paths_with_exclamation_marks_are_read(tmp_path):
+    folder = tmp_path / "重要!资料" / "!2024"
+    folder.mkdir(parents=True)
+    fx.write_pack(tmp_path / "pack.gpkg")  # (pyogrio itself cannot write there)
+    (tmp_path / "pack.gpkg").rename(folder / "pack!v2.gpkg")
+    frame = wlgeo.read_layer(folder / "pack!v2.gpkg", layer="quarries")
+    assert sorted(frame["quarry_id"]) == sorted(fx.EXPECTED)
+    fx.quarries().to_file(tmp_path / "q.shp", engine="pyogrio", encoding="utf-8")
+    for part in tmp_path.glob("q.*"):
+        part.rename(folder / ("q!" + part.suffix))
+    assert len(wlgeo.read_layer(folder / "q!.shp")) == len(fx.EXPECTED)
+    pack = wlgeo.read_pack(folder / "pack!v2.gpkg")
+    assert set(pack.layers) == set(fx.layers())
+    r = wlgeo_cli("run", folder / "pack!v2.gpkg", "--out", folder / "run!1", "--no-sites")
+    assert r.returncode == 0, r.stderr
+    assert "close 6, expire 4, retain 2, consolidate 5" in r.stdout
+    assert (folder / "run!1" / "plan.gpkg").is_file()

@@ -32,6 +32,7 @@ from .errors import LayerError, MapError, OutputError, ReadError, WlgeoError
 from .io.pack import LayerPack
 from .io.read import read_layer
 from .io.atomic import refuse_existing
+from .io.paths import gdal_path
 
 __all__ = [
     "RunPlan",
@@ -96,17 +97,21 @@ def read_plan_layers(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
     """
     if not plan_gpkg.is_file():
         raise ReadError("no such plan GeoPackage", path=plan_gpkg)
-    try:
-        listed = pyogrio.list_layers(plan_gpkg)
-    except Exception as err:  # noqa: BLE001 - GDAL raises several types for a bad file
-        raise ReadError(f"cannot be opened as a GeoPackage: {err}", path=plan_gpkg) from err
+    with gdal_path(plan_gpkg) as opened:  # a folder with '!' is not an archive
+        try:
+            listed = pyogrio.list_layers(opened)
+        except Exception as err:  # noqa: BLE001 - GDAL raises several types for a bad file
+            raise ReadError(f"cannot be opened as a GeoPackage: {err}", path=plan_gpkg) from err
+        empty = {str(name) for name, gtype in listed
+                 if gtype is not None and pyogrio.read_info(opened, layer=str(name))["features"] == 0}
+        frames = {name: pyogrio.read_dataframe(opened, layer=name) for name in empty}
     names = [str(name) for name, gtype in listed if gtype is not None and name != "layer_styles"]
     if "quarries" not in names:
         raise ReadError(f"has no 'quarries' layer; its layers: {', '.join(names) or '(none)'}", path=plan_gpkg)
     layers = {}
     for name in names:
-        if pyogrio.read_info(plan_gpkg, layer=name)["features"] == 0:
-            frame = pyogrio.read_dataframe(plan_gpkg, layer=name)
+        if name in frames:
+            frame = frames[name]
             layers[name] = frame.set_crs("EPSG:4545", allow_override=True) if frame.crs is None else frame
         else:
             layers[name] = read_layer(plan_gpkg, layer=name)

@@ -21,6 +21,7 @@ from .gpkg import layer_identifier
 from .read import read_layer
 from .vector import list_layers
 from .atomic import atomic_path
+from .paths import gdal_path
 
 __all__ = ["ImportResult", "add_layer", "import_layer", "canonical_columns"]
 
@@ -125,13 +126,14 @@ def add_layer(
     with atomic_path(pack, what=f"layer '{name}'") as tmp:
         if pack.exists():
             shutil.copyfile(pack, tmp)
-        frame.to_file(
-            tmp,
-            layer=name,
-            driver="GPKG",
-            engine="pyogrio",
-            layer_options={"IDENTIFIER": layer_identifier(name), "DESCRIPTION": f"{LAYERS[name].alias_zh} {name}"},
-        )
+        with gdal_path(tmp) as opened:  # a folder with '!' is not an archive
+            frame.to_file(
+                opened,
+                layer=name,
+                driver="GPKG",
+                engine="pyogrio",
+                layer_options={"IDENTIFIER": layer_identifier(name), "DESCRIPTION": f"{LAYERS[name].alias_zh} {name}"},
+            )
         if name not in list_layers(tmp):
             raise OutputError(f"layer '{name}' is missing after writing", path=pack)
     log.info("%s layer %s (%d features) in %s", "replaced" if replaced else "added", name, len(frame), pack)

@@ -216,11 +216,14 @@ def _parcel_line(fields: list[str], line_no: int, path: Path) -> _Parcel:
     if parcel_id is None:
         raise LayerError(f"line {line_no}: the parcel has no 地块编号", path=path, feature=label, field="parcel_id")
     try:
-        count = int(float(values[0]))
+        number = float(values[0])
     except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number != math.floor(number):  # inf, 1e400, nan, 2.5
         raise LayerError(
             f"line {line_no}: 点数 {values[0]!r} is not a whole number", path=path, feature=label, field="point_count"
-        ) from None
+        )
+    count = int(number)
     area = math.nan
     if values[1]:
         area = _float(values[1], path=path, line_no=line_no, parcel=label, field_name="area_ha")

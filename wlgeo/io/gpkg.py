@@ -41,6 +41,7 @@ from ..crs import WORKING_CRS
 from ..errors import OutputError
 from ..schema import FIELD_ALIASES, LAYERS
 from .atomic import atomic_path
+from .paths import gdal_path
 
 __all__ = [
     "write_geopackage",
@@ -406,23 +407,24 @@ def _write_layer(tmp: Path, name: str, frame: gpd.GeoDataFrame, *, description: 
         geoms = _promote(geoms)
     wkb = shapely.to_wkb(np.asarray(geoms), output_dimension=3 if geometry_type.endswith(" Z") else 2)
     append = tmp.exists()
-    _ogr_write(
-        str(tmp),
-        wkb,
-        data,
-        fields,
-        field_mask=masks,
-        layer=name,
-        driver="GPKG",
-        geometry_type=geometry_type,
-        crs="EPSG:4545",
-        encoding="UTF-8",
-        append=append,
-        layer_options={"DESCRIPTION": description, "IDENTIFIER": layer_identifier(name)},
-        # GeoPackage 1.2: GDAL < 3.7 (QGIS 3.22/3.28 builds) warns "may only be partially
-        # supported" on every open of the 1.4 files a recent GDAL writes by default
-        dataset_options=None if append else {"VERSION": "1.2"},
-    )
+    with gdal_path(tmp) as opened:  # a folder with '!' is not an archive
+        _ogr_write(
+            str(opened),
+            wkb,
+            data,
+            fields,
+            field_mask=masks,
+            layer=name,
+            driver="GPKG",
+            geometry_type=geometry_type,
+            crs="EPSG:4545",
+            encoding="UTF-8",
+            append=append,
+            layer_options={"DESCRIPTION": description, "IDENTIFIER": layer_identifier(name)},
+            # GeoPackage 1.2: GDAL < 3.7 (QGIS 3.22/3.28 builds) warns "may only be partially
+            # supported" on every open of the 1.4 files a recent GDAL writes by default
+            dataset_options=None if append else {"VERSION": "1.2"},
+        )
 
 
 def _promote(geoms):
@@ -576,16 +578,17 @@ def _write_styles(tmp: Path, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
         text([None] * n),
         np.full(n, now, dtype="datetime64[ms]"),
     ]
-    _ogr_write(
-        str(tmp),
-        None,
-        data,
-        fields,
-        layer="layer_styles",
-        driver="GPKG",
-        append=True,
-        encoding="UTF-8",
-        layer_options={"FID": "id", "IDENTIFIER": "layer_styles", "DESCRIPTION": "QGIS layer styles (wlgeo)"},
-    )
+    with gdal_path(tmp) as opened:  # a folder with '!' is not an archive
+        _ogr_write(
+            str(opened),
+            None,
+            data,
+            fields,
+            layer="layer_styles",
+            driver="GPKG",
+            append=True,
+            encoding="UTF-8",
+            layer_options={"FID": "id", "IDENTIFIER": "layer_styles", "DESCRIPTION": "QGIS layer styles (wlgeo)"},
+        )
 
 

@@ -26,6 +26,7 @@ import geopandas as gpd
 
 from ..errors import ReadError
 from ..schema import LAYER_NAMES, PLAN_OUTPUT_LAYERS
+from .paths import checked_path
 from .read import file_sha256, read_layer
 from .vector import list_layers
 
@@ -140,10 +141,7 @@ def pack_sources(path: str | PathLike) -> PackSources:
         The pack is missing, a directory, empty, of another type, not a GeoPackage, bad TOML,
         or a catalog naming an unknown layer or a missing file.
     """
-    try:
-        path = Path(path)
-    except TypeError as err:
-        raise ReadError(f"not a layer pack path: {path!r}") from err
+    path = checked_path(path, what="layer pack path")
     if not path.exists():
         raise ReadError("no such layer pack", path=path)
     if path.is_dir():
@@ -214,7 +212,7 @@ def _catalog_file(catalog: Path, raw, what: str) -> Path:
     text = raw.strip()
     if os.sep == "/" and "\\" in text:
         text = text.replace("\\", "/")
-    return (catalog.parent / text).resolve()
+    return checked_path(text, what=what, base=catalog.parent, resolve=True, origin=catalog)
 
 
 def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:

@@ -10,6 +10,7 @@ import geopandas as gpd
 
 from ..errors import ReadError
 from .coords import to_working_crs
+from .paths import checked_path
 from .raw import RawLayer
 from .vector import VECTOR_SUFFIXES, read_vector
 
@@ -21,10 +22,7 @@ SUPPORTED_SUFFIXES = VECTOR_SUFFIXES + TEXT_SUFFIXES + TABLE_SUFFIXES
 
 
 def _check_path(source) -> Path:
-    try:
-        path = Path(source)
-    except TypeError as err:
-        raise ReadError(f"not a file path: {source!r}") from err
+    path = checked_path(source, what="file path")
     if not path.exists():
         raise ReadError("no such file", path=path)
     if path.is_dir():

@@ -14,9 +14,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
-from pyogrio.errors import DataLayerError, DataSourceError
+import shapely
+from pyogrio.errors import CRSError as OgrCRSError
+from pyogrio.errors import DataLayerError, DataSourceError, FeatureError, FieldError, GeometryError
 
 from ..errors import EncodingGuessWarning, ReadError, WlgeoWarning, where
+from .paths import gdal_path
+from .undecodable import check_plain_values, nested_value_error, undecodable_geometry
 from .raw import RawLayer
 
 __all__ = ["read_vector", "list_layers", "VECTOR_SUFFIXES"]
@@ -29,7 +33,8 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 def list_layers(path: Path) -> list[str]:
     """Names of the layers in a vector file (raises ReadError when it cannot be opened)."""
     try:
-        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        with gdal_path(path) as opened:
+            return [str(name) for name in pyogrio.list_layers(opened)[:, 0]]
     except (DataSourceError, DataLayerError, OSError, ValueError) as err:
         raise ReadError(f"cannot be opened as a vector file: {_gdal_reason(err)}", path=path) from err
 
@@ -78,12 +83,20 @@ def _gdal_encoding(encoding: str | None, path: Path, layer) -> str | None:
 
 
 def _read(path: Path, layer, encoding):
+    gdal_encoding = _gdal_encoding(encoding, path, layer)
     try:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=_gdal_encoding(encoding, path, layer))
-    except (DataSourceError, DataLayerError) as err:
+        with gdal_path(path) as opened:
+            frame = pyogrio.read_dataframe(opened, layer=layer, encoding=gdal_encoding)
+    except (DataSourceError, DataLayerError, FeatureError, FieldError, GeometryError, OgrCRSError) as err:
         raise ReadError(f"cannot be read: {_gdal_reason(err)}", path=path, layer=layer) from err
     except (LookupError, UnicodeDecodeError) as err:
         raise ReadError(f"cannot be decoded with encoding={encoding!r}: {err}", path=path, layer=layer) from err
+    except shapely.errors.GEOSException as err:
+        raise undecodable_geometry(path, layer, gdal_encoding, err) from err
+    except (ValueError, TypeError, OverflowError) as err:  # e.g. a GeoJSON property holding a list of booleans
+        raise nested_value_error(path, layer, err) from err
+    check_plain_values(frame, path=path, layer=layer)
+    return frame
 
 
 def _choose_layer(path: Path, layer: str | None) -> str | None:
