@@ -280,3 +280,48 @@ def test_paths_with_exclamation_marks_are_read(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "close 6, expire 4, retain 2, consolidate 5" in r.stdout
     assert (folder / "run!1" / "plan.gpkg").is_file()
+
+
+@pytest.mark.parametrize("text, field", [
+    ("trunk_line_m = 1e200\n", "trunk_line_m"),
+    ("main_river_m = 1e12\n", "main_river_m"),
+    ("blast_distance_m = 2e5\n", "blast_distance_m"),
+    ("merge_distance_m = 1e300\n", "merge_distance_m"),
+    ("[siting]\nsite_spacing_m = 1e200\n", "siting.site_spacing_m"),
+    ("[siting]\nwujiang_buffer_m = 1e200\n", "siting.wujiang_buffer_m"),
+    ("[siting.road_buffer_m]\ncounty = 1e200\n", "siting.road_buffer_m.county"),
+    ("[siting.saturation_m]\nports = 1e200\n", "siting.saturation_m.ports"),
+    ("[siting]\ngrid_resolution_m = 0.01\n", "siting.grid_resolution_m"),
+    ("[siting]\ngrid_resolution_m = 1e9\n", "siting.grid_resolution_m"),
+    ("[siting]\nnew_site_capacity = 0\n", "siting.new_site_capacity"),
+    ("max_total_capacity = 1e308\n", "max_total_capacity"),
+    ("max_quarries = 9223372036854775807\n", "max_quarries"),
+    ("min_overlap_m2 = 1e300\n", "min_overlap_m2"),
+])
+def test_scenario_numbers_bounded_with_the_allowed_range(tmp_path, text, field):
+    from wlgeo.errors import ScenarioError
+
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match="allowed: ") as info:
+        wlgeo.Scenario.from_toml(path)
+    assert info.value.field == field and str(path) in str(info.value)
+
+
+def test_scenario_bound_in_the_cli(tmp_path):
+    pack = tmp_path / "pack.gpkg"
+    fx.write_pack(pack)
+    scenario = tmp_path / "far.toml"
+    scenario.write_text("trunk_line_m = 1e200\n", encoding="utf-8")
+    r = wlgeo_cli("run", pack, "--scenario", scenario, "--out", tmp_path / "out", "--no-sites")
+    assert r.returncode == 2 and "trunk_line_m" in r.stderr and "≤ 100000 m" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_room_for_sites_with_a_huge_cap_over_a_tiny_site():
+    from wlgeo.siting.select import room_for_sites
+
+    scenario = wlgeo.Scenario(max_total_capacity=1e6, max_quarries=None,
+                              siting={"new_site_capacity": 5e-324, "max_new_sites": 7})
+    limit, notes = room_for_sites(scenario, kept_count=3, kept_capacity=10.0)
+    assert limit == 7 and notes == []

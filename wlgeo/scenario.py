@@ -48,6 +48,9 @@ __all__ = [
     "RED_LINE_ACTIONS",
     "SITING_FACTORS",
     "DISTANCE_FACTORS",
+    "MAX_DISTANCE_M",
+    "MAX_AREA_M2",
+    "MAX_CAPACITY",
 ]
 
 RED_LINE_ACTIONS = ("close", "expire")
@@ -101,24 +104,24 @@ class SitingParams:
     Attributes
     ----------
     grid_resolution_m : float
-        Cell size of the suitability grid, m (> 0). [default] 30 m, the usual public DEM grid.
+        Cell size of the suitability grid, m (1–1000). [default] 30 m, the usual public DEM grid.
     max_slope_deg : float
         Steepest mean slope of a candidate cell, degrees (0–90]. [default] 25°, the slope limit
         of 国土空间 development suitability practice (DESIGN §4).
     min_site_area_m2 : float
-        Smallest contiguous block of suitable cells that makes a site, m² (≥ 0). [default] 10 ha.
+        Smallest contiguous block of suitable cells that makes a site, m² (0 – :data:`MAX_AREA_M2`). [default] 10 ha.
     site_spacing_m : float
-        Least distance between new sites and from retained quarries, m (≥ 0). [default] 1000 m,
+        Least distance between new sites and from retained quarries, m (0 – :data:`MAX_DISTANCE_M`). [default] 1000 m,
         the same figure as ``merge_distance_m`` so new sites would not be consolidated at once.
     max_new_sites : int
-        At most this many new sites (≥ 0). [default] 5.
+        At most this many new sites (0–10 000). [default] 5.
     new_site_capacity : float
-        Planned capacity of one new site, 万吨/年 (≥ 0). [default] 100, twice ``min_capacity``.
+        Planned capacity of one new site, 万吨/年 (> 0, ≤ :data:`MAX_CAPACITY`). [default] 100, twice ``min_capacity``.
     wujiang_buffer_m : float
-        No new site within this distance of a main river, m (≥ 0). Baseline 0; Chongqing controls
+        No new site within this distance of a main river, m (0 – :data:`MAX_DISTANCE_M`). Baseline 0; Chongqing controls
         the Wujiang mainstream shore 5 km (DOMAIN §1, 三区两线), used by the ``strict`` preset.
     road_buffer_m : Mapping[str, float]
-        Exclusion buffer per road kind, m (≥ 0); keys from ``wlgeo.schema.ROAD_KINDS``. Kinds left
+        Exclusion buffer per road kind, m (0 – :data:`MAX_DISTANCE_M`); keys from ``wlgeo.schema.ROAD_KINDS``. Kinds left
         out of a TOML table keep their default: national/provincial/county 100, township 50
         [law: 公路安全保护条例 art. 17]; expressway 100; railway 1000 [law: 铁路安全管理条例 art. 34].
     weights : Mapping[str, float]
@@ -127,7 +130,7 @@ class SitingParams:
         summing to 1 are normalised, with a note. [default] roads .3, parks .3, ports .2,
         slope .2 (公转铁、公转水 logistics, DOMAIN §1).
     saturation_m : Mapping[str, float]
-        Distance at which a distance factor's score reaches 0, m (> 0); keys from
+        Distance at which a distance factor's score reaches 0, m (> 0, ≤ :data:`MAX_DISTANCE_M`); keys from
         :data:`DISTANCE_FACTORS`; kinds left out keep their default. [default] roads 5 km,
         parks 20 km, ports 30 km (about the haul radius of aggregates by truck in the district).
     """
@@ -200,21 +203,21 @@ class Scenario:
         Protected-area kinds whose overlap closes a quarry; from ``wlgeo.schema.PROTECTED_KINDS``.
         [default] every kind [law: 风景名胜区条例 art. 26; Chongqing closed all rights in reserves].
     blast_distance_m : float
-        A settlement within this distance of a quarry closes it, m (≥ 0). [law: 安监总局令第39号
+        A settlement within this distance of a quarry closes it, m (0 – :data:`MAX_DISTANCE_M`). [law: 安监总局令第39号
         art. 12, 300 m from a small quarry's boundary; GB 6722-2014 flyrock 200–300 m].
     trunk_kinds : tuple of str
         Road kinds that are trunk lines for the 三区两线 corridor, from ``ROAD_KINDS``.
         [default] expressway, railway, national (one province's 1000 m practice, DOMAIN §1).
     trunk_line_m : float
-        Corridor half-width along trunk lines, m (≥ 0). [default] 1000 m (DOMAIN §1; also the
+        Corridor half-width along trunk lines, m (0 – :data:`MAX_DISTANCE_M`). [default] 1000 m (DOMAIN §1; also the
         railway consent distance of 铁路安全管理条例 art. 34).
     main_river_m : float
-        Corridor half-width along main rivers, m (≥ 0). [default] 1000 m (三区两线, DOMAIN §1).
+        Corridor half-width along main rivers, m (0 – :data:`MAX_DISTANCE_M`). [default] 1000 m (三区两线, DOMAIN §1).
     min_capacity : float
         Quarries below this capacity are small, 万吨/年 (≥ 0). [default] 50 (DOMAIN §1 "Scale";
         also the 安监总局令第39号 small-quarry bound).
     merge_distance_m : float
-        Surviving quarries within this distance, one of them small, are consolidated, m (≥ 0).
+        Surviving quarries within this distance, one of them small, are consolidated, m (0 – :data:`MAX_DISTANCE_M`).
         [default] 1000 m (DOMAIN §1 "Consolidation").
     horizon : datetime.date
         End of the plan period; licences ending before it are reported. [default] 2028-12-31,
@@ -411,12 +414,35 @@ def _number(value: object, key: str) -> float:
     return value
 
 
+MAX_DISTANCE_M = 100_000.0
+"""Largest distance a scenario accepts, m: 100 km, wider than any district of Chongqing (Wulong
+spans 83 km × 71 km). A larger figure is a unit slip (mm, or a typo), and would make every buffer
+cover the whole district."""
+MAX_AREA_M2 = 1e10
+"""Largest area a scenario accepts, m²: 10 000 km², over three times Wulong's 2 901 km²."""
+MAX_CAPACITY = 1_000_000.0
+"""Largest capacity figure a scenario accepts, 万吨/年 (10 Gt a year, about half of China's yearly
+aggregate output; Chongqing's 2018 city-wide cap was 21 000)."""
+MAX_COUNT = 1_000_000
+"""Largest quarry-count cap a scenario accepts (Chongqing's 2018 city-wide cap was 470)."""
+MIN_GRID_M, MAX_GRID_M = 1.0, 1000.0
+"""Allowed suitability-grid cell sizes, m: finer than 1 m is beyond any DEM a bureau holds;
+coarser than 1 km cannot place a 10 ha site."""
+
+
+def _range_text(minimum, exclusive, maximum, unit: str) -> str:
+    low = "" if minimum is None else f"{'>' if exclusive else '≥'} {minimum:g}{unit}"
+    high = "" if maximum is None else f"≤ {maximum:g}{unit}"
+    return " and ".join(t for t in (low, high) if t)
+
+
 def _bounded(value: float, key: str, unit: str, minimum=None, exclusive=False, maximum=None):
+    both = minimum is not None and maximum is not None
+    allowed = f" (allowed: {_range_text(minimum, exclusive, maximum, unit)})" if both else ""
     if minimum is not None and (value < minimum or (exclusive and value == minimum)):
-        rel = ">" if exclusive else "≥"
-        raise ScenarioError(f"must be {rel} {minimum:g}{unit}, got {value:g}", field=key)
+        raise ScenarioError(f"must be {_range_text(minimum, exclusive, None, unit)}, got {value:g}{allowed}", field=key)
     if maximum is not None and value > maximum:
-        raise ScenarioError(f"must be ≤ {maximum:g}{unit}, got {value:g}", field=key)
+        raise ScenarioError(f"must be {_range_text(None, False, maximum, unit)}, got {value:g}{allowed}", field=key)
     return value
 
 
@@ -489,27 +515,27 @@ class _Spec:
 _SCENARIO_SCALARS = (
     _Spec("name", "str", minimum=1),
     _Spec("description", "str"),
-    _Spec("min_overlap_m2", "float", " m²", minimum=0.0),
+    _Spec("min_overlap_m2", "float", " m²", minimum=0.0, maximum=MAX_AREA_M2),
     _Spec("red_line_action", "enum", allowed=RED_LINE_ACTIONS),
     _Spec("closing_protected_kinds", "kinds", allowed=PROTECTED_KINDS),
-    _Spec("blast_distance_m", "float", " m", minimum=0.0),
+    _Spec("blast_distance_m", "float", " m", minimum=0.0, maximum=MAX_DISTANCE_M),
     _Spec("trunk_kinds", "kinds", allowed=ROAD_KINDS),
-    _Spec("trunk_line_m", "float", " m", minimum=0.0),
-    _Spec("main_river_m", "float", " m", minimum=0.0),
-    _Spec("min_capacity", "float", " 万吨/年", minimum=0.0),
-    _Spec("merge_distance_m", "float", " m", minimum=0.0),
+    _Spec("trunk_line_m", "float", " m", minimum=0.0, maximum=MAX_DISTANCE_M),
+    _Spec("main_river_m", "float", " m", minimum=0.0, maximum=MAX_DISTANCE_M),
+    _Spec("min_capacity", "float", " 万吨/年", minimum=0.0, maximum=MAX_CAPACITY),
+    _Spec("merge_distance_m", "float", " m", minimum=0.0, maximum=MAX_DISTANCE_M),
     _Spec("horizon", "date"),
-    _Spec("max_quarries", "int", minimum=0, optional=True),
-    _Spec("max_total_capacity", "float", " 万吨/年", minimum=0.0, optional=True),
+    _Spec("max_quarries", "int", minimum=0, maximum=MAX_COUNT, optional=True),
+    _Spec("max_total_capacity", "float", " 万吨/年", minimum=0.0, maximum=MAX_CAPACITY, optional=True),
 )
 _SITING_SCALARS = (
-    _Spec("grid_resolution_m", "float", " m", minimum=0.0, exclusive=True),
+    _Spec("grid_resolution_m", "float", " m", minimum=MIN_GRID_M, maximum=MAX_GRID_M),
     _Spec("max_slope_deg", "float", "°", minimum=0.0, exclusive=True, maximum=90.0),
-    _Spec("min_site_area_m2", "float", " m²", minimum=0.0),
-    _Spec("site_spacing_m", "float", " m", minimum=0.0),
-    _Spec("max_new_sites", "int", minimum=0),
-    _Spec("new_site_capacity", "float", " 万吨/年", minimum=0.0),
-    _Spec("wujiang_buffer_m", "float", " m", minimum=0.0),
+    _Spec("min_site_area_m2", "float", " m²", minimum=0.0, maximum=MAX_AREA_M2),
+    _Spec("site_spacing_m", "float", " m", minimum=0.0, maximum=MAX_DISTANCE_M),
+    _Spec("max_new_sites", "int", minimum=0, maximum=10_000),
+    _Spec("new_site_capacity", "float", " 万吨/年", minimum=0.0, exclusive=True, maximum=MAX_CAPACITY),
+    _Spec("wujiang_buffer_m", "float", " m", minimum=0.0, maximum=MAX_DISTANCE_M),
 )
 _SCENARIO_KEYS = tuple(f.name for f in fields(Scenario) if f.name != "notes")
 _SITING_KEYS = tuple(f.name for f in fields(SitingParams) if f.name != "notes")
@@ -525,7 +551,9 @@ def _check_mapping(value: object, key: str, allowed: tuple[str, ...], *, minimum
     if not isinstance(value, Mapping):
         raise ScenarioError(f"must be a table of {', '.join(allowed)} → number, got {_type_name(value)}", field=key)
     _refuse_unknown(value, allowed, f"{key}.", None)
-    return {k: _bounded(_number(v, f"{key}.{k}"), f"{key}.{k}", " m" if key.endswith("_m") else "", minimum, exclusive)
+    metres = key.endswith("_m")
+    return {k: _bounded(_number(v, f"{key}.{k}"), f"{key}.{k}", " m" if metres else "", minimum, exclusive,
+                        MAX_DISTANCE_M if metres else None)
             for k, v in value.items()}
 
 

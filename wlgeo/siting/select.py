@@ -76,7 +76,8 @@ def room_for_sites(
             )
     if scenario.max_total_capacity is not None and s.new_site_capacity > 0:
         room_c = scenario.max_total_capacity - kept_capacity
-        fits = max(0, math.floor(room_c / s.new_site_capacity + 1e-9))
+        quotient = room_c / s.new_site_capacity + 1e-9  # inf for a huge cap over a tiny site
+        fits = limit if not quotient < limit else max(0, math.floor(quotient))
         if fits < limit:
             limit = fits
             notes.append(
