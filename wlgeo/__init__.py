@@ -5,11 +5,17 @@ The public API is listed in ``__all__``; everything else is internal.
 
 from __future__ import annotations
 
-import importlib
-import logging
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from . import interrupt as _interrupt
+
+# The wlgeo command handles SIGINT/SIGTERM (one line, exit 130/143) from its first line on,
+# before anything else is imported; a library user's process is left alone.
+_interrupt.install_for_cli()
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import types  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from .errors import (
     CRSError,

@@ -41,6 +41,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .errors import LayerError
 from .overlay import METRIC_COLUMNS
+from .resources import check_memory
 from .scenario import Scenario
 from .style import DECISION_LABELS_ZH
 from .values import id_text, parse_date_series, parse_number_series
@@ -146,6 +147,46 @@ def _metric(metrics: pd.DataFrame, column: str, n: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- consolidation
+PAIR_BYTES = 48
+"""Bytes per candidate pair of an STRtree ``dwithin`` query: two int64 indices, the envelope
+candidates it filters and the masks that follow."""
+
+
+def estimate_pairs(geoms: np.ndarray, distance: float) -> float:
+    """About how many ordered pairs of ``geoms`` lie within ``distance`` (envelope test), counted
+    in O(n) by binning the envelopes' centres into cells of ``distance`` + a typical extent.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> pts = shapely.points([(0, 0), (10, 0), (5000, 0)])
+    >>> estimate_pairs(pts, 100.0) >= 5  # each point with itself, and the first two both ways
+    True
+    """
+    bounds = shapely.bounds(np.asarray(geoms, dtype=object))
+    ok = np.isfinite(bounds).all(axis=1)
+    bounds = bounds[ok]
+    if len(bounds) == 0:
+        return 0.0
+    extent = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    cell = float(distance) + float(np.percentile(extent, 95))
+    if not cell > 0:
+        cell = 1.0
+    cx = np.floor((bounds[:, 0] + bounds[:, 2]) / 2 / cell)
+    cy = np.floor((bounds[:, 1] + bounds[:, 3]) / 2 / cell)
+    cx, cy = (cx - cx.min()).astype(np.int64), (cy - cy.min()).astype(np.int64)
+    width = int(cy.max()) + 3
+    keys, counts = np.unique(cx * width + cy, return_counts=True)
+    total = 0.0
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            where = np.searchsorted(keys, keys + dx * width + dy)
+            where = np.minimum(where, len(keys) - 1)
+            hit = keys[where] == keys + dx * width + dy
+            total += float((counts * np.where(hit, counts[where], 0)).sum())
+    return total
+
+
 def consolidation_links(
     geoms, capacity: np.ndarray, surviving: np.ndarray, *, merge_distance_m: float, min_capacity: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +201,12 @@ def consolidation_links(
     if len(candidates) < 2:
         return np.empty(0, dtype=int), np.empty(0, dtype=int)
     sub = geoms[candidates]
+    pairs = estimate_pairs(sub, float(merge_distance_m))
+    check_memory(
+        f"consolidation: about {pairs:.3g} candidate pairs of {len(sub):,} quarries within merge_distance_m = "
+        f"{merge_distance_m:g} m", pairs * PAIR_BYTES,
+        "lower merge_distance_m, split the pack by district, or raise --memory-limit",
+    )
     tree = shapely.STRtree(sub)
     left, right = tree.query(sub, predicate="dwithin", distance=float(merge_distance_m))
     keep = left < right

@@ -29,17 +29,22 @@ Adding a command takes a few lines::
 
 from __future__ import annotations
 
-import logging
 import sys
-import traceback
-import warnings
-from pathlib import Path
 
-import click
+from . import interrupt
 
-from . import __version__
-from .errors import WlgeoError, WlgeoWarning
-from .schema import LAYER_NAMES
+interrupt.install_for_cli()  # the wlgeo command: SIGINT/SIGTERM give one line and exit 130/143 from here on
+
+import logging  # noqa: E402
+import traceback  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .errors import WlgeoError, WlgeoWarning  # noqa: E402
+from .schema import LAYER_NAMES  # noqa: E402
 
 __all__ = [
     "main",
@@ -130,6 +135,14 @@ def _os_error_text(err: OSError) -> str:
 # ------------------------------------------------------------------------- the group
 class WlgeoGroup(click.Group):
     """A click group whose commands report bad input in one line and exit 2."""
+
+    def main(self, *args, **kwargs):
+        """Run the command; SIGINT/SIGTERM end it with one line and exit 130/143 (:mod:`wlgeo.interrupt`)."""
+        with interrupt.armed():
+            try:
+                return super().main(*args, **kwargs)
+            except interrupt.Interrupted as err:
+                interrupt.exit_interrupted(err)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -338,6 +351,13 @@ basemap_option = click.option(
     show_default=True,
     help="Basemap of map.html; 'none' keeps the map fully offline. Tianditu needs TIANDITU_KEY.",
 )
+memory_limit_option = click.option(
+    "--memory-limit",
+    default=None,
+    metavar="SIZE",
+    help="Memory budget, e.g. 2GiB or 512MiB (default: half of the available memory); a step that would "
+    "need more is refused with its estimate.",
+)
 sites_option = click.option("--sites/--no-sites", default=True, show_default=True,
                             help="Propose new sites (规划新建); --no-sites skips siting.")
 
@@ -349,9 +369,10 @@ sites_option = click.option("--sites/--no-sites", default=True, show_default=Tru
 @overwrite_option
 @sites_option
 @basemap_option
+@memory_limit_option
 @click.pass_context
 def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool,
-         basemap: str) -> None:
+         basemap: str, memory_limit: str | None) -> None:
     """Validate PACK, run the plan and write plan.gpkg, map.html, sheet.png/.pdf, summary_towns.csv,
     caps.csv, summary.xlsx, suitability.tif and manifest.json (运行规划).
 
@@ -363,7 +384,8 @@ def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwr
     """
     from .plan import run_plan
 
-    output = run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites, basemap=basemap)
+    output = run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites, basemap=basemap,
+                      memory_limit=memory_limit)
     _report_run(output)
     ctx.exit(EXIT_OK if output.result.caps.ok else EXIT_PROBLEMS)
 
@@ -374,9 +396,10 @@ def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwr
 @overwrite_option
 @sites_option
 @basemap_option
+@memory_limit_option
 @click.pass_context
 def demo(ctx: click.Context, scenario: str | None, out: Path | None, overwrite: bool, sites: bool,
-         basemap: str) -> None:
+         basemap: str, memory_limit: str | None) -> None:
     """Run the plan on the bundled Wulong demo pack, layers/wulong.gpkg (演示).
 
     A previous demo output in the directory is replaced; any other non-empty directory is
@@ -384,7 +407,8 @@ def demo(ctx: click.Context, scenario: str | None, out: Path | None, overwrite: 
     """
     from .plan import DEMO_OUT, run_demo
 
-    output = run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites, basemap=basemap)
+    output = run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites, basemap=basemap,
+                      memory_limit=memory_limit)
     _report_run(output)
     ctx.exit(EXIT_OK if output.result.caps.ok else EXIT_PROBLEMS)
 

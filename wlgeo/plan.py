@@ -66,6 +66,7 @@ from .report import (
     write_summary_csv,
     write_summary_xlsx,
 )
+from .resources import current_budget, using_budget
 from .scenario import Scenario, load_scenario
 from .values import id_text
 
@@ -237,6 +238,7 @@ def plan(
     scenario: Scenario | str | PathLike | None = None,
     *,
     sites: bool = True,
+    memory_limit: str | int | None = None,
 ) -> PlanResult:
     """Classify every quarry, build the consolidation groups and check the caps.
 
@@ -248,6 +250,10 @@ def plan(
     sites : propose new sites (:func:`wlgeo.siting.propose_sites`; without a DEM slope is not
         checked); ``False`` skips siting (faster, e.g. for parameter sweeps of the exit rules)
         and leaves ``new_sites`` empty.
+    memory_limit : memory budget (``"2GiB"``, bytes, or a :class:`~wlgeo.resources.MemoryBudget`);
+        default the budget in force (:func:`wlgeo.resources.using_budget`), else half of the
+        available memory. The siting grid, distance transforms, buffers and consolidation pairs
+        are sized first and refused (:class:`~wlgeo.resources.ResourceError`) when over it.
 
     Returns
     -------
@@ -261,7 +267,14 @@ def plan(
         A quarry has a value validation calls an error (names the feature and field).
     ScenarioError
         The scenario is unknown or invalid.
+    ResourceError
+        A step would need more memory than ``memory_limit``.
     """
+    with using_budget(current_budget() if memory_limit is None else memory_limit):
+        return _plan(pack, scenario, sites=sites)
+
+
+def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike | None, *, sites: bool) -> PlanResult:
     clock = _Clock()
     if not isinstance(pack, LayerPack):
         pack = read_pack(pack)
@@ -468,8 +481,14 @@ def run_plan(
     basemap: str = "none",
     tianditu_key: str | None = None,
     manifest_extra: Mapping[str, Any] | None = None,
+    memory_limit: str | int | None = None,
 ) -> RunOutput:
     """Validate the pack, run the plan and write its outputs into ``out_dir``.
+
+    The outputs are written into a hidden temporary sibling of ``out_dir`` and renamed into
+    place once all are written (:func:`wlgeo.io.atomic.staged_dir`): ``out_dir`` holds a complete
+    run or is absent, and with ``overwrite`` a previous run is replaced only at that moment. A
+    failure or a signal leaves the previous run as it was and no temporary file.
 
     Parameters
     ----------
@@ -482,6 +501,7 @@ def run_plan(
         ``"tianditu_img"`` or ``"gaode"`` (see :func:`wlgeo.folium_map`).
     tianditu_key : Tianditu key (else the ``TIANDITU_KEY`` environment variable).
     manifest_extra : more top-level entries for ``manifest.json`` (e.g. ``{"demo": True}``).
+    memory_limit : memory budget of the run (see :func:`plan`).
 
     Returns
     -------
@@ -500,11 +520,19 @@ def run_plan(
     ReadError, ScenarioError, LayerError
         The pack or scenario cannot be read.
     """
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir, overwrite=overwrite)
+    with using_budget(current_budget() if memory_limit is None else memory_limit):
+        return _run_plan(pack, scenario=scenario, out_dir=out_dir, sites=sites, basemap=basemap,
+                         tianditu_key=tianditu_key, manifest_extra=manifest_extra)
+
+
+def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tianditu_key: str | None,
+              manifest_extra: Mapping[str, Any] | None) -> RunOutput:
+    from .io.atomic import staged_dir
     from .io.gpkg import write_geopackage
     from .validate import check_pack
 
-    out_dir = Path(out_dir)
-    _check_out_dir(out_dir, overwrite=overwrite)
     clock = _Clock()
     scenario_obj = load_scenario(scenario)  # refuse a bad scenario before the (slower) validation
     _refuse_inputs_as_outputs(pack, _scenario_file(scenario), out_dir)
@@ -541,53 +569,54 @@ def run_plan(
     for name in CONTEXT_LAYERS:
         if name in pack:
             layers[name] = pack[name]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write_geopackage(out_dir / PLAN_FILE, layers, metadata=json.loads(json.dumps(metadata, default=_json_default)),
-                                overwrite=True)]
-    clock.done("write.gpkg")
-    written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key))
-    clock.done("write.maps")
-    if result.siting is not None and result.siting.suitability is not None:
-        from .siting import write_raster
+    final_dir = out_dir
+    with staged_dir(final_dir, owned=RUN_FILES) as out_dir:  # complete or absent: renamed into place at the end
+        written = [write_geopackage(out_dir / PLAN_FILE, layers, metadata=json.loads(json.dumps(metadata, default=_json_default)),
+                                    overwrite=True)]
+        clock.done("write.gpkg")
+        written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key))
+        clock.done("write.maps")
+        if result.siting is not None and result.siting.suitability is not None:
+            from .siting import write_raster
 
-        written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
-        clock.done("write.suitability")
-    written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary))
-    written.append(write_caps_csv(out_dir / CAPS_CSV, result.caps))
-    if result.not_checked:
-        written.append(write_csv(out_dir / NOT_CHECKED_CSV, not_checked_table(result.not_checked)))
-    written.append(write_summary_xlsx(out_dir / SUMMARY_XLSX, result.summary, result.caps, not_checked=result.not_checked))
-    clock.done("write.summary")
-    timings.update({k: v for k, v in clock.timings.items() if k.startswith("write.")})
+            written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
+            clock.done("write.suitability")
+        written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary))
+        written.append(write_caps_csv(out_dir / CAPS_CSV, result.caps))
+        if result.not_checked:
+            written.append(write_csv(out_dir / NOT_CHECKED_CSV, not_checked_table(result.not_checked)))
+        written.append(write_summary_xlsx(out_dir / SUMMARY_XLSX, result.summary, result.caps, not_checked=result.not_checked))
+        clock.done("write.summary")
+        timings.update({k: v for k, v in clock.timings.items() if k.startswith("write.")})
 
-    manifest = {
-        "wlgeo": "plan run manifest",
-        "created": created,
-        "pack": str(Path(pack.source).resolve()) if pack.source is not None else None,
-        "inputs": inputs,
-        "scenario": {"name": scenario_obj.name, "file": str(_scenario_file(scenario) or "") or None,
-                     "parameters": scenario_obj.to_dict(), "notes": list(scenario_obj.notes)},
-        "validation": {"errors": 0, "warnings": [str(p) for p in report.warnings]},
-        "counts": result.counts(),
-        "consolidation_groups": len(result.consolidation_groups),
-        "new_sites": len(result.new_sites),
-        "caps": result.caps.to_dict(),
-        "not_checked": result.not_checked,
-        "notes": result.notes,
-        "outputs": {p.name: file_sha256(p) for p in written},
-        "versions": versions,
-        "timings": timings,
-        **dict(manifest_extra or {}),
-    }
-    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
+        manifest = {
+            "wlgeo": "plan run manifest",
+            "created": created,
+            "pack": str(Path(pack.source).resolve()) if pack.source is not None else None,
+            "inputs": inputs,
+            "scenario": {"name": scenario_obj.name, "file": str(_scenario_file(scenario) or "") or None,
+                         "parameters": scenario_obj.to_dict(), "notes": list(scenario_obj.notes)},
+            "validation": {"errors": 0, "warnings": [str(p) for p in report.warnings]},
+            "counts": result.counts(),
+            "consolidation_groups": len(result.consolidation_groups),
+            "new_sites": len(result.new_sites),
+            "caps": result.caps.to_dict(),
+            "not_checked": result.not_checked,
+            "notes": result.notes,
+            "outputs": {p.name: file_sha256(p) for p in written},
+            "versions": versions,
+            "timings": timings,
+            **dict(manifest_extra or {}),
+        }
+        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
 
-    def write(tmp: Path) -> None:
-        with open(tmp, "x", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        def write(tmp: Path) -> None:
+            with open(tmp, "x", encoding="utf-8") as handle:
+                handle.write(text + "\n")
 
-    written.append(atomic_write(out_dir / MANIFEST, write))
-    log.info("wrote %s", out_dir)
-    return RunOutput(out_dir, written, result, manifest)
+        written.append(atomic_write(out_dir / MANIFEST, write))
+    log.info("wrote %s", final_dir)
+    return RunOutput(final_dir, [final_dir / p.name for p in written], result, manifest)
 
 
 
@@ -643,6 +672,7 @@ def run_demo(
     sites: bool = True,
     basemap: str = "none",
     tianditu_key: str | None = None,
+    memory_limit: str | int | None = None,
 ) -> RunOutput:
     """Run the plan on the bundled demo pack (:func:`demo_pack_path`).
 
@@ -653,4 +683,5 @@ def run_demo(
     pack = demo_pack_path()
     overwrite = overwrite or _is_demo_output(out_dir)
     return run_plan(pack, scenario=scenario, out_dir=out_dir, overwrite=overwrite, sites=sites,
-                    basemap=basemap, tianditu_key=tianditu_key, manifest_extra={"demo": True})
+                    basemap=basemap, tianditu_key=tianditu_key, manifest_extra={"demo": True},
+                    memory_limit=memory_limit)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
+from .. import interrupt
 from ..errors import OutputError, WlgeoError
 
-__all__ = ["atomic_path", "atomic_write", "refuse_existing"]
+__all__ = ["atomic_path", "atomic_write", "refuse_existing", "staged_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +88,61 @@ def refuse_existing(paths, *, out_dir: str | PathLike, what: str = "output") -> 
             path=out_dir,
             option="overwrite",
         )
+
+
+@contextmanager
+def staged_dir(out_dir: str | PathLike, *, owned: Iterable[str] = ()) -> Iterator[Path]:
+    """Yield an empty hidden sibling of ``out_dir`` to write a set of files into; when the block
+    ends normally it becomes ``out_dir``, so ``out_dir`` holds all of the files or none of them.
+
+    - ``out_dir`` absent: the staging directory is renamed to it.
+    - ``out_dir`` holding only ``owned`` names (the files of a previous run): the old directory
+      is moved aside, the staging directory renamed into place, then the old one removed — a
+      previous run is replaced only at that moment.
+    - ``out_dir`` empty, the working directory, or holding other files too (``--overwrite``
+      into a folder with other things in it): each staged file is renamed onto its namesake,
+      ``owned`` files not written this time are removed, the other files are left alone.
+
+    The renames run with SIGINT/SIGTERM held back (:func:`wlgeo.interrupt.deferred`). On any
+    exception or signal the staging directory is removed and ``out_dir`` is left as it was.
+    """
+    out_dir = Path(os.path.abspath(out_dir))
+    owned = set(owned)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        stage = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex[:12]}.tmp"
+        stage.mkdir()
+    except OSError as err:
+        raise OutputError(f"cannot create the output directory: {err.strerror or err}", path=out_dir) from err
+    try:
+        yield stage
+        with interrupt.deferred():
+            _commit(stage, out_dir, owned)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _commit(stage: Path, out_dir: Path, owned: set[str]) -> None:
+    if not out_dir.exists():
+        os.rename(stage, out_dir)
+        return
+    present = {p.name for p in out_dir.iterdir()}
+    if present and present <= owned and out_dir != Path.cwd().resolve():
+        old = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex[:12]}.old"
+        os.rename(out_dir, old)
+        try:
+            os.rename(stage, out_dir)
+        except BaseException:
+            os.rename(old, out_dir)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    staged = {p.name for p in stage.iterdir()}
+    for name in sorted(staged):
+        os.replace(stage / name, out_dir / name)
+    for name in sorted((present & owned) - staged):
+        target = out_dir / name
+        if target.is_file():
+            target.unlink()
+    stage.rmdir()

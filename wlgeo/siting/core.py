@@ -30,8 +30,9 @@ from ..crs import WORKING_CRS
 from ..io.pack import LayerPack
 from ..overlay import _working
 from ..scenario import Scenario
+from ..resources import format_bytes
 from .factors import distance_to, normalise, slope_degrees, weighted_sum
-from .grid import Grid, check_on_grid, grid_from_bounds, read_dem
+from .grid import SITING_BYTES_PER_CELL, Grid, check_grid_memory, check_on_grid, grid_from_bounds, read_dem
 from .mask import MaskResult, exclusion_mask
 from .select import Site, candidate_ground, room_for_sites, select_sites
 
@@ -144,7 +145,13 @@ def _make_grid(pack: LayerPack, scenario: Scenario, notes: list[str]) -> tuple[G
             if name != "boundary":
                 notes.append(f"no boundary layer: grid laid over the extent of {name}")
             b = tuple(_working(frame, name, notes).total_bounds)
-            return grid_from_bounds(b, scenario.siting.grid_resolution_m), None
+            res = scenario.siting.grid_resolution_m
+            grid = grid_from_bounds(b, res)
+            coarse = (b[2] - b[0]) / 30.0 * (b[3] - b[1]) / 30.0 * SITING_BYTES_PER_CELL
+            hint = f"; 30 m would need about {format_bytes(coarse)}" if res < 30 else ""
+            check_grid_memory(*grid.shape, res, f"set a coarser [siting] grid_resolution_m (now {res:g} m{hint}) "
+                              "or raise --memory-limit")
+            return grid, None
     notes.append("no DEM, boundary, resource_zones or planning_blocks: no grid to site on")
     return None, None
 

@@ -30,6 +30,7 @@ import shapely
 from ..io.pack import LayerPack
 from ..overlay import _truthy, _working
 from ..scenario import Scenario
+from ..resources import check_memory
 from .grid import Grid, rasterize
 
 __all__ = ["Exclusion", "Inside", "MaskResult", "exclusion_mask", "burn_outside", "burn_inside",
@@ -40,6 +41,8 @@ EPS_FRACTION = 1e-2
 #: A resource zone counts as limestone when its ``mineral`` contains one of these (case-blind).
 LIMESTONE_WORDS = ("灰岩", "limestone")
 _QUAD_SEGS = 8
+#: Bytes per vertex of a buffered geometry while GEOS builds it (coordinates and topology graph).
+BUFFER_BYTES_PER_VERTEX = 200
 _CIRCUMSCRIBE = 1.0 / math.cos(math.pi / (4 * _QUAD_SEGS))
 
 
@@ -98,6 +101,13 @@ def burn_outside(geoms, distances, grid: Grid) -> np.ndarray:
         return np.zeros(grid.shape, dtype=bool)
     dist = np.broadcast_to(np.asarray(distances, dtype="float64"), geoms.shape)
     eps = EPS_FRACTION * min(grid.cell_x, grid.cell_y)
+    vertices = float(shapely.get_num_coordinates(geoms).sum()) * 2 + len(geoms) * (4 * _QUAD_SEGS + 1)
+    check_memory(
+        f"buffering {len(geoms):,} geometries (about {vertices:.3g} vertices) and burning them into "
+        f"{grid.shape[0]:,} × {grid.shape[1]:,} cells",
+        vertices * BUFFER_BYTES_PER_VERTEX + float(grid.shape[0]) * grid.shape[1] * 2,
+        "simplify or clip the constraint layers to the district, use a coarser grid, or raise --memory-limit",
+    )
     # repair invalid input (self-touching rings) so buffers are right; lines/points are valid anyway
     geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
     buffered = shapely.buffer(geoms, dist * _CIRCUMSCRIBE + eps, quad_segs=_QUAD_SEGS)
