@@ -325,3 +325,285 @@ def test_room_for_sites_with_a_huge_cap_over_a_tiny_site():
                               siting={"new_site_capacity": 5e-324, "max_new_sites": 7})
     limit, notes = room_for_sites(scenario, kept_count=3, kept_capacity=10.0)
     assert limit == 7 and notes == []
+
+
+# --------------------------------------------------------------------------- 3. memory budget
+
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+
+from wlgeo.resources import (  # noqa: E402
+    MemoryBudget,
+    ResourceError,
+    parse_memory_limit,
+    process_memory,
+    using_budget,
+)
+
+
+@pytest.mark.parametrize("text, size", [
+    ("2GiB", 2 * 1024**3), ("512MiB", 512 * 1024**2), ("2GB", 2_000_000_000), ("1.5 gb", 1_500_000_000),
+    ("300MB", 300_000_000), ("1TiB", 1024**4), ("100000000", 100_000_000), ("64mib", 64 * 1024**2),
+])
+def test_parse_memory_limit(text, size):
+    assert parse_memory_limit(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "two GiB", "2XB", "-1GiB", "1e400GB", "nan", "inf", "3MB", "10EB", "1,5GB"])
+def test_parse_memory_limit_refuses(text):
+    with pytest.raises(ResourceError):
+        parse_memory_limit(text)
+
+
+def test_default_budget_is_half_of_available_memory():
+    meminfo = Path("/proc/meminfo").read_text()
+    available = int(next(line for line in meminfo.splitlines() if line.startswith("MemAvailable:")).split()[1]) * 1024
+    budget = MemoryBudget.resolve(None)
+    assert abs(budget.limit - available // 2) < 0.1 * available  # memory moves a little between the two reads
+    assert "half" in budget.source
+
+
+def _room(mib: int) -> int:
+    """A budget leaving ``mib`` MiB above what this test process already holds."""
+    return process_memory() + mib * 1024**2
+
+
+def test_grid_refused_under_the_budget():
+    from wlgeo.io.pack import LayerPack
+
+    pack = LayerPack({"quarries": fx.quarries(), "boundary": fx.boundary()})
+    fine = wlgeo.Scenario(siting={"grid_resolution_m": 1.0})
+    with pytest.raises(ResourceError, match="siting grid of 6,000 × 92,000 cells of 1 m") as info:
+        wlgeo.plan(pack, fine, memory_limit=_room(200))
+    assert "grid_resolution_m" in str(info.value) and "30 m would need about" in str(info.value)
+
+
+def test_dem_grid_refused_before_it_is_read(tmp_path):
+    import rasterio
+    from affine import Affine
+
+    from wlgeo.siting.grid import read_dem
+
+    dem = tmp_path / "dem_1m.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=60_000, height=50_000, count=1, dtype="float32",
+                       crs="EPSG:4545", transform=Affine(1, 0, 440_000, 0, -1, 3_280_000), tiled=True,
+                       sparse_ok=True, compress="deflate"):
+        pass  # nothing written: a sparse 3e9-cell file of a few kB
+    with using_budget(_room(500)), pytest.raises(ResourceError, match="50,000 × 60,000 cells of 1 m") as info:
+        read_dem(dem)
+    assert "gdalwarp" in str(info.value)
+
+
+def test_distance_transform_refused_under_the_budget():
+    from wlgeo.siting.factors import distance_to
+    from wlgeo.siting.grid import grid_from_bounds
+
+    grid = grid_from_bounds((450_000, 3_200_000, 470_000, 3_220_000), 10.0)  # 2000 × 2000 cells
+    far_port = [shapely.Point(520_000, 3_210_000)]  # 50 km east: padding to reach it makes 2000 × 7000 cells
+    with using_budget(_room(100)):
+        near = distance_to([shapely.Point(460_000, 3_210_000)], grid_from_bounds((455_000, 3_205_000, 465_000, 3_215_000), 50.0))
+        assert near.shape == (200, 200) and float(near.min()) < 50
+        with pytest.raises(ResourceError, match="distance transform over 2,000 × 7,000 cells") as info:
+            distance_to(far_port, grid, max_distance=60_000)
+    assert "saturation_m" in str(info.value)
+
+
+def test_buffers_refused_under_the_budget():
+    from wlgeo.siting.grid import grid_from_bounds
+    from wlgeo.siting.mask import burn_outside
+
+    grid = grid_from_bounds((450_000, 3_200_000, 460_000, 3_210_000), 50.0)
+    rng = np.random.default_rng(0)
+    # 2 000 wiggly roads of 2 000 vertices each: 8 million buffered vertices
+    roads = [shapely.LineString(np.column_stack([np.linspace(450_000, 460_000, 2000),
+                                                 3_200_000 + 10_000 * rng.random() + 5 * rng.random(2000)]))
+             for _ in range(2000)]
+    with using_budget(_room(100)):
+        assert burn_outside(roads[:3], 100.0, grid).any()
+        with pytest.raises(ResourceError, match="buffering 2,000 geometries") as info:
+            burn_outside(roads, 100.0, grid)
+    assert "simplify" in str(info.value)
+
+
+def test_candidate_pairs_refused_under_the_budget():
+    from wlgeo.classify import consolidation_links, estimate_pairs
+
+    rng = np.random.default_rng(1)
+    xy = rng.random((20_000, 2)) * 5_000  # 20 000 quarries in 5 km × 5 km, all within 10 km of each other
+    geoms = shapely.points(xy)
+    capacity = np.full(len(geoms), 10.0)
+    surviving = np.ones(len(geoms), dtype=bool)
+    assert estimate_pairs(geoms, 10_000.0) == len(geoms) ** 2  # one bin: every ordered pair
+    with using_budget(_room(100)):
+        a, b = consolidation_links(geoms[:50], capacity[:50], surviving[:50], merge_distance_m=10.0, min_capacity=50)
+        with pytest.raises(ResourceError, match="4e\\+08 candidate pairs of 20,000 quarries") as info:
+            consolidation_links(geoms, capacity, surviving, merge_distance_m=10_000.0, min_capacity=50)
+    assert "merge_distance_m" in str(info.value)
+
+
+def test_estimate_pairs_counts_near_pairs():
+    # three clusters far apart: 5 + 3 + 1 points; within 10 m only points of a cluster meet
+    xy = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (1000, 0), (1001, 0), (1002, 0), (5000, 5000)]
+    assert estimate_pairs_of(xy, 10.0) == 5 * 5 + 3 * 3 + 1
+
+
+def estimate_pairs_of(xy, d):
+    from wlgeo.classify import estimate_pairs
+
+    return estimate_pairs(shapely.points(np.asarray(xy, dtype=float)), d)
+
+
+def test_memory_limit_in_the_cli(tmp_path):
+    pack = tmp_path / "pack.gpkg"
+    fx.write_pack(pack)
+    scenario = tmp_path / "fine.toml"
+    scenario.write_text("[siting]\ngrid_resolution_m = 1\n", encoding="utf-8")
+    r = wlgeo_cli("run", pack, "--scenario", scenario, "--out", tmp_path / "out", "--memory-limit", "1GiB")
+    assert r.returncode == 2 and "--memory-limit 1GiB" in r.stderr and "siting grid" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    r = wlgeo_cli("run", pack, "--out", tmp_path / "out", "--memory-limit", "lots")
+    assert r.returncode == 2 and "not a size" in r.stderr
+    r = wlgeo_cli("demo", "--out", tmp_path / "demo", "--memory-limit", "100MiB")
+    assert r.returncode == 2 and "over the memory budget of 100 MiB" in r.stderr
+    assert not (tmp_path / "demo").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# --------------------------------------------------------------------------- 5. complete or absent
+
+
+def test_bidi_controls_removed_from_file_names():
+    from wlgeo.export import safe_filename
+
+    assert safe_filename("和顺镇\u202egpj.exe") == "和顺镇gpj.exe"
+    for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c":
+        assert safe_filename(f"a{ch}b") == "ab"
+
+
+def test_export_file_names_without_bidi(tmp_path):
+    layers = fx.layers()
+    layers["towns"].loc[0, "town"] = "甲\u202e镇"
+    q = layers["quarries"]
+    q.loc[q["town"] == fx.TOWN_A, "town"] = "甲\u202e镇"
+    pack = tmp_path / "pack.gpkg"
+    for name, frame in layers.items():
+        frame.to_file(pack, layer=name, driver="GPKG", engine="pyogrio")
+    run = tmp_path / "run"
+    assert wlgeo_cli("run", pack, "--out", run, "--no-sites").returncode == 0
+    r = wlgeo_cli("export", run / "plan.gpkg", "--by", "town", "--out", tmp_path / "towns")
+    assert r.returncode == 0, r.stderr
+    names = [p.name for p in (tmp_path / "towns").iterdir()]
+    assert "甲镇.gpkg" in names
+    assert not any(ch in name for name in names for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def test_failed_run_leaves_nothing_and_keeps_the_previous_run(tmp_path, monkeypatch):
+    """A run failing while writing (here: the map cannot be made) leaves no plan.gpkg of its own,
+    no temporary directory, and a previous run in the directory untouched."""
+    from wlgeo.errors import MapError
+
+    pack = tmp_path / "pack.gpkg"
+    fx.write_pack(pack)
+    out = tmp_path / "run"
+    import importlib
+
+    plan_module = importlib.import_module("wlgeo.plan")
+
+    first = plan_module.run_plan(pack, out_dir=out, sites=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) >= {"plan.gpkg", "map.html", "manifest.json"}
+
+    def broken(*args, **kwargs):
+        raise MapError("the map could not be made (test)")
+
+    monkeypatch.setattr(plan_module, "_write_maps", broken)
+    with pytest.raises(MapError):
+        plan_module.run_plan(pack, out_dir=out, sites=False, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    with pytest.raises(MapError):
+        plan_module.run_plan(pack, out_dir=tmp_path / "new", sites=False)
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pack.gpkg", "run"]
+    assert first.out_dir == out
+
+
+def test_overwrite_into_a_folder_with_other_files_keeps_them(tmp_path):
+    pack = tmp_path / "pack.gpkg"
+    fx.write_pack(pack)
+    out = tmp_path / "work"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    r = wlgeo_cli("run", pack, "--out", out, "--overwrite", "--no-sites")
+    assert r.returncode == 0, r.stderr
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (out / "manifest.json").is_file() and (out / "plan.gpkg").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _complete(folder: Path) -> bool:
+    """A complete run: its manifest lists every file there with the right hash, and nothing else is there."""
+    import hashlib
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    files = {p.name for p in folder.iterdir()}
+    if files != set(manifest["outputs"]) | {"manifest.json"}:
+        return False
+    return all(hashlib.sha256((folder / n).read_bytes()).hexdigest() == h for n, h in manifest["outputs"].items())
+
+
+# Moments of a demo run at which a signal arrives: seconds after start (start-up imports, reading,
+# planning), or as soon as a file appears in the staging directory (writing).
+MOMENTS = [0.25, 0.8, 2.0, 4.0, "stage", "plan.gpkg", "map.html", "sheet.png", "summary.xlsx", "manifest.json"]
+
+
+def test_signals_at_ten_moments_leave_a_complete_run_or_the_previous_one(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "demo"
+    first = wlgeo_cli("demo", "--out", out)
+    assert first.returncode == 0, first.stderr
+    assert _complete(out)
+    previous = _tree(out)
+    outcomes = []
+    for k, moment in enumerate(MOMENTS):
+        sig = (signal.SIGINT, signal.SIGTERM)[k % 2]
+        proc = subprocess.Popen([sys.executable, "-m", "wlgeo.cli", "demo", "--out", str(out), "--overwrite"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        start = time.monotonic()
+        while proc.poll() is None:
+            stages = list(tmp_path.glob(".demo.*.tmp"))
+            if isinstance(moment, float):
+                reached = time.monotonic() - start >= moment
+            elif moment == "stage":
+                reached = bool(stages)
+            else:
+                reached = any((s / moment).exists() for s in stages)
+            if reached:
+                proc.send_signal(sig)
+                break
+            time.sleep(0.005)
+        stdout, stderr = proc.communicate(timeout=300)
+        assert "Traceback" not in stderr, stderr
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name != "demo")
+        assert left == [], (moment, left)  # no staging or old directory left beside the run
+        if proc.returncode == 0:
+            outcomes.append((moment, "finished"))
+        else:
+            assert proc.returncode == 128 + sig, (moment, proc.returncode, stderr)
+            what = "interrupted (SIGINT)" if sig == signal.SIGINT else "terminated (SIGTERM)"
+            line = f"{what}: stopped; no partial output was kept"
+            lines = stderr.strip().splitlines()
+            assert lines[-1] in (line, f"error: {line}"), stderr  # one line (the error: form once the command runs)
+            assert not any(x.startswith("error:") for x in lines[:-1]), stderr
+            outcomes.append((moment, proc.returncode))
+        assert _complete(out), moment
+        now = _tree(out)
+        assert now == previous or proc.returncode == 0 or moment == "manifest.json", moment
+        previous = now
+    interrupted = [m for m, r in outcomes if r != "finished"]
+    assert len(interrupted) >= 8, outcomes  # the signals did land while the runs were going

@@ -54,7 +54,10 @@ INDEX_NAME = "index.csv"
 
 ProgressCallback = Callable[[int, int, str], None]
 
-_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f-\x9f]')
+#: Bidirectional controls (LRM/RLM, ALM, embeddings/overrides U+202A–202E, isolates U+2066–2069):
+#: removed, so a town named ``U+202E + 'fdp.exe'`` cannot show as ``exe.pdf`` in a file manager.
+_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 _MAX_STEM_BYTES = 120
 
@@ -115,7 +118,8 @@ class ExportReport:
 def safe_filename(name: object, *, default: str = "unnamed") -> str:
     """A file stem built from data that cannot leave its directory or trip Windows.
 
-    Path separators, ``..``, characters Windows forbids and control characters become ``_``;
+    Bidirectional control characters (U+202E …) are removed; path separators, ``..``,
+    characters Windows forbids and control characters become ``_``;
     leading/trailing dots and spaces are dropped; Windows device names (``CON``, ``NUL``,
     ``COM1``...) get a leading ``_``; the result is at most 120 UTF-8 bytes. Chinese characters
     are kept.
@@ -129,6 +133,7 @@ def safe_filename(name: object, *, default: str = "unnamed") -> str:
     """
     text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
     text = unicodedata.normalize("NFC", text)
+    text = _BIDI.sub("", text)
     text = _FORBIDDEN.sub("_", text)
     text = text.replace("..", "_")
     text = text.strip(" .\t")
