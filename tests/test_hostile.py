@@ -607,3 +607,27 @@ def test_signals_at_ten_moments_leave_a_complete_run_or_the_previous_one(tmp_pat
         previous = now
     interrupted = [m for m, r in outcomes if r != "finished"]
     assert len(interrupted) >= 8, outcomes  # the signals did land while the runs were going
+
+
+# --------------------------------------------------------------------------- 6. found by scripts/fuzz.py
+
+
+def test_control_characters_from_data_do_not_break_the_one_line_message(tmp_path):
+    """Fuzz findings: a corner table of NUL/VT bytes and a GeoJSON property key U+0085 (NEL) made
+    messages that ``splitlines`` cuts in two; a bidi override could reorder it on screen."""
+    table = tmp_path / "f.csv"
+    table.write_bytes(b"\x00" * 9 + b"\x0b\x00")
+    with pytest.raises(LayerError) as info:
+        wlgeo.read_layer(table)
+    assert len(str(info.value).splitlines()) == 1 and "\\x0b" in str(info.value)
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"quarry_id": "Q\u202e1\u2028", "name": {"\x85": None}},
+         "geometry": {"type": "Point", "coordinates": [107.7, 29.3]}}]}
+    path = tmp_path / "q.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(LayerError) as info:
+        wlgeo.read_layer(path)
+    text = str(info.value)
+    assert len(text.splitlines()) == 1 and "\u202e" not in text and "feature 'Q\\u202e1\\u2028'" in text
+    r = wlgeo_cli("validate", table)
+    assert len(r.stderr.strip().splitlines()) <= 1 and "\x0b" not in r.stderr + r.stdout

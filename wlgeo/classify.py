@@ -147,9 +147,10 @@ def _metric(metrics: pd.DataFrame, column: str, n: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- consolidation
-PAIR_BYTES = 48
-"""Bytes per candidate pair of an STRtree ``dwithin`` query: two int64 indices, the envelope
-candidates it filters and the masks that follow."""
+PAIR_BYTES = 32
+"""Bytes per candidate pair of an STRtree ``dwithin`` query (two int64 indices, the envelope
+candidates it filters, the masks that follow): 31 measured with tracemalloc
+(``benchmarks/bench_memory_estimates.py``); :func:`estimate_pairs` over-counts about 2.7×."""
 
 
 def estimate_pairs(geoms: np.ndarray, distance: float) -> float:

@@ -10,6 +10,7 @@ planner can find the offending feature without a traceback.
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "DatumWarning",
     "where",
     "OPTION_SLOT",
+    "printable",
 ]
 
 
@@ -45,6 +47,29 @@ def cli_option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object, *, keep_newlines: bool = False) -> str:
+    r"""``text`` with control, line-separator and bidi characters escaped (``\x0b``, ``\u2028``), so
+    a value from a file cannot break a one-line message or reorder it on screen.
+
+    Examples
+    --------
+    >>> printable("a\x0bb\u202ec")
+    'a\\x0bb\\u202ec'
+    """
+    text = str(text)
+
+    def escape(match: re.Match) -> str:
+        ch = match.group(0)
+        if keep_newlines and ch == "\n":
+            return ch
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
+
+
 def where(
     path: str | PathLike | None = None,
     *,
@@ -55,18 +80,24 @@ def where(
     """Return a compact location string such as ``q.shp, layer 'quarries', feature 'Q-3', field 'capacity'``."""
     parts = []
     if path is not None:
-        parts.append(str(path))
+        parts.append(printable(path))
     if layer is not None:
-        parts.append(f"layer '{layer}'")
+        parts.append(f"layer '{printable(layer)}'")
     if feature is not None:
-        parts.append(f"feature '{feature}'")
+        parts.append(f"feature '{printable(feature)}'")
     if field is not None:
-        parts.append(f"field '{field}'")
+        parts.append(f"field '{printable(field)}'")
     return ", ".join(parts)
 
 
 class WlgeoError(Exception):
-    """Root of every error wlgeo raises on purpose."""
+    """Root of every error wlgeo raises on purpose.
+
+    The text is one line: control, line-separator and bidi characters coming from data are
+    escaped (:func:`printable`); only :class:`PackError` keeps the line breaks of its report.
+    """
+
+    multiline = False
 
     def __init__(
         self,
@@ -89,6 +120,7 @@ class WlgeoError(Exception):
 
     def _render(self, option_text: str) -> str:
         message = self.message.replace(OPTION_SLOT, option_text) if self.option else self.message
+        message = printable(message, keep_newlines=self.multiline)
         return f"{self.location}: {message}" if self.location else message
 
     def cli_message(self) -> str:
@@ -114,7 +146,9 @@ class ScenarioError(WlgeoError, ValueError):
 
 
 class PackError(WlgeoError, ValueError):
-    """A layer pack failed validation and cannot be planned on."""
+    """A layer pack failed validation and cannot be planned on (the message holds the report)."""
+
+    multiline = True
 
 
 class OutputError(WlgeoError, OSError):

@@ -41,8 +41,10 @@ EPS_FRACTION = 1e-2
 #: A resource zone counts as limestone when its ``mineral`` contains one of these (case-blind).
 LIMESTONE_WORDS = ("灰岩", "limestone")
 _QUAD_SEGS = 8
-#: Bytes per vertex of a buffered geometry while GEOS builds it (coordinates and topology graph).
-BUFFER_BYTES_PER_VERTEX = 200
+#: Bytes per vertex of a buffered geometry until it is burnt: GEOS's coordinates and the Python
+#: coordinate lists rasterio builds from it (~110 B measured; ``benchmarks/bench_memory_estimates.py``).
+#: A buffer makes about 3 vertices per input vertex of a line (both sides and the caps).
+BUFFER_BYTES_PER_VERTEX = 160
 _CIRCUMSCRIBE = 1.0 / math.cos(math.pi / (4 * _QUAD_SEGS))
 
 
@@ -101,7 +103,7 @@ def burn_outside(geoms, distances, grid: Grid) -> np.ndarray:
         return np.zeros(grid.shape, dtype=bool)
     dist = np.broadcast_to(np.asarray(distances, dtype="float64"), geoms.shape)
     eps = EPS_FRACTION * min(grid.cell_x, grid.cell_y)
-    vertices = float(shapely.get_num_coordinates(geoms).sum()) * 2 + len(geoms) * (4 * _QUAD_SEGS + 1)
+    vertices = float(shapely.get_num_coordinates(geoms).sum()) * 3 + len(geoms) * (4 * _QUAD_SEGS + 1)
     check_memory(
         f"buffering {len(geoms):,} geometries (about {vertices:.3g} vertices) and burning them into "
         f"{grid.shape[0]:,} × {grid.shape[1]:,} cells",
