@@ -631,3 +631,29 @@ def test_control_characters_from_data_do_not_break_the_one_line_message(tmp_path
     assert len(text.splitlines()) == 1 and "\u202e" not in text and "feature 'Q\\u202e1\\u2028'" in text
     r = wlgeo_cli("validate", table)
     assert len(r.stderr.strip().splitlines()) <= 1 and "\x0b" not in r.stderr + r.stdout
+
+
+def test_devices_pipes_and_bombs_are_refused_before_reading(tmp_path):
+    import os
+    import zipfile
+
+    (tmp_path / "zero.geojson").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.txt")
+    os.mkfifo(tmp_path / "pipe.toml")
+    for name in ("zero.geojson", "pipe.txt"):
+        with pytest.raises(ReadError, match="not a regular file"):
+            wlgeo.read_layer(tmp_path / name)
+    with pytest.raises(ReadError, match="not a regular file"):
+        wlgeo.read_pack(tmp_path / "pipe.toml")
+    with pytest.raises(ReadError, match="not a regular file"):
+        wlgeo.Scenario.from_toml(tmp_path / "pipe.toml")
+    bomb = tmp_path / "corners.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * (200 << 20))  # 200 MiB of XML in 200 kB
+    assert bomb.stat().st_size < 1 << 20
+    with using_budget(_room(500)), pytest.raises(ResourceError, match="200 MiB of XML once unzipped"):
+        wlgeo.read_layer(bomb)
+    big = tmp_path / "s.toml"
+    big.write_text("# " + "x" * (2 << 20) + "\n", encoding="utf-8")
+    with pytest.raises(wlgeo.ScenarioError, match="at most"):
+        wlgeo.Scenario.from_toml(big)

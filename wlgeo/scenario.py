@@ -322,6 +322,11 @@ class Scenario:
             raise ReadError("no such scenario file", path=path)
         if path.is_dir():
             raise ReadError("is a directory; give a scenario .toml file", path=path)
+        if not path.is_file():
+            raise ReadError("is not a regular file (a device, pipe or socket); give a scenario .toml file", path=path)
+        if path.stat().st_size > MAX_TOML_BYTES:
+            raise ScenarioError(f"is {path.stat().st_size:,} bytes; a scenario file is at most {MAX_TOML_BYTES:,}",
+                                path=path)
         try:
             with open(path, "rb") as handle:
                 data = tomllib.loads(handle.read().decode("utf-8-sig"))  # Notepad writes a BOM
@@ -425,6 +430,8 @@ MAX_CAPACITY = 1_000_000.0
 aggregate output; Chongqing's 2018 city-wide cap was 21 000)."""
 MAX_COUNT = 1_000_000
 """Largest quarry-count cap a scenario accepts (Chongqing's 2018 city-wide cap was 470)."""
+MAX_TOML_BYTES = 1 << 20
+"""Largest scenario or catalog file read, bytes (a real one is a few hundred)."""
 MIN_GRID_M, MAX_GRID_M = 1.0, 1000.0
 """Allowed suitability-grid cell sizes, m: finer than 1 m is beyond any DEM a bureau holds;
 coarser than 1 km cannot place a 10 ha site."""

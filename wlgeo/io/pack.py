@@ -168,7 +168,15 @@ def _geopackage_sources(path: Path) -> PackSources:
     return PackSources(path, entries, dem if dem.exists() else None, ignored, outputs)
 
 
+MAX_CATALOG_BYTES = 8 << 20
+"""Largest catalog read, bytes (a real one is a few kB)."""
+
+
 def _load_toml(path: Path) -> dict:
+    if not path.is_file():
+        raise ReadError("is not a regular file (a device, pipe or socket); give a catalog .toml", path=path)
+    if path.stat().st_size > MAX_CATALOG_BYTES:
+        raise ReadError(f"is {path.stat().st_size:,} bytes; a catalog is at most {MAX_CATALOG_BYTES:,}", path=path)
     try:
         with open(path, "rb") as handle:
             return tomllib.loads(handle.read().decode("utf-8-sig"))  # Notepad writes a BOM

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from os import PathLike
 from pathlib import Path
 
 import geopandas as gpd
 
 from ..errors import ReadError
+from ..resources import check_memory, format_bytes
 from .coords import to_working_crs
 from .paths import checked_path
 from .raw import RawLayer
@@ -34,9 +36,35 @@ def _check_path(source) -> Path:
             + ", ".join(SUPPORTED_SUFFIXES),
             path=path,
         )
+    if not path.is_file():
+        raise ReadError("is not a regular file (a device, pipe or socket); give a file", path=path)
     if path.stat().st_size == 0:
         raise ReadError("file is empty (0 bytes)", path=path)
+    _check_read_memory(path, suffix)
     return path
+
+
+READ_BYTES_PER_FILE_BYTE = {".geojson": 8, ".json": 8, ".txt": 12, ".csv": 12, ".gpkg": 3, ".shp": 3,
+                            ".xlsx": 10, ".xls": 10}
+"""Allowance of memory per byte of file while a reader turns it into a frame (GDAL's GeoJSON
+objects, Python rows of a text table, the frame itself); for a workbook, per byte of its
+uncompressed XML."""
+
+
+def _check_read_memory(path: Path, suffix: str) -> None:
+    """Refuse a file whose reading would not fit the memory budget (a 10 GB GeoJSON, a zip bomb
+    posing as a workbook) before a byte of it is read."""
+    size = path.stat().st_size
+    what = f"reading {path.name} ({format_bytes(size)})"
+    if suffix == ".xlsx":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                size = sum(max(0, info.file_size) for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return  # the reader says what is wrong with it
+        what = f"reading {path.name} ({format_bytes(size)} of XML once unzipped)"
+    check_memory(what, size * READ_BYTES_PER_FILE_BYTE.get(suffix, 3),
+                 "split the layer into smaller files (GeoPackage or GeoParquet parts), or raise --memory-limit")
 
 
 def _read_raw(path: Path, *, layer, encoding) -> RawLayer:

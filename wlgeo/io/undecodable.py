@@ -31,7 +31,7 @@ SURFACES = {15, 16, 17}
 """ISO WKB codes of 3-D surfaces with no polygon equivalent wlgeo could use."""
 
 _ID_FIELDS = ("quarry_id", "site_id", "block_id", "name", "id")
-_SCAN_LIMIT = 256 << 20  # GeoJSON files up to this size are scanned to name a nested value's feature
+_SCAN_LIMIT = 32 << 20  # GeoJSON files up to this size are scanned to name a nested value's feature
 
 
 def wkb_type_name(wkb: bytes) -> tuple[int, str]:
