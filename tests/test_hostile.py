@@ -657,3 +657,16 @@ def test_devices_pipes_and_bombs_are_refused_before_reading(tmp_path):
     big.write_text("# " + "x" * (2 << 20) + "\n", encoding="utf-8")
     with pytest.raises(wlgeo.ScenarioError, match="at most"):
         wlgeo.Scenario.from_toml(big)
+
+
+def test_nul_in_catalog_options(tmp_path):
+    """Fuzz finding: ``encoding = "a\\u0000b"`` in a catalog raised a bare ValueError."""
+    (tmp_path / "q.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"quarry_id": "Q1", "capacity": 60, "license_end": "2030-12-31"},
+         "geometry": {"type": "Point", "coordinates": [107.75, 29.35]}}]}), encoding="utf-8")
+    for key in ("encoding", "layer", "crs"):
+        catalog = tmp_path / "pack.toml"
+        catalog.write_text(f'[layers.quarries]\npath = "q.geojson"\n{key} = "a\\u0000b"\n', encoding="utf-8")
+        with pytest.raises(WlgeoError) as info:
+            wlgeo.read_pack(catalog)
+        assert "a\\x00b" in str(info.value) and "\x00" not in str(info.value)

@@ -78,7 +78,7 @@ def _gdal_encoding(encoding: str | None, path: Path, layer) -> str | None:
         return None
     try:
         return codecs.lookup(encoding).name
-    except LookupError as err:
+    except (LookupError, ValueError, TypeError) as err:  # ValueError: a NUL in the name
         raise ReadError(f"unknown encoding={encoding!r}", path=path, layer=layer) from err
 
 
