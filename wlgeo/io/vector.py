@@ -1,4 +1,5 @@
-"""GeoPackage, GeoJSON and shapefile reading through pyogrio, with GBK mojibake detection.
+"""Vector files through pyogrio: GeoPackage, GeoJSON, ESRI JSON, JSON-FG, shapefile (also zipped),
+FileGDB folders; GBK mojibake detection; every format's own CRS declaration used.
 
 A bureau shapefile is usually GBK without a ``.cpg``; GDAL then decodes it as Latin-1 and
 returns mojibake (``ÉúÌ¬±£»¤ºìÏß`` for 生态保护红线) without any error. :func:`read_vector`
@@ -16,12 +17,15 @@ import geopandas as gpd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from ..crs import crs_label
 from ..errors import EncodingGuessWarning, ReadError, WlgeoWarning, where
 from .raw import RawLayer
 
 __all__ = ["read_vector", "list_layers", "VECTOR_SUFFIXES"]
 
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".gdb", ".zip")
+_MULTI_LAYER = (".gpkg", ".gdb", ".zip")
+"""Containers that may hold several layers: ``layer=`` chooses one."""
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
@@ -87,7 +91,7 @@ def _read(path: Path, layer, encoding):
 
 
 def _choose_layer(path: Path, layer: str | None) -> str | None:
-    if path.suffix.lower() != ".gpkg":
+    if path.suffix.lower() not in _MULTI_LAYER:
         return layer
     names = list_layers(path)
     if layer is None:
@@ -117,7 +121,7 @@ def read_vector(path: Path, *, layer: str | None = None, encoding: str | None = 
         if encoding is not None or path.suffix.lower() != ".shp" or not isinstance(err.__cause__, UnicodeDecodeError):
             raise
         frame, used = _read_despite_cpg(path, err, notes)
-    if encoding is None and used is None and path.suffix.lower() == ".shp":
+    if encoding is None and used is None and path.suffix.lower() in (".shp", ".zip"):
         has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
         guessed = detect_mojibake(frame)
         if guessed:
@@ -129,8 +133,8 @@ def read_vector(path: Path, *, layer: str | None = None, encoding: str | None = 
             )
             notes.append(message)
             warnings.warn(f"{where(path, layer=layer)}: {message}", EncodingGuessWarning, stacklevel=3)
-    if path.suffix.lower() in (".geojson", ".json") and not _geojson_declares_crs(path):
-        frame = _geojson_default_crs(frame, notes)
+    if path.suffix.lower() in (".geojson", ".json"):
+        frame = _json_crs(path, layer, frame, notes)
     return RawLayer(frame=frame, encoding=used, notes=notes)
 
 
@@ -173,15 +177,103 @@ def _read_despite_cpg(path: Path, err: ReadError, notes: list[str]):
     ) from err
 
 
-def _geojson_declares_crs(path: Path) -> bool:
-    """Whether a GeoJSON file has a (pre-RFC 7946) top-level ``"crs"`` member."""
+_JSON_DECLARATION = re.compile(rb'"(crs|spatialReference|coordRefSys)"\s*:')
+
+
+def _json_declares_crs(path: Path) -> bool:
+    """Whether a JSON file has a CRS member: GeoJSON ``crs``, ESRI ``spatialReference``, JSON-FG ``coordRefSys``."""
     with open(path, "rb") as handle:
         tail = b""
         for block in iter(lambda: handle.read(1 << 20), b""):
-            if re.search(rb'"crs"\s*:', tail + block):
+            if _JSON_DECLARATION.search(tail + block):
                 return True
-            tail = block[-16:]
+            tail = block[-24:]
     return False
+
+
+def _json_crs(path: Path, layer, frame, notes: list[str]):
+    """Use the JSON file's own CRS declaration; RFC 7946 WGS84 only for GeoJSON that declares none."""
+    try:
+        driver = pyogrio.read_info(path, layer=layer)["driver"]
+    except (DataSourceError, DataLayerError):
+        driver = "GeoJSON"
+    kind = {"ESRIJSON": "ESRI JSON spatialReference", "JSONFG": "JSON-FG coordRefSys"}.get(driver, "GeoJSON crs")
+    if not _json_declares_crs(path):
+        if driver == "GeoJSON":
+            return _geojson_default_crs(frame, notes)
+        notes.append(f"{driver} file declares no CRS")
+        return frame.set_crs(None, allow_override=True)
+    if frame.crs is not None:
+        notes.append(f"CRS from the file's {kind}: {crs_label(frame.crs)}")
+        return frame
+    declared = _read_json_declaration(path)
+    if declared is None:
+        raise ReadError(f"the file has a {kind} member that GDAL could not read and wlgeo cannot either; pass crs=",
+                        path=path, layer=layer)
+    crs, text = declared
+    notes.append(f"CRS from the file's {text} (GDAL did not read it): {crs_label(crs)}")
+    return frame.set_crs(crs, allow_override=True)
+
+
+def _crs_from_reference(value):
+    """A CRS from ``wkid``/``latestWkid``/``wkt``, a URI, ``[EPSG:n]``, or a GeoJSON ``crs`` object."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    candidates: list[str] = []
+    if isinstance(value, dict):
+        for key in ("latestWkid", "wkid"):
+            if isinstance(value.get(key), int):
+                candidates += [f"EPSG:{value[key]}", f"ESRI:{value[key]}"]
+        if isinstance(value.get("wkt"), str):
+            candidates.append(value["wkt"])
+        for key in ("href", "name"):
+            if isinstance(value.get(key), str):
+                candidates.append(value[key])
+        if isinstance(value.get("properties"), dict):
+            props = value["properties"]
+            candidates += [props[k] for k in ("name", "href") if isinstance(props.get(k), str)]
+    elif isinstance(value, str):
+        candidates.append(value.strip("[]"))
+    elif isinstance(value, list) and value:
+        return _crs_from_reference(value[0])
+    for text in candidates:
+        match = re.search(r"EPSG/\d+/(\d+)$|EPSG::?(\d+)$", text)
+        if match:
+            text = f"EPSG:{match.group(1) or match.group(2)}"
+        try:
+            return CRS.from_user_input(text)
+        except (ProjCRSError, ValueError, TypeError):
+            continue
+    return None
+
+
+def _read_json_declaration(path: Path):
+    """Read a JSON file's CRS member ourselves (top level, else the first geometry's)."""
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8-sig"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    places = [(data, "")]
+    features = data.get("features")
+    if isinstance(features, list) and features and isinstance(features[0], dict):
+        feature = features[0]
+        places.append((feature, "first feature's "))
+        if isinstance(feature.get("geometry"), dict):
+            places.append((feature["geometry"], "first geometry's "))
+    for member, text in (("spatialReference", "ESRI JSON spatialReference"), ("coordRefSys", "JSON-FG coordRefSys"),
+                         ("crs", "GeoJSON crs")):
+        for place, where_ in places:
+            if member in place:
+                crs = _crs_from_reference(place[member])
+                if crs is not None:
+                    return crs, f"{where_}{text}"
+    return None
 
 
 def _geojson_default_crs(frame, notes: list[str]):
