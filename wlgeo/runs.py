@@ -87,7 +87,7 @@ def _manifest(gpkg: Path) -> dict:
 
 
 def read_plan_layers(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
-    """Every vector layer of a plan GeoPackage (empty layers too), in EPSG:4545.
+    """Every vector layer of a plan GeoPackage (empty layers too), in the CRS of its quarries (the run's working CRS).
 
     Raises
     ------
@@ -104,12 +104,13 @@ def read_plan_layers(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
     if "quarries" not in names:
         raise ReadError(f"has no 'quarries' layer; its layers: {', '.join(names) or '(none)'}", path=plan_gpkg)
     layers = {}
+    working = pyogrio.read_info(plan_gpkg, layer="quarries")["crs"] or "EPSG:4545"
     for name in names:
         if pyogrio.read_info(plan_gpkg, layer=name)["features"] == 0:
             frame = pyogrio.read_dataframe(plan_gpkg, layer=name)
-            layers[name] = frame.set_crs("EPSG:4545", allow_override=True) if frame.crs is None else frame
+            layers[name] = frame.set_crs(working, allow_override=True) if frame.crs is None else frame
         else:
-            layers[name] = read_layer(plan_gpkg, layer=name)
+            layers[name] = read_layer(plan_gpkg, layer=name, working_crs=working)
     return layers
 
 
