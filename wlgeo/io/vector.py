@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
@@ -277,12 +278,12 @@ def _read_json_declaration(path: Path):
 
 
 def _geojson_default_crs(frame, notes: list[str]):
-    """GeoJSON without ``crs`` is WGS84 by RFC 7946 — unless its numbers are plainly metres."""
-    from ..crs import looks_like_lonlat
+    """GeoJSON without ``crs`` is WGS84 by RFC 7946 — unless its numbers are plainly not degrees."""
     import shapely
 
     xy = shapely.get_coordinates(frame.geometry.values)
-    if len(xy) and looks_like_lonlat(xy[:, 0], xy[:, 1]) is None:
+    noise = 1e-6  # x = 180.00000000000006 is still degrees
+    if len(xy) and (np.abs(xy[:, 0]).max() > 180 + noise or np.abs(xy[:, 1]).max() > 90 + noise):
         notes.append("GeoJSON without a crs member holds metres, not degrees: the RFC 7946 WGS84 default does not apply")
         return frame.set_crs(None, allow_override=True)
     return frame
