@@ -488,3 +488,26 @@ def test_working_crs_must_be_projected_metres(tmp_path):
     with pytest.raises(CRSError) as info:
         read_layer(path, working_crs="EPSG:4490")
     assert "not a projected CRS" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_degrees_without_crs_far_away_say_where_they_lie(tmp_path):
+    grenada = gpd.GeoDataFrame({"name": ["St. George's"]}, geometry=[shapely.box(-61.8, 12.0, -61.6, 12.2)], crs=None)
+    path = tmp_path / "gre.shp"
+    grenada.to_file(path, engine="pyogrio")
+    assert not path.with_suffix(".prj").exists()
+    with pytest.raises(CRSError) as info:
+        read_layer(path, working_crs="EPSG:4546")
+    text = str(info.value)
+    assert "61.80°W" in text and "12.00°N" in text and "outside" in text and "fit no known system" not in text
+
+
+def test_bubiao_wgs84_utm_header(tmp_path):
+    e0, n0 = 397_512.0, 3_438_204.0  # WGS84 / UTM 49N near 巫山
+    parcels = _parcels(e0, n0)
+    path = _write(tmp_path, _bubiao(parcels, datum="WGS84", width="6", zone="49", projection="UTM"))
+    gdf, _ = _read(path, working_crs="EPSG:32649")
+    assert gdf.attrs["wlgeo_source"]["crs"] == "EPSG:32649"
+    _assert_vertices(gdf, parcels)
+    default, _ = _read(path)
+    assert default.crs.to_epsg() == 4546

@@ -216,6 +216,13 @@ def _guess_crs(frame, xy: np.ndarray, hint: GridHint | None, working: CRS | None
     misfits = _misfit_features(frame, _gk_fits)
     if misfits:
         raise CRSError(f"no CRS in the file; {misfits}", **where)
+    if np.abs(xy[:, 0]).max() <= 180 + _DEGREE_NOISE and np.abs(xy[:, 1]).max() <= 90 + _DEGREE_NOISE \
+            and np.abs(xy).max() > 1.0:
+        # degrees, but not China's: placed as lon/lat so that the region check can say where they lie
+        message = "no CRS in the file; coordinates look like degrees outside China: taken as lon/lat WGS84 (EPSG:4326)"
+        _warn(message, where)
+        notes.append(message)
+        return CRS.from_epsg(4326)
     raise CRSError(
         "no CRS in the file and the coordinates fit no known system "
         f"(x {xy[:, 0].min():.6g}..{xy[:, 0].max():.6g}, y {xy[:, 1].min():.6g}..{xy[:, 1].max():.6g}); "

@@ -154,8 +154,8 @@ def hint_from_header(header: dict[str, str]) -> GridHint:
     >>> h = hint_from_header({"坐标系": "2000国家大地坐标系", "几度分带": "3", "带号": "37"})
     >>> h.datum, h.width, h.zone, h.problems
     ('cgcs2000', 3, 37, [])
-    >>> hint_from_header({"几度分带": "6", "带号": "36"}).problems[0][:30]
-    '几度分带=6 with 带号=36 is a contr'
+    >>> hint_from_header({"几度分带": "6", "带号": "36"}).problems[0].split(":")[0]
+    '几度分带=6 with 带号=36 is a contradiction'
     """
     hint = GridHint()
     said = []
