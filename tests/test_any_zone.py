@@ -511,3 +511,23 @@ def test_bubiao_wgs84_utm_header(tmp_path):
     _assert_vertices(gdf, parcels)
     default, _ = _read(path)
     assert default.crs.to_epsg() == 4546
+
+
+def test_point_count_without_the_closing_point_and_central_meridian_header(tmp_path):
+    grid = GKGrid("cgcs2000", 3, 37)
+    parcels = _parcels(*_origin(grid, 109.88, 31.08))
+    text = _bubiao(parcels, zone="")
+    # a producer counting 点数 without the repeated closing point, and naming the zone by its meridian
+    lines = text.split("\r\n")
+    for i, line in enumerate(lines):
+        if line.endswith(",@"):
+            count, rest = line.split(",", 1)
+            lines[i] = f"{int(count) - 1},{rest}"
+    text = "\r\n".join(lines)
+    text = text.replace("带号=\r\n", "带号=\r\n中央子午线=111°\r\n").replace("[地块坐标]", "【地块坐标】")
+    path = _write(tmp_path, text)
+    gdf, _ = _read(path)
+    assert gdf.crs.to_epsg() == 4546
+    _assert_vertices(gdf, parcels)
+    notes = " | ".join(gdf.attrs["wlgeo_notes"])
+    assert "does not count the closing point" in notes and "central meridian 111°E" in notes

@@ -148,7 +148,7 @@ def _sections(text: str, path: Path) -> tuple[list[tuple[int, str]], list[tuple[
         line = raw.strip().lstrip("\ufeff")
         if not line:
             continue
-        if line.startswith("[") and line.endswith("]"):
+        if line[:1] in "[【" and line[-1:] in "]】":
             current = line[1:-1].strip()
             seen_body = seen_body or current == "地块坐标"
             continue
@@ -263,8 +263,20 @@ def _add_point(parcel: _Parcel, fields: list[str], line_no: int, path: Path) -> 
     parcel.n_points += 1
 
 
-def _check_count(parcel: _Parcel, path: Path) -> None:
-    if parcel.n_points != parcel.count:
+def _closing_points(parcel: _Parcel) -> int:
+    """How many rings repeat their first point at the end."""
+    return sum(1 for _, points in parcel.rings if len(points) > 1 and points[0] == points[-1])
+
+
+def _check_count(parcel: _Parcel, path: Path, notes: list[str]) -> None:
+    closing = _closing_points(parcel)
+    if parcel.n_points != parcel.count and closing and parcel.n_points - closing == parcel.count:
+        notes.append(f"line {parcel.line_no}: 点数={parcel.count} does not count the closing point(s) that "
+                     f"repeat each ring's first: {parcel.n_points} point lines read")
+    elif parcel.n_points != parcel.count and not closing and parcel.count - parcel.n_points == len(parcel.rings):
+        notes.append(f"line {parcel.line_no}: 点数={parcel.count} counts a closing point per ring that the file "
+                     "leaves out (unclosed ring): closed")
+    elif parcel.n_points != parcel.count:
         raise LayerError(
             f"line {parcel.line_no}: the parcel line declares {parcel.count} points but "
             f"{parcel.n_points} follow it (file truncated or 点数 wrong)",
@@ -284,7 +296,7 @@ def _parse_body(body: list[tuple[int, str]], path: Path, notes: list[str]) -> li
         fields = _split(line)
         if fields[-1] == "@":
             if parcels:
-                _check_count(parcels[-1], path)
+                _check_count(parcels[-1], path, notes)
             parcels.append(_parcel_line(fields, line_no, path, notes, len(parcels) + 1))
         elif not parcels:
             raise LayerError(
@@ -295,7 +307,7 @@ def _parse_body(body: list[tuple[int, str]], path: Path, notes: list[str]) -> li
             _add_point(parcels[-1], fields, line_no, path)
     if not parcels:
         raise LayerError("the [地块坐标] section holds no parcel", path=path)
-    _check_count(parcels[-1], path)
+    _check_count(parcels[-1], path, notes)
     return parcels
 
 

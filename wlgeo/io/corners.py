@@ -184,7 +184,7 @@ def _hint_above(rows: list[list], header_index: int, notes: list[str]) -> GridHi
     for row in rows[:header_index]:
         for cell in row:
             text = "" if _blank(cell) else str(cell).strip()
-            if re.search(r"坐标|cgcs|西安|北京|带|wgs|utm|子午线", text, re.I):
+            if re.search(r"坐标|cgcs|西安|北京|带|wgs|utm|子午线|经线", text, re.I):
                 texts.append(text)
     if not texts:
         return None

@@ -183,6 +183,14 @@ def hint_from_header(header: dict[str, str]) -> GridHint:
         hint.projection_gk = True
     _width(header.get("几度分带") or "", hint, "几度分带")
     _zone(header.get("带号") or "", hint, "带号")
+    for key in ("中央子午线", "中央经线"):
+        value = re.sub(r"[°度E东\s]", "", header.get(key) or "")
+        if value and hint.zone is None:
+            if re.fullmatch(r"\d{2,3}(\.0+)?", value):
+                _zone(str(int(float(value))), hint, key)
+                hint.said += f", {key}={header[key].strip()}"
+            else:
+                hint.problems.append(f"{key}={header[key].strip()!r} is not a central meridian in whole degrees")
     _check(hint, "几度分带", "带号")
     return hint
 
@@ -214,8 +222,8 @@ def hint_from_text(text: str) -> GridHint:
         number = next(g for g in zone.groups() if g)
         if not (width and number in ("3", "6")):
             _zone(number, hint, "带号")
-    cm = re.search(r"中央子午线\s*[:：=]?\s*(\d{2,3})", text)
+    cm = re.search(r"中央(子午线|经线)\s*[:：=]?\s*(\d{2,3})", text)
     if cm and hint.zone is None:
-        _zone(cm.group(1), hint, "中央子午线")
+        _zone(cm.group(2), hint, "中央子午线")
     _check(hint, "分带", "带号")
     return hint
