@@ -208,3 +208,24 @@ def test_a_layer_far_from_the_district_is_refused_by_layer(tmp_path):
     assert "outside the district's region" in text and str(far) in text and "°W" in text
     report = wlgeo.check_pack(catalog)
     assert any(p.code == "crs_unplaced" and p.layer == "farmland" for p in report.errors)
+
+
+def test_the_hand_worked_pack_planned_in_zone_40(tmp_path):
+    """tests/plan_fixtures' rectangles declared in zone 40 (CM 120°E, near 杭州): same figures, zone 40 output."""
+    import plan_fixtures as fx
+
+    layers = {name: frame.set_crs("EPSG:4549", allow_override=True) for name, frame in fx.layers().items()}
+    path = tmp_path / "zone40.gpkg"
+    for name, frame in layers.items():
+        frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    pack = read_pack(path)
+    assert pack.working_crs.to_epsg() == 4549 and pack.district == "测试区"
+    from wlgeo.plan import run_plan
+
+    out = run_plan(pack, out_dir=tmp_path / "run", sites=False)
+    q = out.result.quarries.set_index("quarry_id")
+    assert q["decision"].to_dict() == fx.EXPECTED
+    assert q.loc["Q01", "red_line_m2"] == pytest.approx(5000.0, abs=1e-6)
+    assert q.loc["Q04", "settlement_m"] == pytest.approx(180.0, abs=1e-6)
+    assert pyogrio.read_info(tmp_path / "run" / "plan.gpkg", layer="quarries")["crs"] == "EPSG:4549"
+    assert out.manifest["working_crs"]["crs"] == "EPSG:4549"

@@ -36,7 +36,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .crs import WORKING_CRS, crs_label
+from .crs import WORKING_CRS, crs_label, working_crs_for
 from .errors import LayerError, PackError, WlgeoError, WlgeoWarning, where
 from .io.pack import LayerPack
 from .schema import LAYER_NAMES, LAYERS, MANDATORY_LAYERS, FieldSpec, LayerSpec
@@ -319,13 +319,13 @@ def check_layer(
 ) -> gpd.GeoDataFrame:
     """Check one canonical layer, appending to ``problems``; return it (repaired copy if asked).
 
-    The returned frame is in the working CRS (``working_crs``; default the pack's or, alone,
-    EPSG:4545) when its CRS could be placed (a copy when it was reprojected); the input is never
+    The returned frame is in the working CRS (``working_crs``; default: the layer's own
+    projected CRS, else the zone holding it) when its CRS could be placed (a copy when it was reprojected); the input is never
     modified.
     """
     spec = LAYERS[name]
     out = _Collector(problems)
-    frame = _check_crs(frame, name, out, WORKING_CRS if working_crs is None else CRS.from_user_input(working_crs))
+    frame = _check_crs(frame, name, out, _layer_working_crs(frame) if working_crs is None else CRS.from_user_input(working_crs))
     if len(frame) == 0:
         severity: Severity = "error" if name in MANDATORY_LAYERS else "warning"
         out.add(severity, "layer_empty", "the layer has no features", layer=name)
@@ -430,6 +430,16 @@ def _feature_labels(frame: gpd.GeoDataFrame, name: str) -> list[object]:
     if name == "quarries" and _ID_FIELD in frame.columns:
         return [idx if id_text(v) is None else id_text(v) for idx, v in zip(frame.index, frame[_ID_FIELD])]
     return list(frame.index)
+
+
+def _layer_working_crs(frame: gpd.GeoDataFrame) -> CRS:
+    """A layer checked alone: its own projected CRS, else the zone holding it, else EPSG:4545."""
+    if frame.crs is not None and CRS.from_user_input(frame.crs).is_projected:
+        return CRS.from_user_input(frame.crs)
+    try:
+        return working_crs_for(frame)
+    except ValueError:
+        return WORKING_CRS
 
 
 def _check_crs(frame: gpd.GeoDataFrame, name: str, out: _Collector, working: CRS) -> gpd.GeoDataFrame:
