@@ -218,11 +218,20 @@ def data_centre(obj) -> tuple[float, float]:
     if invalid.any():
         geoms = geoms.copy()
         geoms[invalid] = shapely.make_valid(geoms[invalid])
-    centre = shapely.union_all(geoms).centroid
-    if centre.is_empty or not (math.isfinite(centre.x) and math.isfinite(centre.y)):
+    # the centroid of the union, as the weighted mean of the parts' centroids (exact when the
+    # parts do not overlap; no union of a large layer): by area, else length, else count
+    centres = shapely.get_coordinates(shapely.centroid(geoms))
+    weights = shapely.area(geoms)
+    if not weights.sum() > 0:
+        weights = shapely.length(geoms)
+    if not weights.sum() > 0:
+        weights = np.ones(len(geoms))
+    ok = np.isfinite(centres).all(axis=1) & (weights > 0) if len(centres) == len(geoms) else None
+    if ok is None or not ok.any():
         minx, miny, maxx, maxy = shapely.total_bounds(geoms)
         return float((minx + maxx) / 2), float((miny + maxy) / 2)
-    return float(centre.x), float(centre.y)
+    lon, lat = np.average(centres[ok], axis=0, weights=weights[ok])
+    return float(lon), float(lat)
 
 
 def working_crs_for(gdf_or_geometry) -> CRS:
