@@ -531,3 +531,17 @@ def test_point_count_without_the_closing_point_and_central_meridian_header(tmp_p
     _assert_vertices(gdf, parcels)
     notes = " | ".join(gdf.attrs["wlgeo_notes"])
     assert "does not count the closing point" in notes and "central meridian 111°E" in notes
+
+
+def test_json_fg_features_declaring_different_crs_are_refused(tmp_path):
+    features = [{"type": "Feature", "id": i, "coordRefSys": ref, "geometry": None, "time": None, "properties": {},
+                 "place": {"type": "Point", "coordinates": xy}}
+                for i, (ref, xy) in enumerate([("[EPSG:32649]", UTM_RING[0]), ("[EPSG:4546]", [397_000.0, 3_438_000.0])], 1)]
+    doc = {"type": "FeatureCollection", "conformsTo": ["[ogc-json-fg-1-0.1:core]"], "features": features}
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert pyogrio.read_info(path)["crs"] is None  # GDAL reads it with no CRS at all
+    with pytest.raises(Exception) as info:
+        read_layer(path)
+    text = str(info.value)
+    assert "different CRSs" in text and "EPSG:32649 (feature 1)" in text and "EPSG:4546 (feature 2)" in text

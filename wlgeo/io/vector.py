@@ -207,7 +207,7 @@ def _json_crs(path: Path, layer, frame, notes: list[str]):
     if frame.crs is not None:
         notes.append(f"CRS from the file's {kind}: {crs_label(frame.crs)}")
         return frame
-    declared = _read_json_declaration(path)
+    declared = _read_json_declaration(path, layer)
     if declared is None:
         raise ReadError(f"the file has a {kind} member that GDAL could not read and wlgeo cannot either; pass crs=",
                         path=path, layer=layer)
@@ -249,8 +249,11 @@ def _crs_from_reference(value):
     return None
 
 
-def _read_json_declaration(path: Path):
-    """Read a JSON file's CRS member ourselves (top level, else the first geometry's)."""
+def _read_json_declaration(path: Path, layer=None):
+    """Read a JSON file's CRS member ourselves: top level, else every feature's (or its geometry's).
+
+    Features that declare different CRSs are refused (GDAL reads such a file with no CRS at all).
+    """
     import json
 
     try:
@@ -260,20 +263,36 @@ def _read_json_declaration(path: Path):
         return None
     if not isinstance(data, dict):
         return None
-    places = [(data, "")]
-    features = data.get("features")
-    if isinstance(features, list) and features and isinstance(features[0], dict):
-        feature = features[0]
-        places.append((feature, "first feature's "))
+    members = (("spatialReference", "ESRI JSON spatialReference"), ("coordRefSys", "JSON-FG coordRefSys"),
+               ("crs", "GeoJSON crs"))
+    for member, text in members:
+        if data.get(member) is not None:
+            crs = _crs_from_reference(data[member])
+            if crs is not None:
+                return crs, text
+    found: dict[str, tuple] = {}
+    features = data.get("features") if isinstance(data.get("features"), list) else []
+    for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            continue
+        places = [(feature, "features' ")]
         if isinstance(feature.get("geometry"), dict):
-            places.append((feature["geometry"], "first geometry's "))
-    for member, text in (("spatialReference", "ESRI JSON spatialReference"), ("coordRefSys", "JSON-FG coordRefSys"),
-                         ("crs", "GeoJSON crs")):
+            places.append((feature["geometry"], "geometries' "))
         for place, where_ in places:
-            if member in place:
-                crs = _crs_from_reference(place[member])
-                if crs is not None:
-                    return crs, f"{where_}{text}"
+            hit = next(((m, t) for m, t in members if place.get(m) is not None), None)
+            if hit is None:
+                continue
+            crs = _crs_from_reference(place[hit[0]])
+            if crs is not None:
+                found.setdefault(crs_label(crs), (crs, f"{where_}{hit[1]}", number))
+            break
+    if len(found) > 1:
+        shown = ", ".join(f"{label} (feature {number})" for label, (_, _, number) in found.items())
+        raise ReadError(f"its features declare different CRSs: {shown}; split the file by CRS, or pass crs=",
+                        path=path, layer=layer)
+    if found:
+        crs, text, _ = next(iter(found.values()))
+        return crs, text
     return None
 
 
