@@ -690,7 +690,7 @@ def _check_dem(path: Path, boundary: gpd.GeoDataFrame | None, problems: list[Pro
         label = crs_label(working)
         problems.append(
             Problem("error", "dem_crs", f"{path} has {declared}; the DEM must be in the working CRS {label} "
-                    f"(gdalwarp -t_srs {label})", layer="dem")
+                    f"(gdalwarp -t_srs {label}, or set the catalog's working_crs to the DEM's CRS)", layer="dem")
         )
         return
     if boundary is None or boundary.crs is None or boundary.geometry.isna().all():

@@ -358,6 +358,8 @@ def _fix_gk_layout(frame, crs: CRS, notes: list[str], where: dict, *, given: boo
                        "prefix removed")
             notes.append(message)
             _warn(message, where)
+    elif grid.prefixed:
+        notes.append(f"{said} has the zone prefix but the eastings carry none: read as {grid.with_prefix(False).label()}")
     grid = grid.with_prefix(False)
     _check_zone_width(frame, grid, where)
     return frame, grid.crs()

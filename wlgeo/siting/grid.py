@@ -158,7 +158,8 @@ def read_dem(path: str | PathLike, *, clip_to=None, crs=None) -> tuple[Grid, np.
             name = dem_crs.to_string()
             raise CRSError(
                 f"the DEM is in {name}, not {label} (the working CRS); reproject it first "
-                f"(e.g. gdalwarp -t_srs {label}) — wlgeo does not resample the DEM silently",
+                f"(e.g. gdalwarp -t_srs {label}), or make the DEM's CRS the pack's (catalog: working_crs = "
+                f"\"{name}\") — wlgeo does not resample the DEM silently",
                 path=path,
             )
         _check_north_up(src.transform, path=path)
