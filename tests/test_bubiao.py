@@ -133,13 +133,13 @@ def test_utf8_bom_no_prefix_unclosed_rings_same_result(tmp_path):
     rings = [("1", _rect(N0, E0, 100, 200))]
     lines += _parcel(f"{_n_points(rings, close=False)},2.0,WL-001,和顺采石场,面,,采矿用地,,@", rings, prefix=None, close=False)
     path = _write(tmp_path, lines, encoding="utf-8", bom=True, newline="\n", zone="")
-    gdf, categories, _ = _read(path)
+    gdf, categories, _ = _read(path, working_crs="EPSG:4545")  # empty 带号, no prefix: the pack's zone
     assert gdf.attrs["wlgeo_source"]["encoding"] == "utf-8"
     assert EncodingGuessWarning not in categories
     assert gdf.loc[0, "name"] == "和顺采石场"
     assert gdf.geometry[0].area == pytest.approx(20_000.0, abs=1e-6)
     assert gdf.geometry[0].bounds == pytest.approx((E0, N0, E0 + 200, N0 + 100), abs=1e-6)
-    assert not any("prefix" in n for n in gdf.attrs["wlgeo_notes"])
+    assert not any("prefix" in n and "removed" in n for n in gdf.attrs["wlgeo_notes"])
 
 
 def test_swapped_columns_are_fixed(tmp_path):
@@ -172,11 +172,12 @@ def test_area_mismatch_is_a_note_not_an_error(tmp_path):
     assert _by_id(gdf).loc["WL-001", "area_ha"] == pytest.approx(5.0)
 
 
-def test_header_zone_35_without_prefix_is_refused(tmp_path):
+def test_header_zone_35_without_prefix_is_read_in_zone_35(tmp_path):
     path = _write(tmp_path, _three_parcels(prefix=None), zone="35")
-    with pytest.raises(CRSError) as info:
-        read_layer(path)
-    assert "带号" in str(info.value) and "35" in str(info.value) and str(path) in str(info.value)
+    gdf, _, _ = _read(path)
+    assert gdf.attrs["wlgeo_source"]["crs"] == "EPSG:4544"
+    assert gdf.crs.to_epsg() == 4544
+    assert _by_id(gdf).loc["WL-001"].geometry.bounds == pytest.approx((E0, N0, E0 + 200, N0 + 100), abs=1e-6)
 
 
 def test_header_zone_35_with_prefix_36_trusts_the_coordinates(tmp_path):
@@ -186,15 +187,20 @@ def test_header_zone_35_with_prefix_36_trusts_the_coordinates(tmp_path):
     assert _by_id(gdf).loc["WL-001"].geometry.bounds == pytest.approx((E0, N0, E0 + 200, N0 + 100), abs=1e-6)
 
 
-def test_prefix_35_coordinates_are_refused(tmp_path):
+def test_prefix_35_coordinates_into_a_zone_36_working_crs(tmp_path):
     path = _write(tmp_path, _three_parcels(prefix=35), zone="35")
-    with pytest.raises(CRSError, match="35"):
-        read_layer(path)
+    gdf, _, _ = _read(path, working_crs="EPSG:4545")
+    to36 = Transformer.from_crs(4544, 4545, always_xy=True)
+    written = [(E0, N0), (E0 + 200, N0), (E0 + 200, N0 + 100), (E0, N0 + 100)]
+    expected = sorted(to36.transform(e, n) for e, n in written)
+    got = sorted(set(_by_id(gdf).loc["WL-001"].geometry.exterior.coords))
+    assert np.allclose(got, expected, atol=1e-6)
+    assert any("reprojected from EPSG:4544 to EPSG:4545" in n for n in gdf.attrs["wlgeo_notes"])
 
 
-def test_six_degree_zone_is_refused(tmp_path):
-    path = _write(tmp_path, _three_parcels(), width="6", zone="18")
-    with pytest.raises(CRSError, match="几度分带"):
+def test_six_degree_zone_36_is_a_contradiction(tmp_path):
+    path = _write(tmp_path, _three_parcels(prefix=None), width="6", zone="36")
+    with pytest.raises(CRSError, match="几度分带=6 with 带号=36 is a contradiction"):
         read_layer(path)
 
 

@@ -23,6 +23,8 @@ def _rect(n, e, dn, de):
 
 
 def _read(path, **kwargs):
+    # the tables name no zone and some carry no prefix: read as a Wulong pack reads them (zone 36)
+    kwargs.setdefault("working_crs", "EPSG:4545")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gdf = read_layer(path, **kwargs)

@@ -99,7 +99,8 @@ def test_no_crs_gk_metres_recognised(tmp_path, prefix):
     offset = prefix * 1_000_000 if prefix else 0
     path = _write_shp(tmp_path, [_box(E0 + offset)], crs=None)
     assert not path.with_suffix(".prj").exists()
-    gdf, categories = _read(path)
+    # without a prefix the zone is that of the working CRS (a pack's); with one, the prefix's
+    gdf, categories = _read(path, **({} if prefix else {"working_crs": "EPSG:4545"}))
     assert CRSWarning in categories
     assert gdf.crs.to_epsg() == 4545
     assert gdf.geometry[0].bounds == pytest.approx((E0, N0, E0 + 200, N0 + 100), abs=1e-6)
@@ -124,11 +125,22 @@ def test_declared_prefixed_crs_with_swapped_axes(tmp_path):
     assert gdf.geometry[0].bounds == pytest.approx((E0, N0, E0 + 200, N0 + 100), abs=1e-6)
 
 
-def test_zone_prefix_35_refused(tmp_path):
-    path = _write_shp(tmp_path, [_box(E0 + 35_000_000)], crs=None)
+def test_no_crs_no_prefix_without_working_crs_lists_candidate_zones(tmp_path):
+    path = _write_shp(tmp_path, [_box(E0)], crs=None)
     with pytest.raises(CRSError) as info:
         read_layer(path)
-    assert "35" in str(info.value) and str(path) in str(info.value)
+    text = str(info.value)
+    assert "zone cannot be known" in text and "25–45" in text and "13–23" in text and "crs=" in text
+    assert str(path) in text
+
+
+def test_zone_prefix_35_read_in_zone_35(tmp_path):
+    # the prefix names the zone: read there, and the working CRS is the zone holding the data
+    path = _write_shp(tmp_path, [_box(E0 + 35_000_000)], crs=None)
+    gdf, _ = _read(path)
+    assert gdf.crs.to_epsg() == 4544  # CGCS2000 3-degree GK CM 105E, zone 35
+    assert gdf.geometry[0].bounds == pytest.approx((E0, N0, E0 + 200, N0 + 100), abs=1e-6)
+    assert any("zone prefix 35 removed" in n for n in gdf.attrs["wlgeo_notes"])
 
 
 def test_coordinates_that_fit_nothing_refused(tmp_path):
@@ -162,7 +174,7 @@ def test_geojson_metres_without_crs_member(tmp_path):
     path = tmp_path / "metres.geojson"
     feature = {"type": "Feature", "properties": {"name": NAME}, "geometry": shapely.geometry.mapping(_box())}
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False), encoding="utf-8")
-    gdf, _ = _read(path)
+    gdf, _ = _read(path, working_crs="EPSG:4545")
     assert gdf.loc[0, "name"] == NAME
     assert gdf.geometry[0].bounds == pytest.approx((E0, N0, E0 + 200, N0 + 100), abs=1e-6)
 

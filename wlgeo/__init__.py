@@ -1,4 +1,4 @@
-"""wlgeo: spatial planning of the quarries and industrial parks of Wulong District (武隆区).
+"""wlgeo: spatial planning of the quarries and industrial parks of a Chinese district (demo: Wulong, 武隆区).
 
 The public API is listed in ``__all__``; everything else is internal.
 """

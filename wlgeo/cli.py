@@ -202,7 +202,7 @@ def read_options(func):
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
-    """wlgeo: quarry and park planning for Wulong District (武隆区矿山与园区空间规划).
+    """wlgeo: quarry and park planning for a district (区县矿山与园区空间规划; demo: Wulong 武隆区).
 
     Exit codes: 0 ok; 1 problems found (validate: problems in the pack; run/demo: outputs
     written but a cap is not met; export/sheet: some outputs failed); 2 bad input; 3 internal

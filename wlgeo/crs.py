@@ -1,14 +1,16 @@
-"""Coordinate systems: the working CRS, Gauss-Kruger zones and prefixes, axis order, GCJ-02.
+"""Coordinate systems: Gauss-Kruger grids, working CRSs, prefixes, axis order, GCJ-02.
 
-Wulong lies wholly in the 3-degree Gauss-Kruger zone 36 (central meridian 108°E). All metric
-work is done in CGCS2000 / 3-degree GK CM 108E (EPSG:4545). Survey files often carry the zone
-number as a prefix of the easting (Y = 36xxxxxx), write X = northing / Y = easting (or swap them
-by mistake), or carry no CRS at all; :func:`inspect_gk_layout` recognises those cases from the
-coordinate magnitudes so that the reading funnel can fix them with a recorded note.
+China's survey data sit in Gauss-Kruger (GK) grids: 3-degree zones 25–45 or 6-degree zones
+13–23, in CGCS2000, Xian 1980 or Beijing 1954, with the zone number written before the easting
+(Y = 37xxxxxx) or not. :class:`GKGrid` names one such grid and its EPSG code. A pack's metric
+work is done in the CGCS2000 3-degree zone without prefix (EPSG:4534–4554) that holds the centre
+of its data (:func:`gk3_zone_epsg`, :func:`working_crs_for`); :func:`inspect_gk_layout`
+recognises GK metres, a swapped axis order and a zone prefix from the coordinate magnitudes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,39 +20,120 @@ from pyproj import CRS
 __all__ = [
     "WORKING_CRS",
     "MAP_CRS",
-    "WULONG_ZONE",
+    "LONLAT_CRS",
     "GK_CRS",
+    "GK_ZONES",
     "Datum",
+    "GKGrid",
     "GKLayout",
     "gk_crs",
+    "gk_grid",
+    "gk_family",
+    "gk3_zone_epsg",
+    "working_crs_for",
+    "data_centre",
+    "check_working_crs",
+    "crs_label",
     "inspect_gk_layout",
     "looks_like_lonlat",
-    "gk_family",
+    "out_of_china",
     "wgs84_to_gcj02",
     "gcj02_to_wgs84",
 ]
 
 WORKING_CRS = CRS.from_epsg(4545)
-"""CGCS2000 / 3-degree Gauss-Kruger CM 108E: the CRS of every metric computation."""
+"""CGCS2000 / 3-degree GK CM 108E (zone 36): the working CRS of the bundled demo pack.
+
+Kept for compatibility. A pack's own working CRS is :attr:`wlgeo.LayerPack.working_crs` (the
+zone holding its centre, :func:`working_crs_for`); this constant is only the fallback for a frame
+that carries no CRS and no pack to take one from.
+"""
 
 MAP_CRS = CRS.from_epsg(4326)
 """WGS84 lon/lat: the CRS of web maps."""
 
-WULONG_ZONE = 36
-"""The 3-degree GK zone holding Wulong (central meridian 108°E)."""
+LONLAT_CRS = CRS.from_epsg(4490)
+"""CGCS2000 lon/lat: where the centre of a pack is taken to choose its zone."""
 
 Datum = Literal["cgcs2000", "xian80", "beijing54"]
 
-# (datum, with zone prefix?) -> EPSG code of the 3-degree GK zone 36 CRS
-GK_CRS: dict[tuple[str, bool], int] = {
-    ("cgcs2000", True): 4524,
-    ("cgcs2000", False): 4545,
-    ("xian80", True): 2360,
-    ("xian80", False): 2381,
-    ("beijing54", True): 2412,
-    ("beijing54", False): 2433,
+# (datum, width, prefixed) -> (first zone, EPSG code of that zone); zones are consecutive codes.
+_GK_FIRST: dict[tuple[str, int, bool], tuple[int, int]] = {
+    ("cgcs2000", 3, True): (25, 4513),
+    ("cgcs2000", 3, False): (25, 4534),
+    ("cgcs2000", 6, True): (13, 4491),
+    ("cgcs2000", 6, False): (13, 4502),
+    ("xian80", 3, True): (25, 2349),
+    ("xian80", 3, False): (25, 2370),
+    ("xian80", 6, True): (13, 2327),
+    ("xian80", 6, False): (13, 2338),
+    ("beijing54", 3, True): (25, 2401),
+    ("beijing54", 3, False): (25, 2422),
+    ("beijing54", 6, True): (13, 21413),
+    ("beijing54", 6, False): (13, 21473),
 }
-_GK_BY_EPSG = {code: key for key, code in GK_CRS.items()}
+GK_ZONES: dict[int, tuple[int, int]] = {3: (25, 45), 6: (13, 23)}
+"""Zone width (degrees) → the zone numbers covering China."""
+_DATUM_NAMES = {"cgcs2000": "CGCS2000", "xian80": "Xian 1980", "beijing54": "Beijing 1954"}
+
+
+@dataclass(frozen=True)
+class GKGrid:
+    """One Gauss-Kruger grid: datum, zone width (3 or 6 degrees), zone number, zone prefix or not.
+
+    Examples
+    --------
+    >>> g = GKGrid("cgcs2000", 3, 37, prefixed=False)
+    >>> g.epsg, g.central_meridian
+    (4546, 111)
+    >>> GKGrid("xian80", 6, 18, prefixed=True).epsg
+    2332
+    """
+
+    datum: str
+    width: int
+    zone: int
+    prefixed: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.datum, self.width, self.prefixed) not in _GK_FIRST:
+            raise ValueError(f"no Gauss-Kruger grid for datum={self.datum!r}, width={self.width!r}")
+        low, high = GK_ZONES[self.width]
+        if not low <= self.zone <= high:
+            raise ValueError(f"{self.width}-degree zone {self.zone} is not one of China's zones {low}–{high}")
+
+    @property
+    def epsg(self) -> int:
+        first_zone, first_code = _GK_FIRST[(self.datum, self.width, self.prefixed)]
+        return first_code + self.zone - first_zone
+
+    @property
+    def central_meridian(self) -> int:
+        return self.zone * 3 if self.width == 3 else self.zone * 6 - 3
+
+    def crs(self) -> CRS:
+        return CRS.from_epsg(self.epsg)
+
+    def with_prefix(self, prefixed: bool) -> GKGrid:
+        return GKGrid(self.datum, self.width, self.zone, prefixed)
+
+    def label(self) -> str:
+        """``'CGCS2000 3-degree GK zone 37 (CM 111°E, EPSG:4546)'``."""
+        prefix = ", zone prefix" if self.prefixed else ""
+        return (f"{_DATUM_NAMES[self.datum]} {self.width}-degree GK zone {self.zone} "
+                f"(CM {self.central_meridian}°E{prefix}, EPSG:{self.epsg})")
+
+
+_GRID_BY_EPSG: dict[int, GKGrid] = {}
+for (_datum, _width, _prefixed), (_first, _code) in _GK_FIRST.items():
+    for _zone in range(GK_ZONES[_width][0], GK_ZONES[_width][1] + 1):
+        _GRID_BY_EPSG[_code + _zone - _first] = GKGrid(_datum, _width, _zone, _prefixed)
+
+GK_CRS: dict[tuple[str, bool], int] = {
+    (datum, prefixed): GKGrid(datum, 3, 36, prefixed).epsg
+    for datum in ("cgcs2000", "xian80", "beijing54") for prefixed in (True, False)
+}
+"""(datum, prefixed) → EPSG code of 3-degree zone 36 (the demo's zone; kept for compatibility)."""
 
 # Magnitudes of GK coordinates anywhere in China (metres).
 _EASTING = (100_000.0, 900_000.0)  # false easting 500 000 m, ±400 km
@@ -58,17 +141,145 @@ _NORTHING = (1_000_000.0, 6_500_000.0)  # ~9°N .. ~58°N
 _ZONES = (13, 45)  # 6-degree zones 13-23 and 3-degree zones 25-45 cover China
 
 
-def gk_crs(datum: Datum = "cgcs2000", *, prefixed: bool = False) -> CRS:
-    """Return the zone-36 Gauss-Kruger CRS of ``datum``, with or without the zone prefix."""
-    return CRS.from_epsg(GK_CRS[(datum, prefixed)])
+def gk_crs(datum: Datum = "cgcs2000", *, zone: int, width: int = 3, prefixed: bool = False) -> CRS:
+    """The Gauss-Kruger CRS of ``datum``, ``width``-degree ``zone``, with or without the zone prefix.
+
+    Examples
+    --------
+    >>> gk_crs("cgcs2000", zone=37).to_epsg(), gk_crs("xian80", zone=18, width=6).to_epsg()
+    (4546, 2343)
+    """
+    return GKGrid(datum, width, zone, prefixed).crs()
+
+
+def gk_grid(crs: CRS | None) -> GKGrid | None:
+    """The :class:`GKGrid` of ``crs`` when it is one of China's GK grids (by EPSG code), else ``None``."""
+    if crs is None:
+        return None
+    crs = CRS.from_user_input(crs)
+    code = crs.to_epsg()
+    if code is None and crs.is_projected:
+        code = crs.to_epsg(min_confidence=70)
+    return _GRID_BY_EPSG.get(code) if code is not None else None
 
 
 def gk_family(crs: CRS | None) -> tuple[str, bool] | None:
-    """Return ``(datum, prefixed)`` when ``crs`` is one of the zone-36 GK CRSs, else ``None``."""
+    """Return ``(datum, prefixed)`` when ``crs`` is a Chinese GK grid, else ``None``."""
+    grid = gk_grid(crs)
+    return None if grid is None else (grid.datum, grid.prefixed)
+
+
+def gk3_zone_epsg(lon: float) -> int:
+    """EPSG code of the CGCS2000 3-degree GK zone without prefix (4534–4554) holding longitude ``lon``.
+
+    The zone is ``round(lon / 3)`` (a longitude on a zone edge goes east).
+
+    Raises
+    ------
+    ValueError
+        ``lon`` lies outside China's 3-degree zones 25–45 (73.5°E–136.5°E).
+
+    Examples
+    --------
+    >>> gk3_zone_epsg(107.7), gk3_zone_epsg(109.9), gk3_zone_epsg(105.0)
+    (4545, 4546, 4544)
+    """
+    if not math.isfinite(float(lon)):
+        raise ValueError(f"longitude {lon!r} is not a number")
+    zone = int(math.floor(float(lon) / 3.0 + 0.5))
+    if not 25 <= zone <= 45:
+        raise ValueError(f"longitude {float(lon):.4f}° lies outside China's 3-degree Gauss-Kruger zones 25–45 "
+                         "(73.5°E–136.5°E)")
+    return 4534 + zone - 25
+
+
+def data_centre(obj) -> tuple[float, float]:
+    """The centroid, in CGCS2000 lon/lat (EPSG:4490), of a GeoDataFrame, GeoSeries or geometry.
+
+    A bare shapely geometry (no CRS) is taken as lon/lat. Invalid geometries are made valid
+    first (a bow-tie ring still has a centre).
+    """
+    import geopandas as gpd
+    import shapely
+
+    if isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        series = obj.geometry if isinstance(obj, gpd.GeoDataFrame) else obj
+        series = series[~(series.isna() | series.is_empty)]
+        if series.crs is None:
+            raise ValueError("the data have no CRS: cannot say which zone holds them")
+        if len(series) == 0:
+            raise ValueError("the data hold no geometry: cannot say which zone holds them")
+        geoms = np.asarray(series.to_crs(LONLAT_CRS).values)
+    else:
+        if obj is None or shapely.is_empty(obj):
+            raise ValueError("empty geometry: cannot say which zone holds it")
+        geoms = np.asarray([obj])
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    # the centroid of the union, as the weighted mean of the parts' centroids (exact when the
+    # parts do not overlap; no union of a large layer): by area, else length, else count
+    centres = shapely.get_coordinates(shapely.centroid(geoms))
+    weights = shapely.area(geoms)
+    if not weights.sum() > 0:
+        weights = shapely.length(geoms)
+    if not weights.sum() > 0:
+        weights = np.ones(len(geoms))
+    ok = np.isfinite(centres).all(axis=1) & (weights > 0) if len(centres) == len(geoms) else None
+    if ok is None or not ok.any():
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        return float((minx + maxx) / 2), float((miny + maxy) / 2)
+    lon, lat = np.average(centres[ok], axis=0, weights=weights[ok])
+    return float(lon), float(lat)
+
+
+def working_crs_for(gdf_or_geometry) -> CRS:
+    """The working CRS of data: the CGCS2000 3-degree GK zone (no prefix) holding their centre.
+
+    The centre is the centroid of the data's union in CGCS2000 lon/lat (EPSG:4490); a bare
+    shapely geometry is taken as lon/lat.
+
+    Raises
+    ------
+    ValueError
+        No CRS, no geometry, or a centre outside China's 3-degree zones.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> working_crs_for(shapely.box(109.6, 30.8, 110.2, 31.4)).to_epsg()
+    4546
+    """
+    lon, _lat = data_centre(gdf_or_geometry)
+    return CRS.from_epsg(gk3_zone_epsg(lon))
+
+
+def check_working_crs(value) -> CRS:
+    """Return ``value`` as a pyproj CRS if it is a projected CRS in metres, else raise ``ValueError``.
+
+    Examples
+    --------
+    >>> check_working_crs("EPSG:4546").to_epsg()
+    4546
+    """
+    crs = CRS.from_user_input(value)
+    if not crs.is_projected:
+        raise ValueError(f"working_crs {crs_label(crs)} is not a projected CRS: areas and distances need metres "
+                         "(use a CGCS2000 3-degree Gauss-Kruger zone, EPSG:4534–4554)")
+    units = {(axis.unit_name or "").lower() for axis in crs.axis_info}
+    if not units or not units <= {"metre", "meter", "m"}:
+        raise ValueError(f"working_crs {crs_label(crs)} is not in metres (units: {', '.join(sorted(units))})")
+    return crs
+
+
+def crs_label(crs) -> str:
+    """``'EPSG:4546'`` when the CRS has an EPSG code, else its name."""
     if crs is None:
-        return None
+        return "no CRS"
+    crs = CRS.from_user_input(crs)
     code = crs.to_epsg()
-    return _GK_BY_EPSG.get(code) if code is not None else None
+    return f"EPSG:{code}" if code else crs.name
 
 
 @dataclass(frozen=True)
@@ -169,23 +380,47 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return d_lon, d_lat
 
 
+def out_of_china(lon, lat) -> np.ndarray:
+    """Whether points lie outside the box where GCJ-02 applies (the published implementations' test).
+
+    eviltransform, coordtransform and prcoords leave a point unchanged when
+    ``lon < 72.004 or lon > 137.8347 or lat < 0.8293 or lat > 55.8271``.
+
+    Examples
+    --------
+    >>> out_of_china([107.7, -104.99], [29.3, 39.74]).tolist()
+    [False, True]
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+
+
 def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     """Shift WGS84 lon/lat to GCJ-02 (Gaode/AMap, Tencent) with the public formula.
+
+    Points outside China (:func:`out_of_china`) are returned unchanged, as the published
+    implementations do.
 
     Examples
     --------
     >>> lon, lat = wgs84_to_gcj02(107.76, 29.325)
     >>> round(float(lon - 107.76), 4), round(float(lat - 29.325), 4)
     (0.0044, -0.0028)
+    >>> [float(v) for v in wgs84_to_gcj02(-104.99, 39.74)]
+    [-104.99, 39.74]
     """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     d_lon, d_lat = _gcj_delta(lon, lat)
-    return lon + d_lon, lat + d_lat
+    outside = out_of_china(lon, lat)
+    return lon + np.where(outside, 0.0, d_lon), lat + np.where(outside, 0.0, d_lat)
 
 
 def gcj02_to_wgs84(lon, lat, *, tol_deg: float = 1e-9, max_iter: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """Invert :func:`wgs84_to_gcj02` by fixed-point iteration (error far below 0.5 m).
+
+    Points outside China (:func:`out_of_china`) are returned unchanged.
 
     Examples
     --------

@@ -48,7 +48,7 @@ from branca.element import Element, MacroElement
 from folium.map import Layer
 from jinja2 import Template
 
-from .crs import WORKING_CRS, wgs84_to_gcj02
+from .crs import WORKING_CRS, wgs84_to_gcj02, working_crs_for
 from .errors import MapError
 from .io.atomic import atomic_path
 from .style import (
@@ -77,7 +77,7 @@ OUTLINE_ZOOM = 13
 
 Below it (the district view the map opens at) each one is a circle marker in its decision colour
 at its representative point, since a quarry of a few hectares is a speck at district zoom; at
-zoom 13 a pixel is about 17 m in Wulong, so a 200 m quarry is 12 pixels across.
+zoom 13 a pixel is about 17 m at 30°N, so a 200 m quarry is 12 pixels across.
 """
 
 _MARKER_RADIUS = 5.0
@@ -319,13 +319,23 @@ def _quarry_tooltip(record: Mapping[str, Any], decision: str) -> str:
 # --------------------------------------------------------------------------- geometry
 
 
+def _metric_crs(frame: gpd.GeoDataFrame):
+    """The frame's CRS when projected, else the GK zone holding it (else its UTM zone)."""
+    if frame.crs.is_projected:
+        return frame.crs
+    try:
+        return working_crs_for(frame)
+    except ValueError:
+        return frame.estimate_utm_crs() if len(frame) else WORKING_CRS
+
+
 def _display_geometries(frame: gpd.GeoDataFrame, *, simplify_m: float, gcj02: bool, layer: str) -> np.ndarray:
-    """Simplified (in EPSG:4545), reprojected to EPSG:4326, optionally GCJ-02-shifted, rounded to 1e-6°."""
+    """Simplified (in metres: the frame's projected CRS), reprojected to EPSG:4326, optionally GCJ-02-shifted, rounded to 1e-6°."""
     if frame.crs is None:
         raise MapError("layer has no CRS; cannot place it on the map", layer=layer)
     geoms = frame.geometry
     if simplify_m > 0:
-        geoms = geoms.to_crs(WORKING_CRS).simplify(simplify_m, preserve_topology=True)
+        geoms = geoms.to_crs(_metric_crs(frame)).simplify(simplify_m, preserve_topology=True)
     geoms = geoms.to_crs("EPSG:4326").values
     arr = np.asarray(geoms, dtype=object)
 
@@ -697,9 +707,10 @@ def folium_map(
     offline : bool
         Inline Leaflet (default); ``False`` links it from a CDN (smaller file, needs internet).
     simplify_m : float
-        Display-only simplification tolerance in metres (EPSG:4545) before reprojection.
+        Display-only simplification tolerance in metres (in the layer's projected CRS) before reprojection.
     title : str, optional
-        Title shown on the map; default ``武隆区碎石矿山布局规划图 — <scenario>``.
+        Title shown on the map; default ``<district>碎石矿山布局规划图 — <scenario>`` (the district
+        from ``pack.district``).
     outline_zoom : int
         From this zoom on, quarries and new sites are drawn as polygons (decision stroke and
         fill); below it, as circle markers in their decision colour at a point inside each
@@ -720,7 +731,7 @@ def folium_map(
     _check_outline_zoom(outline_zoom)
     gcj02 = basemap == "gaode"
     scenario = getattr(getattr(result, "scenario", None), "name", None) or "—"
-    title = title or f"武隆区碎石矿山布局规划图 — {scenario}"
+    title = title or f"{getattr(pack, 'district', None) or ''}碎石矿山布局规划图 — {scenario}"
 
     m, note = _new_map(basemap=basemap, tianditu_key=tianditu_key, offline=offline)
     context, road_kinds, bounds = _add_context(m, pack, simplify_m=simplify_m, gcj02=gcj02)

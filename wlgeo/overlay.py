@@ -15,7 +15,7 @@ with a huge polygon costs time proportional to the polygon's vertex count, so:
    polygons counts once (pieces of one polygon never overlap, their areas are simply summed).
 
 Distances use ``STRtree.query_nearest`` on the (subdivided) targets. Everything is measured in
-the working CRS, EPSG:4545 (metres); frames in another CRS are reprojected with a note.
+the pack's working CRS (metres, e.g. EPSG:4545); frames in another CRS are reprojected with a note.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import shapely
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
-from .crs import WORKING_CRS
+from .crs import WORKING_CRS, crs_label
 from .errors import LayerError
 from .io.pack import LayerPack
 from .scenario import Scenario
@@ -384,14 +384,15 @@ def nearest_distance(geoms, targets, *, max_vertices: int = NEAREST_MAX_VERTICES
 
 
 # ---------------------------------------------------------------------- layer handling
-def _working(frame: gpd.GeoDataFrame, name: str, notes: list[str]) -> gpd.GeoDataFrame:
-    """The frame in EPSG:4545 (reprojected copy if needed, with a note)."""
+def _working(frame: gpd.GeoDataFrame, name: str, notes: list[str], working=WORKING_CRS) -> gpd.GeoDataFrame:
+    """The frame in the pack's working CRS (reprojected copy if needed, with a note)."""
+    label = crs_label(working)
     if frame.crs is None:
-        notes.append(f"{name} has no CRS: taken as EPSG:4545 (the pack's working CRS)")
+        notes.append(f"{name} has no CRS: taken as {label} (the pack's working CRS)")
         return frame
-    if CRS.from_user_input(frame.crs) != CRS.from_user_input(WORKING_CRS):
-        notes.append(f"{name} was in {frame.crs.to_string()}: reprojected to EPSG:4545 for measuring")
-        return frame.to_crs(WORKING_CRS)
+    if CRS.from_user_input(frame.crs) != CRS.from_user_input(working):
+        notes.append(f"{name} was in {frame.crs.to_string()}: reprojected to {label} for measuring")
+        return frame.to_crs(working)
     return frame
 
 
@@ -406,7 +407,7 @@ def _layer(pack: LayerPack, name: str, notes: list[str], not_checked: dict, rule
         for rule in rules:
             not_checked[rule] = f"layer {name} is empty"
         return None
-    return _working(frame, name, notes)
+    return _working(frame, name, notes, pack.working_crs)
 
 
 def _truthy(values: pd.Series, name: str, notes: list[str]) -> np.ndarray:
@@ -466,7 +467,7 @@ def constraint_metrics(
 
     Parameters
     ----------
-    quarries : the quarries (any CRS; measured in EPSG:4545).
+    quarries : the quarries (any CRS; measured in the pack's working CRS).
     pack : the layer pack holding ``red_line``, ``farmland``, ``protected_areas``,
         ``settlements``, ``roads``, ``rivers`` (each optional).
     scenario : gives ``closing_protected_kinds`` and ``trunk_kinds``; baseline when ``None``.
@@ -502,7 +503,7 @@ def constraint_metrics(
         raise LayerError("quarries must be a GeoDataFrame", layer="quarries")
     notes: list[str] = []
     not_checked: dict[str, str] = {}
-    q = _working(quarries, "quarries", notes)
+    q = _working(quarries, "quarries", notes, pack.working_crs)
     geoms = _as_array(q.geometry)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():

@@ -48,7 +48,7 @@ import shapely
 from pyproj import CRS
 
 from .classify import classify, consolidation_groups
-from .crs import WORKING_CRS
+from .crs import WORKING_CRS, crs_label
 from .errors import OutputError, PackError
 from .io.pack import LayerPack, read_pack
 from .io.read import file_sha256
@@ -191,12 +191,13 @@ def _working_quarries(pack: LayerPack, notes: list[str]) -> gpd.GeoDataFrame:
         notes.append("quarry_id values written as text (a spreadsheet's 1.0 is id '1')")
         quarries = quarries.copy()
         quarries["quarry_id"] = pd.Series(ids, index=quarries.index, dtype=object)
+    working = pack.working_crs
     if quarries.crs is None:
-        notes.append("quarries have no CRS: taken as EPSG:4545 (the working CRS)")
-        return quarries.set_crs(WORKING_CRS)
-    if CRS.from_user_input(quarries.crs) != CRS.from_user_input(WORKING_CRS):
-        notes.append(f"quarries were in {quarries.crs.to_string()}: reprojected to EPSG:4545")
-        return quarries.to_crs(WORKING_CRS)
+        notes.append(f"quarries have no CRS: taken as {crs_label(working)} (the working CRS)")
+        return quarries.set_crs(working)
+    if CRS.from_user_input(quarries.crs) != CRS.from_user_input(working):
+        notes.append(f"quarries were in {quarries.crs.to_string()}: reprojected to {crs_label(working)}")
+        return quarries.to_crs(working)
     return quarries
 
 
@@ -209,8 +210,8 @@ def _protected_kinds(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, pack: La
     hit = (metrics["protected_m2"].fillna(0) > scenario.min_overlap_m2).to_numpy()
     if not hit.any():
         return out
-    if areas.crs is not None and CRS.from_user_input(areas.crs) != CRS.from_user_input(WORKING_CRS):
-        areas = areas.to_crs(WORKING_CRS)
+    if areas.crs is not None and CRS.from_user_input(areas.crs) != CRS.from_user_input(quarries.crs):
+        areas = areas.to_crs(quarries.crs)
     geoms = quarries.geometry.values[hit]
     kinds = areas["kind"].astype("string").str.strip()
     found: list[list[str]] = [[] for _ in range(int(hit.sum()))]
@@ -225,12 +226,12 @@ def _protected_kinds(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, pack: La
     return out
 
 
-def _empty_sites() -> gpd.GeoDataFrame:
+def _empty_sites(crs=WORKING_CRS) -> gpd.GeoDataFrame:
     from .siting import SITE_COLUMNS
 
     numeric = {"score", "capacity", "area_m2", "slope_deg", "road_m", "park_m", "port_m"}
     cols = {c: pd.Series(dtype="float64" if c in numeric else "object") for c in SITE_COLUMNS}
-    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS)
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
 def plan(
@@ -299,7 +300,7 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
     groups = consolidation_groups(classified, towns=town_of)
     clock.done("consolidate")
 
-    new_sites, siting = _empty_sites(), None
+    new_sites, siting = _empty_sites(pack.working_crs), None
     if sites:
         siting = _propose(pack, scenario, classified, groups, notes, not_checked)
         new_sites = siting.new_sites
@@ -552,7 +553,9 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
     inputs = _inputs(pack, _scenario_file(scenario))
     versions = _versions()
     metadata = {
-        "title": f"武隆区碎石矿山布局规划 — {scenario_obj.name}",
+        "title": f"{pack.district or ''}碎石矿山布局规划 — {scenario_obj.name}",
+        "district": pack.district,
+        "working_crs": pack.provenance.get("_working_crs", {"crs": crs_label(pack.working_crs)}),
         "created": created,
         "wlgeo_version": versions["wlgeo"],
         "scenario": scenario_obj.to_dict(),
@@ -572,7 +575,7 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
     final_dir = out_dir
     with staged_dir(final_dir, owned=RUN_FILES) as out_dir:  # complete or absent: renamed into place at the end
         written = [write_geopackage(out_dir / PLAN_FILE, layers, metadata=json.loads(json.dumps(metadata, default=_json_default)),
-                                    overwrite=True)]
+                                    overwrite=True, crs=pack.working_crs)]
         clock.done("write.gpkg")
         written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key))
         clock.done("write.maps")
@@ -593,6 +596,8 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
             "wlgeo": "plan run manifest",
             "created": created,
             "pack": str(Path(pack.source).resolve()) if pack.source is not None else None,
+            "district": pack.district,
+            "working_crs": pack.provenance.get("_working_crs", {"crs": crs_label(pack.working_crs)}),
             "inputs": inputs,
             "scenario": {"name": scenario_obj.name, "file": str(_scenario_file(scenario) or "") or None,
                          "parameters": scenario_obj.to_dict(), "notes": list(scenario_obj.notes)},

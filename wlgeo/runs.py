@@ -88,7 +88,7 @@ def _manifest(gpkg: Path) -> dict:
 
 
 def read_plan_layers(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
-    """Every vector layer of a plan GeoPackage (empty layers too), in EPSG:4545.
+    """Every vector layer of a plan GeoPackage (empty layers too), in the CRS of its quarries (the run's working CRS).
 
     Raises
     ------
@@ -105,6 +105,8 @@ def read_plan_layers(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
         empty = {str(name) for name, gtype in listed
                  if gtype is not None and pyogrio.read_info(opened, layer=str(name))["features"] == 0}
         frames = {name: pyogrio.read_dataframe(opened, layer=name) for name in empty}
+        has_quarries = any(str(name) == "quarries" for name, _ in listed)
+        working = (pyogrio.read_info(opened, layer="quarries")["crs"] if has_quarries else None) or "EPSG:4545"
     names = [str(name) for name, gtype in listed if gtype is not None and name != "layer_styles"]
     if "quarries" not in names:
         raise ReadError(f"has no 'quarries' layer; its layers: {', '.join(names) or '(none)'}", path=plan_gpkg)
@@ -112,9 +114,9 @@ def read_plan_layers(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
     for name in names:
         if name in frames:
             frame = frames[name]
-            layers[name] = frame.set_crs("EPSG:4545", allow_override=True) if frame.crs is None else frame
+            layers[name] = frame.set_crs(working, allow_override=True) if frame.crs is None else frame
         else:
-            layers[name] = read_layer(plan_gpkg, layer=name)
+            layers[name] = read_layer(plan_gpkg, layer=name, working_crs=working)
     return layers
 
 

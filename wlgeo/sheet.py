@@ -1,9 +1,9 @@
 """The printable map sheet (PNG + PDF) of a plan, drawn with matplotlib.
 
-A3 landscape by default: title ``武隆区碎石矿山布局规划图 — <scenario>``, the district with every
+A3 landscape by default: title ``<district>碎石矿山布局规划图 — <scenario>``, the district with every
 quarry coloured by decision (symbols from :mod:`wlgeo.style`), parks, bases and ports labelled,
-a legend, a scale bar in km, a north arrow, grid ticks in CGCS2000 / 3-degree GK zone 36 metres
-(EPSG:4545), and a footer with source, date and scenario. Chinese text uses the font found by
+a legend, a scale bar in km, a north arrow, grid ticks in the pack's working CRS metres (e.g.
+EPSG:4545, CGCS2000 3-degree GK zone 36), and a footer with source, date and scenario. Chinese text uses the font found by
 :func:`wlgeo.fonts.cjk_font`. ``town=`` draws one town instead: framed on its polygon, the ground
 outside veiled, other towns' quarries grey, its name in the title, legend counts for the town
 only (``wlgeo sheet RUN --by town`` writes one per town via :func:`wlgeo.runs.run_sheets`).
@@ -35,7 +35,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
 from matplotlib.ticker import FuncFormatter
 
-from .crs import WORKING_CRS
+from .crs import WORKING_CRS, crs_label, gk_grid
 from .errors import MapError
 from .fonts import cjk_font
 from .style import DECISION_SYMBOLS, LAYER_SYMBOLS, ROAD_KIND_SYMBOLS, Symbol
@@ -129,6 +129,22 @@ def _north_arrow(ax, font) -> None:
             fontproperties=font.properties(11), zorder=200)
 
 
+def _sheet_crs(result: Any, pack: Any):
+    """The CRS the sheet is drawn in: the pack's working CRS, else the quarries' projected CRS."""
+    working = getattr(pack, "working_crs", None)
+    if working is not None:
+        return working
+    crs = getattr(result.quarries, "crs", None)
+    return crs if crs is not None and crs.is_projected else WORKING_CRS
+
+
+def _crs_text(crs) -> str:
+    grid = gk_grid(crs)
+    if grid is not None:
+        return f"CGCS2000 / {grid.width}° Gauss-Krüger CM {grid.central_meridian}°E ({crs_label(crs)})"
+    return f"{crs.name} ({crs_label(crs)})"
+
+
 def _extent(result: Any, pack: Any) -> tuple[float, float, float, float]:
     frames = []
     boundary = pack.get("boundary") if pack is not None else None
@@ -138,7 +154,7 @@ def _extent(result: Any, pack: Any) -> tuple[float, float, float, float]:
         frames = [f for f in (result.quarries, getattr(result, "new_sites", None)) if f is not None and len(f)]
     if not frames:
         raise MapError("nothing to draw: no boundary and no quarries", layer="quarries")
-    bounds = np.array([f.to_crs(WORKING_CRS).total_bounds for f in frames])
+    bounds = np.array([f.to_crs(_sheet_crs(result, pack)).total_bounds for f in frames])
     x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
     x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
     pad = max(x1 - x0, y1 - y0, 1000.0) * 0.04
@@ -171,19 +187,20 @@ def _town_focus(result: Any, pack: Any, town: str) -> _TownFocus:
     towns = pack.get("towns") if pack is not None else None
     if towns is None or "town" not in towns.columns or not len(towns):
         raise MapError("a town sheet needs a 'towns' layer with a 'town' field", layer="towns", field="town")
-    towns = towns.to_crs(WORKING_CRS)
+    crs = _sheet_crs(result, pack)
+    towns = towns.to_crs(crs)
     names = _clean_names(towns["town"])
     chosen = (names == town).to_numpy()
     if not chosen.any():
         known = ", ".join(dict.fromkeys(names.dropna()))
         raise MapError(f"no town named {town!r}; the towns are: {known}", layer="towns", field="town")
     polygon = towns.geometry[chosen].union_all()
-    quarries = result.quarries.to_crs(WORKING_CRS)
+    quarries = result.quarries.to_crs(crs)
     in_town = (assign_towns(quarries, towns)[0] == town).to_numpy()
     sites = getattr(result, "new_sites", None)
     site_mask = None
     if sites is not None and len(sites):
-        site_mask = (assign_towns(sites.to_crs(WORKING_CRS), towns)[0] == town).to_numpy()
+        site_mask = (assign_towns(sites.to_crs(crs), towns)[0] == town).to_numpy()
     bounds = [polygon.bounds]
     if in_town.any():  # a quarry placed by its town field may lie outside the polygon
         bounds.append(tuple(quarries[in_town].total_bounds))
@@ -205,8 +222,8 @@ def _draw_outside(ax, focus: _TownFocus, quarries: gpd.GeoDataFrame, sites: gpd.
     x0, y0, x1, y1 = extent
     w, h = x1 - x0, y1 - y0
     veil = shapely.box(x0 - 2 * w, y0 - 2 * h, x1 + 2 * w, y1 + 2 * h).difference(focus.polygon)
-    gpd.GeoSeries([veil], crs=WORKING_CRS).plot(ax=ax, facecolor="white", alpha=0.6, edgecolor="none", zorder=45)
-    gpd.GeoSeries([focus.polygon], crs=WORKING_CRS).boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=95)
+    gpd.GeoSeries([veil], crs=quarries.crs).plot(ax=ax, facecolor="white", alpha=0.6, edgecolor="none", zorder=45)
+    gpd.GeoSeries([focus.polygon], crs=quarries.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=95)
 
 
 def _groups_in(groups: gpd.GeoDataFrame, quarries: gpd.GeoDataFrame) -> np.ndarray:
@@ -267,9 +284,11 @@ def sheet_figure(
     font = cjk_font()
     scenario = getattr(getattr(result, "scenario", None), "name", None) or "—"
     focus = _town_focus(result, pack, town) if town is not None else None
+    district = getattr(pack, "district", None) or ""
     if focus is not None:
-        title = title or f"武隆区碎石矿山布局规划图 — {town} — {scenario}"
-    title = title or f"武隆区碎石矿山布局规划图 — {scenario}"
+        title = title or f"{district}碎石矿山布局规划图 — {town} — {scenario}"
+    title = title or f"{district}碎石矿山布局规划图 — {scenario}"
+    crs = _sheet_crs(result, pack)
     date = date or _dt.date.today()
     if source is None:
         source = Path(pack.source).name if getattr(pack, "source", None) else "wlgeo"
@@ -283,9 +302,9 @@ def sheet_figure(
         legend_w = 0.20 if orientation == "landscape" else 0.30
         ax = fig.add_axes((0.06, 0.09, 0.92 - legend_w - 0.02, 0.82))
         x0, y0, x1, y1 = extent = _extent(result, pack) if focus is None else focus.extent
-        quarries = result.quarries.to_crs(WORKING_CRS)
+        quarries = result.quarries.to_crs(crs)
         sites = getattr(result, "new_sites", None)
-        sites = sites.to_crs(WORKING_CRS) if sites is not None and len(sites) else None
+        sites = sites.to_crs(crs) if sites is not None and len(sites) else None
         groups = getattr(result, "consolidation_groups", None)
         if focus is not None:
             _draw_outside(ax, focus, quarries, sites, extent)
@@ -300,7 +319,7 @@ def sheet_figure(
             frame = pack.get(name) if pack is not None else None
             if frame is None or not len(frame):
                 continue
-            frame = frame.to_crs(WORKING_CRS)
+            frame = frame.to_crs(crs)
             symbol = LAYER_SYMBOLS[name]
             if name == "roads" and "kind" in frame.columns:
                 for kind, road in ROAD_KIND_SYMBOLS.items():
@@ -331,13 +350,13 @@ def sheet_figure(
             decision_handles.append((_legend_handle(symbol), f"{symbol.label} ({n})"))
         if groups is not None and len(groups):
             symbol = LAYER_SYMBOLS["consolidation_groups"]
-            _draw(ax, groups.to_crs(WORKING_CRS), symbol, zorder=symbol.z)
+            _draw(ax, groups.to_crs(crs), symbol, zorder=symbol.z)
             decision_handles.append((_legend_handle(symbol), symbol.label))
 
         for name in _LABELLED:
             frame = pack.get(name) if pack is not None else None
             if frame is not None and len(frame):
-                _label(ax, frame.to_crs(WORKING_CRS), font, size=9 * scale, color=LAYER_SYMBOLS[name].stroke)
+                _label(ax, frame.to_crs(crs), font, size=9 * scale, color=LAYER_SYMBOLS[name].stroke)
 
         frame = ax.get_position(original=True)
         box_w, box_h = frame.width * width_mm, frame.height * height_mm
@@ -371,7 +390,7 @@ def sheet_figure(
         footer = (
             f"数据来源 Source: {source}    制图日期 Date: {date.isoformat()}    方案 Scenario: {scenario}    "
             + (f"乡镇 Town: {town}    " if focus is not None else "")
-            + "坐标系 CGCS2000 / 3° Gauss-Krüger CM 108°E (EPSG:4545)    制图 wlgeo"
+            + f"坐标系 {_crs_text(crs)}    制图 wlgeo"
         )
         fig.text(0.5, 0.022, footer, ha="center", va="bottom", fontproperties=font.properties(8 * scale), color="#333333")
     return fig
@@ -409,7 +428,7 @@ def map_sheet(
     paper : {"A4", "A3", "A2", "A1", "A0"}
     orientation : {"landscape", "portrait"}
     title : str, optional
-        Default ``武隆区碎石矿山布局规划图 — <scenario>``.
+        Default ``<district>碎石矿山布局规划图 — <scenario>`` (the district from ``pack.district``).
     dpi : int
         Resolution of the PNG (300 by default: an A3 sheet is 4960 × 3507 px).
     formats : sequence of {"png", "pdf", "svg"}
@@ -418,7 +437,7 @@ def map_sheet(
     town : str, optional
         Draw one town instead of the district: the map is framed on the town's polygon in the
         pack's ``towns`` layer (with a margin), the ground outside it is veiled in white and
-        other towns' quarries are grey; the title reads ``武隆区碎石矿山布局规划图 — <town> —
+        other towns' quarries are grey; the title reads ``<district>碎石矿山布局规划图 — <town> —
         <scenario>`` and the legend counts only the town's quarries and new sites (placed as
         :func:`wlgeo.export.assign_towns` does: ``town`` field, else the polygon holding most).
 

@@ -36,7 +36,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .crs import WORKING_CRS
+from .crs import WORKING_CRS, crs_label, working_crs_for
 from .errors import LayerError, PackError, WlgeoError, WlgeoWarning, where
 from .io.pack import LayerPack
 from .schema import LAYER_NAMES, LAYERS, MANDATORY_LAYERS, FieldSpec, LayerSpec
@@ -290,10 +290,10 @@ def check_pack(
                 Problem("warning", "layer_ignored", f"'{name}' is not a canonical layer name; ignored", layer=name)
             )
             continue
-        checked[name] = check_layer(frame, name, problems, repair=repair)
+        checked[name] = check_layer(frame, name, problems, repair=repair, working_crs=pack.working_crs)
     _check_boundary(checked, problems, tolerance=boundary_tolerance_m)
     if pack.dem is not None:
-        _check_dem(Path(pack.dem), checked.get("boundary"), problems)
+        _check_dem(Path(pack.dem), checked.get("boundary"), problems, pack.working_crs)
     out = pack
     if repair:
         out = LayerPack(
@@ -301,6 +301,8 @@ def check_pack(
             pack.dem,
             pack.source,
             pack.provenance,
+            working_crs=pack.working_crs,
+            district=pack.district,
         )
     report = ValidationReport(tuple(problems), strict=strict, pack=out, source=source, info=tuple(info))
     log.info("validated %s: %d error(s), %d warning(s)", source or "pack", len(report.errors), len(report.warnings))
@@ -313,15 +315,17 @@ def check_layer(
     problems: list[Problem],
     *,
     repair: bool = False,
+    working_crs=None,
 ) -> gpd.GeoDataFrame:
     """Check one canonical layer, appending to ``problems``; return it (repaired copy if asked).
 
-    The returned frame is in the working CRS when its CRS could be placed (a copy when it was
-    reprojected); the input is never modified.
+    The returned frame is in the working CRS (``working_crs``; default: the layer's own
+    projected CRS, else the zone holding it) when its CRS could be placed (a copy when it was reprojected); the input is never
+    modified.
     """
     spec = LAYERS[name]
     out = _Collector(problems)
-    frame = _check_crs(frame, name, out)
+    frame = _check_crs(frame, name, out, _layer_working_crs(frame) if working_crs is None else CRS.from_user_input(working_crs))
     if len(frame) == 0:
         severity: Severity = "error" if name in MANDATORY_LAYERS else "warning"
         out.add(severity, "layer_empty", "the layer has no features", layer=name)
@@ -398,11 +402,12 @@ def _read_pack_collecting(path: Path, problems: list[Problem], info: list[str]) 
             )
         )
     layers = {}
-    for entry in sources.entries:
+    context = sources.context()
+    for entry in sources.read_order():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", WlgeoWarning)
             try:
-                frame = read_source(entry)
+                frame = read_source(entry, context)
             except ReadError:
                 raise
             except WlgeoError as err:
@@ -415,7 +420,8 @@ def _read_pack_collecting(path: Path, problems: list[Problem], info: list[str]) 
             else:
                 warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
         layers[entry.name] = frame
-    return sources.to_pack(layers)
+        context.learn(entry.name, frame)
+    return sources.to_pack(layers, context)
 
 
 # ---------------------------------------------------------------------------- layer checks
@@ -426,9 +432,19 @@ def _feature_labels(frame: gpd.GeoDataFrame, name: str) -> list[object]:
     return list(frame.index)
 
 
-def _check_crs(frame: gpd.GeoDataFrame, name: str, out: _Collector) -> gpd.GeoDataFrame:
+def _layer_working_crs(frame: gpd.GeoDataFrame) -> CRS:
+    """A layer checked alone: its own projected CRS, else the zone holding it, else EPSG:4545."""
+    if frame.crs is not None and CRS.from_user_input(frame.crs).is_projected:
+        return CRS.from_user_input(frame.crs)
+    try:
+        return working_crs_for(frame)
+    except ValueError:
+        return WORKING_CRS
+
+
+def _check_crs(frame: gpd.GeoDataFrame, name: str, out: _Collector, working: CRS) -> gpd.GeoDataFrame:
     """Bring the frame to the working CRS for checking; report when that needs a guess or fails."""
-    if frame.crs is not None and CRS.from_user_input(frame.crs).equals(WORKING_CRS):
+    if frame.crs is not None and CRS.from_user_input(frame.crs).equals(working):
         return frame
     from .io.coords import to_working_crs
 
@@ -436,7 +452,7 @@ def _check_crs(frame: gpd.GeoDataFrame, name: str, out: _Collector) -> gpd.GeoDa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WlgeoWarning)
         try:
-            moved = to_working_crs(frame, notes=notes, layer=name)
+            moved = to_working_crs(frame, notes=notes, layer=name, working_crs=working)
         except WlgeoError as err:
             out.add("error", "crs_unplaced", err.message, layer=name)
             return frame.set_crs(None, allow_override=True)
@@ -445,7 +461,7 @@ def _check_crs(frame: gpd.GeoDataFrame, name: str, out: _Collector) -> gpd.GeoDa
     out.add(
         "warning",
         "crs_not_working",
-        f"layer has {declared}, not the working CRS EPSG:4545: {detail}",
+        f"layer has {declared}, not the working CRS {crs_label(working)}: {detail}",
         layer=name,
     )
     return moved
@@ -650,8 +666,9 @@ def _check_boundary(layers: dict[str, gpd.GeoDataFrame], problems: list[Problem]
 
 
 # ---------------------------------------------------------------------------- DEM
-def _check_dem(path: Path, boundary: gpd.GeoDataFrame | None, problems: list[Problem]) -> None:
-    """The DEM opens, is in EPSG:4545 and covers the district (reads one pixel, the last)."""
+def _check_dem(path: Path, boundary: gpd.GeoDataFrame | None, problems: list[Problem], working: CRS | None = None) -> None:
+    """The DEM opens, is in the working CRS and covers the district (reads one pixel, the last)."""
+    working = WORKING_CRS if working is None else working
     import rasterio
     from rasterio.errors import RasterioError
 
@@ -668,10 +685,12 @@ def _check_dem(path: Path, boundary: gpd.GeoDataFrame | None, problems: list[Pro
         reason = str(err).replace(f"{path}: ", "")
         problems.append(Problem("error", "dem_unreadable", f"{path}: cannot be opened as a raster: {reason}", layer="dem"))
         return
-    if crs is None or not crs.equals(WORKING_CRS, ignore_axis_order=True):
+    if crs is None or not crs.equals(working, ignore_axis_order=True):
         declared = "no CRS" if crs is None else crs.to_string()
+        label = crs_label(working)
         problems.append(
-            Problem("error", "dem_crs", f"{path} has {declared}; the DEM must be in EPSG:4545 (gdalwarp -t_srs EPSG:4545)", layer="dem")
+            Problem("error", "dem_crs", f"{path} has {declared}; the DEM must be in the working CRS {label} "
+                    f"(gdalwarp -t_srs {label}, or set the catalog's working_crs to the DEM's CRS)", layer="dem")
         )
         return
     if boundary is None or boundary.crs is None or boundary.geometry.isna().all():

@@ -14,6 +14,7 @@ from os import PathLike
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 
 from ..errors import OPTION_SLOT, LayerError, OutputError, ReadError
 from ..schema import LAYER_NAMES, LAYERS
@@ -103,7 +104,7 @@ def add_layer(
     ----------
     pack : the pack ``.gpkg``; created when missing (its directory must exist).
     name : canonical layer name (``quarries``, ``red_line``, ...).
-    frame : the layer, in EPSG:4545 (as :func:`wlgeo.read_layer` returns it).
+    frame : the layer, in the pack's working CRS (as :func:`wlgeo.read_layer` returns it).
     overwrite : replace an existing layer of that name; without it that is an error.
 
     Returns
@@ -140,6 +141,21 @@ def add_layer(
     return replaced
 
 
+def _pack_crs(pack: Path):
+    """The CRS of an existing pack's layers (boundary, else quarries, else the first), or ``None``."""
+    if not pack.exists():
+        return None
+    names = list_layers(pack)
+    for name in [n for n in ("boundary", "quarries") if n in names] + names:
+        try:
+            crs = pyogrio.read_info(pack, layer=name)["crs"]
+        except Exception:  # noqa: BLE001 - an odd layer: try the next
+            continue
+        if crs:
+            return crs
+    return None
+
+
 def import_layer(
     source: str | PathLike,
     pack: str | PathLike,
@@ -160,7 +176,8 @@ def import_layer(
         corner table).
     pack : the pack GeoPackage (created when missing).
     as_layer : canonical layer name to store it under.
-    layer, encoding, crs, gcj02 : passed to :func:`wlgeo.read_layer`.
+    layer, encoding, crs, gcj02 : passed to :func:`wlgeo.read_layer` (into the CRS of the pack's
+        existing layers; into the zone holding the data for a new pack).
     overwrite : replace an existing layer of that name.
     rename : rename columns named by the layer's Chinese aliases to canonical names
         (see :func:`canonical_columns`); each rename is recorded in the notes.
@@ -177,7 +194,7 @@ def import_layer(
     """
     pack = Path(pack)
     _check_pack_target(pack, as_layer, overwrite=overwrite)  # fail before the (slow) read
-    frame = read_layer(source, layer=layer, encoding=encoding, crs=crs, gcj02=gcj02)
+    frame = read_layer(source, layer=layer, encoding=encoding, crs=crs, gcj02=gcj02, working_crs=_pack_crs(pack))
     notes = list(frame.attrs.get("wlgeo_notes", []))
     if rename:
         frame, mapping = canonical_columns(frame, as_layer)

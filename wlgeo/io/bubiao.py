@@ -6,7 +6,7 @@ A file has an ``[属性描述]`` header (``key=value`` lines: 坐标系, 几度�
     点数,面积(公顷),地块编号,地块名称,几何类型(面/线/点),图幅号,地块用途,地类编码,@
 
 followed by its point lines ``点号,圈号,X,Y`` where X is the northing and Y the easting (maybe
-with the zone prefix 36). Ring 1 is the outer ring; a further ring is a hole when it lies inside
+with the zone prefix, e.g. 37). Ring 1 is the outer ring; a further ring is a hole when it lies inside
 an outer ring read before it, else a further part (MultiPolygon). The first point is often
 repeated at the end to close the ring.
 
@@ -27,8 +27,8 @@ import geopandas as gpd
 import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 
-from ..crs import WULONG_ZONE, Datum
 from ..errors import CRSError, LayerError
+from .gridhint import datum_from_text, hint_from_header
 from .raw import RawLayer, read_text_file
 
 log = logging.getLogger(__name__)
@@ -40,32 +40,6 @@ AREA_TOLERANCE = 0.01
 """Relative difference between the declared 面积 and the polygon's area that earns a note."""
 
 _GEOM_TYPES = {"面": "polygon", "线": "line", "点": "point"}
-
-_DATUM_PATTERNS: tuple[tuple[Datum, re.Pattern], ...] = (
-    ("cgcs2000", re.compile(r"2000|cgcs", re.I)),
-    ("xian80", re.compile(r"西安|xi.?an|1980|80", re.I)),
-    ("beijing54", re.compile(r"北京|beijing|1954|54", re.I)),
-)
-
-
-def datum_from_text(text: str) -> Datum | None:
-    """Recognise the datum a survey header names (``"2000国家大地坐标系"`` → ``"cgcs2000"``).
-
-    Returns ``None`` for an empty or unrecognised value.
-
-    Examples
-    --------
-    >>> datum_from_text("1980西安坐标系"), datum_from_text("CGCS2000"), datum_from_text("")
-    ('xian80', 'cgcs2000', None)
-    """
-    text = (text or "").strip()
-    if not text:
-        return None
-    for datum, pattern in _DATUM_PATTERNS:
-        if pattern.search(text):
-            return datum
-    return None
-
 
 # --- geometry -------------------------------------------------------------------------------
 
@@ -174,7 +148,7 @@ def _sections(text: str, path: Path) -> tuple[list[tuple[int, str]], list[tuple[
         line = raw.strip().lstrip("\ufeff")
         if not line:
             continue
-        if line.startswith("[") and line.endswith("]"):
+        if line[:1] in "[【" and line[-1:] in "]】":
             current = line[1:-1].strip()
             seen_body = seen_body or current == "地块坐标"
             continue
@@ -202,8 +176,28 @@ def _float(value: str, *, path, line_no, parcel, field_name) -> float:
     return number
 
 
-def _parcel_line(fields: list[str], line_no: int, path: Path) -> _Parcel:
+_PLACEHOLDERS = re.compile(r"^(FID(_\d+)?|OBJECTID|DKBH|DKMC|TFH|DKYT|DLBM|JHLX|MJ|JZDS)$", re.I)
+"""Field names an ArcPy export tool writes in place of values (``FID_0,DKMC,面,TFH,DKYT,DLBM``)."""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parcel_line(fields: list[str], line_no: int, path: Path, notes: list[str], number: int) -> _Parcel:
     values = fields[:-1]  # drop the trailing "@"
+    placeholders = [v for v in values[2:] if v and _PLACEHOLDERS.match(v)]
+    if placeholders:
+        values = values[:2] + ["" if _PLACEHOLDERS.match(v) else v for v in values[2:]]
+        notes.append(f"line {line_no}: placeholder attribute values {', '.join(placeholders)} (an export tool "
+                     "wrote field names in place of values): left empty")
+    if len(values) > 2 and not values[2] and placeholders:
+        values[2] = str(number)
+        notes.append(f"line {line_no}: no real 地块编号: the parcel is numbered {number} (its order in the file)")
     parcel_id = values[2] if len(values) > 2 and values[2] else None
     label = parcel_id or f"line {line_no}"
     if len(values) < 5:
@@ -237,11 +231,17 @@ def _parcel_line(fields: list[str], line_no: int, path: Path) -> _Parcel:
             field="geom_type",
         )
     extra = values + [""] * (8 - len(values))
+    name, use = values[3], extra[6]
+    if (not name or _is_number(name)) and use and not _is_number(use) and not extra[7]:
+        # fields out of the usual order (``63,,010031, 32,,,地块1,,@``): the name sits in 用途's place
+        held = f" (the name field held {name!r})" if name else ""
+        notes.append(f"line {line_no}: fields out of the usual order: 地块名称 {use!r} taken from the 7th field{held}")
+        name, use = use, ""
     attrs = {
         "parcel_id": parcel_id,
-        "name": values[3],
+        "name": name,
         "area_ha": area,
-        "use": extra[6],
+        "use": use,
         "land_code": extra[7],
         "sheet": extra[5],
         "geom_type": kind_text,
@@ -266,8 +266,20 @@ def _add_point(parcel: _Parcel, fields: list[str], line_no: int, path: Path) -> 
     parcel.n_points += 1
 
 
-def _check_count(parcel: _Parcel, path: Path) -> None:
-    if parcel.n_points != parcel.count:
+def _closing_points(parcel: _Parcel) -> int:
+    """How many rings repeat their first point at the end."""
+    return sum(1 for _, points in parcel.rings if len(points) > 1 and points[0] == points[-1])
+
+
+def _check_count(parcel: _Parcel, path: Path, notes: list[str]) -> None:
+    closing = _closing_points(parcel)
+    if parcel.n_points != parcel.count and closing and parcel.n_points - closing == parcel.count:
+        notes.append(f"line {parcel.line_no}: 点数={parcel.count} does not count the closing point(s) that "
+                     f"repeat each ring's first: {parcel.n_points} point lines read")
+    elif parcel.n_points != parcel.count and not closing and parcel.count - parcel.n_points == len(parcel.rings):
+        notes.append(f"line {parcel.line_no}: 点数={parcel.count} counts a closing point per ring that the file "
+                     "leaves out (unclosed ring): closed")
+    elif parcel.n_points != parcel.count:
         raise LayerError(
             f"line {parcel.line_no}: the parcel line declares {parcel.count} points but "
             f"{parcel.n_points} follow it (file truncated or 点数 wrong)",
@@ -281,14 +293,14 @@ def _check_count(parcel: _Parcel, path: Path) -> None:
         )
 
 
-def _parse_body(body: list[tuple[int, str]], path: Path) -> list[_Parcel]:
+def _parse_body(body: list[tuple[int, str]], path: Path, notes: list[str]) -> list[_Parcel]:
     parcels: list[_Parcel] = []
     for line_no, line in body:
         fields = _split(line)
         if fields[-1] == "@":
             if parcels:
-                _check_count(parcels[-1], path)
-            parcels.append(_parcel_line(fields, line_no, path))
+                _check_count(parcels[-1], path, notes)
+            parcels.append(_parcel_line(fields, line_no, path, notes, len(parcels) + 1))
         elif not parcels:
             raise LayerError(
                 f"line {line_no}: a point line comes before any parcel line (a parcel line ends with '@')",
@@ -298,24 +310,11 @@ def _parse_body(body: list[tuple[int, str]], path: Path) -> list[_Parcel]:
             _add_point(parcels[-1], fields, line_no, path)
     if not parcels:
         raise LayerError("the [地块坐标] section holds no parcel", path=path)
-    _check_count(parcels[-1], path)
+    _check_count(parcels[-1], path, notes)
     return parcels
 
 
 # --- header checks --------------------------------------------------------------------------
-
-
-def _header_datum(header: dict[str, str], path: Path) -> Datum | None:
-    text = header.get("坐标系", "")
-    datum = datum_from_text(text)
-    if text and datum is None:
-        raise CRSError(
-            f"坐标系={text!r} is not a datum wlgeo knows; expected 2000国家大地坐标系, "
-            "1980西安坐标系 or 1954北京坐标系 (convert the file, or fix the header)",
-            path=path,
-            field="坐标系",
-        )
-    return datum
 
 
 def _header_units(header: dict[str, str], path: Path) -> None:
@@ -326,55 +325,6 @@ def _header_units(header: dict[str, str], path: Path) -> None:
             path=path,
             field="计量单位",
         )
-    width = header.get("几度分带", "").strip()
-    if width and width not in ("3", "3度", "三度"):
-        raise CRSError(
-            f"几度分带={width!r}: wlgeo reads 3-degree Gauss-Kruger zones (Wulong is in 3-degree "
-            "zone 36); convert the file to 3-degree zone 36 first",
-            path=path,
-            field="几度分带",
-        )
-
-
-def _prefix_zones(parcels: list[_Parcel]) -> set[int]:
-    """Zone prefixes found on 8-digit coordinates (either column)."""
-    zones = set()
-    for parcel in parcels:
-        for _, points in parcel.rings:
-            for x, y in points:
-                for value in (x, y):
-                    if 1e7 <= abs(value) < 1e8:
-                        zones.add(int(value // 1e6))
-    return zones
-
-
-def _header_zone(header: dict[str, str], parcels: list[_Parcel], path: Path, notes: list[str]) -> None:
-    """Check 带号 against Wulong's zone 36 and the prefix the coordinates carry."""
-    text = header.get("带号", "").strip()
-    if not text:
-        return
-    match = re.fullmatch(r"\s*(\d{1,2})\s*(带|度带)?\s*", text)
-    if match is None:
-        raise CRSError(f"带号={text!r} is not a zone number", path=path, field="带号")
-    zone = int(match.group(1))
-    if zone == WULONG_ZONE:
-        return
-    prefixes = _prefix_zones(parcels)
-    if prefixes == {WULONG_ZONE}:
-        message = (
-            f"the header says 带号={zone}, but every easting carries the zone prefix "
-            f"{WULONG_ZONE}: the coordinates were taken as zone {WULONG_ZONE} (the header is wrong)"
-        )
-        notes.append(message)
-        log.warning("%s: %s", path, message)
-        return
-    raise CRSError(
-        f"the header says 带号={zone}, but Wulong lies in 3-degree zone {WULONG_ZONE} (central "
-        f"meridian 108°E) and the coordinates carry no zone-{WULONG_ZONE} prefix to say otherwise; "
-        f"convert the file to zone {WULONG_ZONE}, or fix 带号 if it is wrong",
-        path=path,
-        field="带号",
-    )
 
 
 # --- public ---------------------------------------------------------------------------------
@@ -407,7 +357,7 @@ def read_bubiao(path: Path, *, encoding: str | None = None) -> RawLayer:
     RawLayer
         One row per parcel with ``parcel_id``, ``name``, ``area_ha``, ``use``, ``land_code``,
         ``sheet``, ``geom_type``; geometry x = the Y (easting) column, y = the X (northing)
-        column; no CRS; ``datum`` from the header's 坐标系; notes on the encoding, the header and
+        column; no CRS; ``hint``: the grid the header names (坐标系, 几度分带, 带号, 投影类型); notes on the encoding, the header and
         every parcel whose declared 面积 differs from its polygon by more than 1 %.
 
     Raises
@@ -417,7 +367,8 @@ def read_bubiao(path: Path, *, encoding: str | None = None) -> RawLayer:
     LayerError
         A malformed line: the message names the file, line number, parcel and field.
     CRSError
-        The header names a datum, unit, zone width or zone wlgeo cannot place in zone 36.
+        The header names coordinates in a unit other than metres (the grid it names is
+        weighed by the reading funnel, where ``crs=`` can override it).
 
     Examples
     --------
@@ -429,14 +380,14 @@ def read_bubiao(path: Path, *, encoding: str | None = None) -> RawLayer:
     text, used = read_text_file(path, encoding, notes)
     header_lines, body = _sections(text, path)
     header = _header(header_lines)
-    datum = _header_datum(header, path)
     _header_units(header, path)
-    parcels = _parse_body(body, path)
-    _header_zone(header, parcels, path, notes)
-    if datum is None:
-        notes.append("部标 header names no 坐标系: CGCS2000 assumed unless crs= is given")
+    hint = hint_from_header(header)
+    notes.extend(f"部标 header: {n}" for n in hint.notes)
+    parcels = _parse_body(body, path, notes)
+    if hint.said:
+        notes.append(f"部标 header: {hint.said}")
     else:
-        notes.append(f"部标 header: 坐标系={header.get('坐标系')} ({datum})")
+        notes.append("部标 header names no 坐标系, 带号 or 几度分带: the grid is read from the coordinates")
     rows, geoms = [], []
     for parcel in parcels:
         what = {"path": path, "feature": parcel.attrs["parcel_id"]}
@@ -449,4 +400,4 @@ def read_bubiao(path: Path, *, encoding: str | None = None) -> RawLayer:
     duplicated = sorted(set(frame.loc[frame["parcel_id"].duplicated(), "parcel_id"]))
     if duplicated:
         notes.append(f"地块编号 repeated in the file: {', '.join(duplicated)}")
-    return RawLayer(frame=frame, datum=datum, encoding=used, notes=notes)
+    return RawLayer(frame=frame, datum=hint.datum, encoding=used, notes=notes, hint=hint)

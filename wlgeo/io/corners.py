@@ -1,7 +1,7 @@
 """Corner-point tables: one row per corner of a mining right, in a CSV or XLSX sheet.
 
 Bureaus hand mining-right boundaries over as spreadsheets: a right id, the point name, X
-(northing) and Y (easting, maybe with the zone prefix 36), sometimes a ring number and per-right
+(northing) and Y (easting, maybe with the zone prefix, e.g. 37), sometimes a ring number and per-right
 columns such as the mine name or the elevation range (开采标高). Headers come in English or
 Chinese, often below a title row, with ids in merged cells. :func:`read_corner_table` finds the
 header row, recognises the columns by name, groups the rows by right (in file order) and builds
@@ -20,10 +20,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from ..crs import Datum
 from ..errors import LayerError, ReadError
 from ..schema import LAYERS
-from .bubiao import assemble_polygon, datum_from_text, invalid_geometry_notes
+from .bubiao import assemble_polygon, invalid_geometry_notes
+from .gridhint import GridHint, hint_from_text
 from .raw import RawLayer, read_text_file
 
 log = logging.getLogger(__name__)
@@ -178,17 +178,24 @@ def _layout_error(rows: list[list], path: Path, sheet: str | None) -> LayerError
     )
 
 
-def _datum_above(rows: list[list], header_index: int, notes: list[str]) -> Datum | None:
-    """A title row above the header sometimes names the datum (``坐标系：1980西安坐标系``)."""
+def _hint_above(rows: list[list], header_index: int, notes: list[str]) -> GridHint | None:
+    """A title row above the header often names the grid (``坐标系：1980西安坐标系 3度带 第37带``)."""
+    texts = []
     for row in rows[:header_index]:
         for cell in row:
-            text = "" if _blank(cell) else str(cell)
-            if re.search(r"坐标系|cgcs|西安|北京", text, re.I):
-                datum = datum_from_text(text)
-                if datum is not None:
-                    notes.append(f"datum from the title row {text.strip()!r}: {datum}")
-                    return datum
-    return None
+            text = "" if _blank(cell) else str(cell).strip()
+            if re.search(r"坐标|cgcs|西安|北京|带|wgs|utm|子午线|经线", text, re.I):
+                texts.append(text)
+    if not texts:
+        return None
+    hint = hint_from_text(" ".join(texts))
+    if hint.empty:
+        return None
+    notes.append(f"grid from the title row {hint.said!r}: " + ", ".join(
+        f"{k} {v}" for k, v in (("datum", hint.datum or ("WGS84" if hint.wgs84 else None)),
+                                ("width", hint.width), ("zone", hint.zone)) if v is not None))
+    notes.extend(hint.notes)
+    return hint
 
 
 # --- rows → rights --------------------------------------------------------------------------
@@ -276,7 +283,7 @@ def read_corner_table(
         raise _layout_error(rows if found is None else rows[found[0]:], path, layer)
     header_index, columns = found
     header = rows[header_index]
-    datum = _datum_above(rows, header_index, notes)
+    hint = _hint_above(rows, header_index, notes)
     if _norm(header[columns["id"]]) in _NAME_AS_ID:
         notes.append(f"no id column: rights grouped by {header[columns['id']]!s}")
     used_cols = set(columns.values())
@@ -337,4 +344,4 @@ def read_corner_table(
         f"corner table: {len(frame)} right(s) from {sum(len(p) for e in rights.values() for _, p in e['rings'])} "
         f"rows; columns {described}; X taken as northing, Y as easting"
     )
-    return RawLayer(frame=frame, datum=datum, encoding=encoding_used, notes=notes)
+    return RawLayer(frame=frame, datum=hint.datum if hint else None, encoding=encoding_used, notes=notes, hint=hint)

@@ -3,7 +3,7 @@
 :func:`write_geopackage` is used by ``wlgeo run`` (``plan.gpkg``) and by ``wlgeo export``. What it
 writes, beyond what a plain ``to_file`` does:
 
-- every layer in EPSG:4545, UTF-8; ``gpkg_contents.identifier`` is ``"<中文名> <name>"`` and
+- every layer in one projected CRS (the pack's working CRS, e.g. EPSG:4545), UTF-8; ``gpkg_contents.identifier`` is ``"<中文名> <name>"`` and
   ``description`` is filled;
 - dates as GeoPackage ``DATE`` fields (``license_end``, ``license_start``, any column of
   :class:`datetime.date` values), booleans as ``BOOLEAN``;
@@ -35,6 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 from pyogrio.raw import write as _ogr_write
 
 from ..crs import WORKING_CRS
@@ -142,6 +143,7 @@ def write_geopackage(
     descriptions: Mapping[str, str] | None = None,
     styles: bool = True,
     overwrite: bool = False,
+    crs=None,
 ) -> Path:
     """Write layers to one GeoPackage with aliases, metadata and QGIS styles, atomically.
 
@@ -150,7 +152,7 @@ def write_geopackage(
     path : target ``.gpkg`` file. Its directory is created when missing.
     layers : layer name → GeoDataFrame, written in this order. Names are table names (letters,
         digits, ``_``; not starting with ``gpkg_``/``rtree_``/``sqlite_``; not ``layer_styles``).
-        Frames in another CRS are reprojected to EPSG:4545; a non-empty frame without a CRS is
+        Frames in another CRS are reprojected to ``crs``; a non-empty frame without a CRS is
         refused (its coordinates cannot be placed).
     metadata : JSON-serialisable mapping (scenario name and parameters, input hashes, wlgeo
         version, run time, ...). Stored as one JSON document in ``gpkg_metadata`` with a
@@ -160,6 +162,8 @@ def write_geopackage(
         of the layer in :mod:`wlgeo.style`.
     styles : write a QGIS default style for every layer the style spec knows.
     overwrite : replace an existing file; without it an existing target is an error.
+    crs : the CRS every layer is written in (a pack's working CRS); default: the first layer's
+        projected CRS, else EPSG:4545.
 
     Returns
     -------
@@ -184,7 +188,7 @@ def write_geopackage(
     """
     target = Path(path)
     _check_target(target, overwrite=overwrite)
-    frames = _check_layers(target, layers)
+    frames = _check_layers(target, layers, _output_crs(layers, crs))
     descriptions = dict(descriptions or {})
     meta_json = _metadata_json(target, metadata)
 
@@ -242,7 +246,17 @@ def _check_target(target: Path, *, overwrite: bool) -> None:
         raise OutputError("exists; pass {option} to replace it", path=target, option="overwrite")
 
 
-def _check_layers(target: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+def _output_crs(layers, crs) -> CRS:
+    if crs is not None:
+        return CRS.from_user_input(crs)
+    if isinstance(layers, Mapping):
+        for frame in layers.values():
+            if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and frame.crs.is_projected:
+                return CRS.from_user_input(frame.crs)
+    return WORKING_CRS
+
+
+def _check_layers(target: Path, layers: Mapping[str, gpd.GeoDataFrame], crs: CRS) -> dict[str, gpd.GeoDataFrame]:
     if not isinstance(layers, Mapping) or not layers:
         raise OutputError("no layers to write (give a mapping name -> GeoDataFrame)", path=target)
     frames: dict[str, gpd.GeoDataFrame] = {}
@@ -258,7 +272,7 @@ def _check_layers(target: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> dict[
             )
         if not isinstance(frame, gpd.GeoDataFrame):
             raise OutputError(f"expected a GeoDataFrame, got {type(frame).__name__}", path=target, layer=name)
-        frames[name] = _to_working_crs(target, name, frame)
+        frames[name] = _to_working_crs(target, name, frame, crs)
         _check_columns(target, name, frames[name])
     lowered = [n.lower() for n in frames]
     if len(set(lowered)) != len(lowered):
@@ -266,18 +280,18 @@ def _check_layers(target: Path, layers: Mapping[str, gpd.GeoDataFrame]) -> dict[
     return frames
 
 
-def _to_working_crs(target: Path, name: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _to_working_crs(target: Path, name: str, frame: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
     if frame.crs is None:
         if len(frame) and frame.geometry.notna().any():
             raise OutputError(
-                "has no CRS; set it (EPSG:4545 for the working CRS) before writing",
+                f"has no CRS; set it ({crs.to_string()} for the working CRS) before writing",
                 path=target,
                 layer=name,
             )
-        return frame.set_crs(WORKING_CRS, allow_override=True)
-    if not frame.crs.equals(WORKING_CRS):
-        log.info("layer %s reprojected from %s to %s", name, frame.crs.to_string(), WORKING_CRS)
-        return frame.to_crs(WORKING_CRS)
+        return frame.set_crs(crs, allow_override=True)
+    if not frame.crs.equals(crs):
+        log.info("layer %s reprojected from %s to %s", name, frame.crs.to_string(), crs.to_string())
+        return frame.to_crs(crs)
     return frame
 
 
@@ -417,7 +431,7 @@ def _write_layer(tmp: Path, name: str, frame: gpd.GeoDataFrame, *, description: 
             layer=name,
             driver="GPKG",
             geometry_type=geometry_type,
-            crs="EPSG:4545",
+            crs=frame.crs.to_string() if frame.crs.to_epsg() else frame.crs.to_wkt(),
             encoding="UTF-8",
             append=append,
             layer_options={"DESCRIPTION": description, "IDENTIFIER": layer_identifier(name)},

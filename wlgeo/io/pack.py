@@ -1,8 +1,10 @@
-"""The layer pack: canonical layer name → GeoDataFrame in EPSG:4545, plus the DEM and provenance.
+"""The layer pack: canonical layer name → GeoDataFrame in the pack's working CRS, plus the DEM and provenance.
 
 A pack is either a GeoPackage whose layers carry the canonical names, or a catalog TOML that
 maps canonical names to files in any supported format (DESIGN §3)::
 
+    working_crs = "EPSG:4546"   # optional; default: the zone holding the boundary's centre
+    district = "巫山县"          # optional; default: the boundary's district or name field
     [layers.quarries]
     path = "采矿权.shp"
     encoding = "gbk"
@@ -24,15 +26,54 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ..errors import ReadError
+from pyproj import CRS
+
+from ..crs import WORKING_CRS, check_working_crs, crs_label, data_centre, gk_grid, working_crs_for
+from ..errors import CRSError, ReadError
 from ..schema import LAYER_NAMES, PLAN_OUTPUT_LAYERS
 from .paths import checked_path
 from .read import file_sha256, read_layer
 from .vector import list_layers
 
-__all__ = ["LayerPack", "LayerSource", "PackSources", "read_pack", "pack_sources", "read_source", "CATALOG_KEYS"]
+__all__ = ["LayerPack", "LayerSource", "PackSources", "ReadContext", "read_pack", "pack_sources", "read_source",
+           "district_name", "CATALOG_KEYS", "CATALOG_TOP_KEYS"]
 
 CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02"}
+CATALOG_TOP_KEYS = {"working_crs", "district"}
+"""Top-level catalog keys (before any table): the pack's working CRS and its district's name."""
+
+REGION_MARGIN_DEG = 1.5
+"""How far (degrees, ~150 km) around the district's boundary a pack layer may lie."""
+_ANCHORS = ("boundary", "quarries")
+"""The layers whose centre chooses the working CRS, in order of preference; they are read first."""
+
+
+def district_name(layers: dict[str, gpd.GeoDataFrame], fallback: str | None = None) -> str | None:
+    """The district's name: the boundary's ``district`` field, else its ``name`` field, else ``fallback``."""
+    boundary = layers.get("boundary")
+    if boundary is not None:
+        for column in ("district", "name"):
+            if column in boundary.columns:
+                values = [str(v).strip() for v in boundary[column].dropna() if str(v).strip()]
+                if values:
+                    return values[0] if len(set(values)) == 1 else "、".join(dict.fromkeys(values))
+    return fallback
+
+
+def _metric_crs_of(layers: dict[str, gpd.GeoDataFrame]) -> tuple[CRS, str]:
+    """The working CRS of hand-made layers: the anchor layer's projected CRS, else its zone, else EPSG:4545."""
+    for name in _ANCHORS:
+        frame = layers.get(name)
+        if frame is None or frame.crs is None:
+            continue
+        crs = CRS.from_user_input(frame.crs)
+        if crs.is_projected:
+            return crs, f"the CRS of the '{name}' layer"
+        try:
+            return working_crs_for(frame), f"the CGCS2000 3-degree zone holding the centre of '{name}'"
+        except ValueError:
+            continue
+    return WORKING_CRS, "no boundary or quarries in a known CRS: the default EPSG:4545"
 
 
 @dataclass
@@ -41,16 +82,31 @@ class LayerPack:
 
     Attributes
     ----------
-    layers : canonical name → GeoDataFrame (EPSG:4545). Absent layers are simply missing.
+    layers : canonical name → GeoDataFrame (in ``working_crs``). Absent layers are simply missing.
     dem : path of the DEM GeoTIFF, or ``None``.
     source : the GeoPackage or catalog the pack was read from.
-    provenance : canonical name → ``{"path", "layer", "sha256", "notes", ...}``.
+    provenance : canonical name → ``{"path", "layer", "sha256", "notes", ...}``; ``"_working_crs"``
+        → ``{"crs", "why"}``.
+    working_crs : the CRS of every area and distance (projected, metres). ``None`` when built
+        by hand: then the boundary's (or quarries') projected CRS, else the zone holding its centre.
+    district : the district's name (boundary ``district`` field, else ``name``, else the catalog's
+        ``district``); ``None`` when nothing names it.
     """
 
     layers: dict[str, gpd.GeoDataFrame]
     dem: Path | None = None
     source: Path | None = None
     provenance: dict[str, dict] = field(default_factory=dict)
+    working_crs: CRS | None = None
+    district: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.working_crs is None:
+            self.working_crs, why = _metric_crs_of(self.layers)
+            self.provenance.setdefault("_working_crs", {"crs": crs_label(self.working_crs), "why": why})
+        else:
+            self.working_crs = CRS.from_user_input(self.working_crs)
+        self.district = district_name(self.layers, self.district)
 
     def __contains__(self, name: str) -> bool:
         return name in self.layers
@@ -81,10 +137,54 @@ def read_pack(path: str | PathLike) -> LayerPack:
     ['bases', 'boundary', 'farmland']
     """
     sources = pack_sources(path)
+    context = sources.context()
     layers = {}
-    for entry in sources.entries:
-        layers[entry.name] = read_source(entry)
-    return sources.to_pack(layers)
+    for entry in sources.read_order():
+        layers[entry.name] = read_source(entry, context)
+        context.learn(entry.name, layers[entry.name])
+    return sources.to_pack(layers, context)
+
+
+@dataclass
+class ReadContext:
+    """What the layers read so far tell the next ones: the working CRS, why, and the region.
+
+    The catalog's ``working_crs`` wins; else the first anchor layer read (``boundary``, else
+    ``quarries``) is read into the zone holding its centre, and that zone becomes the pack's.
+    The region is the boundary's lon/lat box widened by :data:`REGION_MARGIN_DEG`.
+    """
+
+    working_crs: CRS | None = None
+    why: str | None = None
+    region: tuple[float, float, float, float] | None = None
+
+    def options(self) -> dict:
+        out: dict = {}
+        if self.working_crs is not None:
+            out["working_crs"] = self.working_crs
+        if self.region is not None:
+            out["region"] = self.region
+        return out
+
+    def learn(self, name: str, frame: gpd.GeoDataFrame) -> None:
+        if name not in _ANCHORS or frame.crs is None or not len(frame):
+            return
+        try:
+            lon, lat = data_centre(frame)
+        except ValueError:
+            return
+        if self.working_crs is None:
+            self.working_crs = CRS.from_user_input(frame.crs)
+            grid = gk_grid(self.working_crs)
+            zone = f"zone {grid.zone}, CM {grid.central_meridian}°E" if grid else "its zone"
+            self.why = (f"the CGCS2000 3-degree Gauss-Kruger zone holding the centre of the '{name}' layer "
+                        f"({lon:.3f}°E, {lat:.3f}°N → {zone})")
+        if name == "boundary" and self.region is None:
+            from ..crs import LONLAT_CRS
+
+            w, s, e, n = frame.to_crs(LONLAT_CRS).total_bounds
+            m = REGION_MARGIN_DEG
+            self.region = (float(w - m), float(s - m), float(e + m), float(n + m))
 
 
 @dataclass(frozen=True)
@@ -105,9 +205,23 @@ class PackSources:
     dem: Path | None = None
     ignored: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    working_crs: CRS | None = None
+    district: str | None = None
 
-    def to_pack(self, layers: dict[str, gpd.GeoDataFrame]) -> LayerPack:
-        """A :class:`LayerPack` of the layers read, with their provenance."""
+    def context(self) -> ReadContext:
+        """A fresh :class:`ReadContext` (holding the catalog's ``working_crs``, if any)."""
+        if self.working_crs is None:
+            return ReadContext()
+        return ReadContext(self.working_crs, f"set by the catalog (working_crs = \"{crs_label(self.working_crs)}\")")
+
+    def read_order(self) -> list[LayerSource]:
+        """The entries, boundary first, then quarries (they choose the working CRS), then the rest."""
+        rank = {name: i for i, name in enumerate(_ANCHORS)}
+        return sorted(self.entries, key=lambda e: rank.get(e.name, len(rank)))
+
+    def to_pack(self, layers: dict[str, gpd.GeoDataFrame], context: ReadContext | None = None) -> LayerPack:
+        """A :class:`LayerPack` of the layers read, with their provenance and working CRS."""
+        layers = {e.name: layers[e.name] for e in self.entries if e.name in layers}
         digests: dict[Path, str] = {}
         provenance: dict[str, dict] = {}
         for entry in self.entries:
@@ -124,12 +238,18 @@ class PackSources:
             provenance["_ignored"] = {"layers": list(self.ignored)}
         if self.dem is not None:
             provenance["dem"] = {"path": str(self.dem), "sha256": file_sha256(self.dem)}
-        return LayerPack(layers, self.dem, self.source, provenance)
+        working = context.working_crs if context is not None else None
+        if working is not None:
+            provenance["_working_crs"] = {"crs": crs_label(working), "why": context.why}
+        return LayerPack(layers, self.dem, self.source, provenance, working_crs=working, district=self.district)
 
 
-def read_source(entry: LayerSource) -> gpd.GeoDataFrame:
-    """Read one pack layer through :func:`read_layer`, with canonical column names."""
-    return _canonical_names(read_layer(entry.path, **entry.options), entry.name)
+def read_source(entry: LayerSource, context: ReadContext | None = None) -> gpd.GeoDataFrame:
+    """Read one pack layer through :func:`read_layer` (into the context's working CRS), with canonical column names."""
+    options = dict(entry.options)
+    if context is not None:
+        options.update(context.options())
+    return _canonical_names(read_layer(entry.path, **options), entry.name)
 
 
 def pack_sources(path: str | PathLike) -> PackSources:
@@ -239,9 +359,14 @@ def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
 
 def _catalog_sources(path: Path) -> PackSources:
     catalog = _load_toml(path)
-    unknown = set(catalog) - {"layers", "dem", "name", "description"}
+    unknown = set(catalog) - {"layers", "dem", "name", "description"} - CATALOG_TOP_KEYS
     if unknown:
-        raise ReadError(f"unknown catalog sections {sorted(unknown)}; allowed: layers, dem, name, description", path=path)
+        raise ReadError(f"unknown catalog sections {sorted(unknown)}; allowed: layers, dem, name, description, "
+                        f"{', '.join(sorted(CATALOG_TOP_KEYS))}", path=path)
+    working = _catalog_working_crs(path, catalog.get("working_crs"))
+    district = catalog.get("district")
+    if district is not None and (not isinstance(district, str) or not district.strip()):
+        raise ReadError(f"district must be a name in quotes, got {district!r}", path=path)
     tables = catalog.get("layers") or {}
     if not isinstance(tables, dict):
         raise ReadError('layers must be tables such as [layers.quarries] with path = "..."', path=path)
@@ -254,4 +379,21 @@ def _catalog_sources(path: Path) -> PackSources:
         dem = _catalog_file(path, dem_entry["path"], "[dem] path")
         if not dem.is_file():
             raise ReadError(f"[dem] file {dem} does not exist", path=path)
-    return PackSources(path, entries, dem)
+    return PackSources(path, entries, dem, working_crs=working, district=district.strip() if district else None)
+
+
+def _catalog_working_crs(path: Path, value) -> CRS | None:
+    """The catalog's top-level ``working_crs``: a projected CRS in metres, else a one-line CRSError."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ReadError(f"working_crs must be text in quotes such as \"EPSG:4546\", got {value!r}", path=path)
+    try:
+        crs = CRS.from_user_input(value)
+    except Exception as err:  # noqa: BLE001 - pyproj raises several types for bad input
+        raise CRSError(f"working_crs = {value!r} is not a CRS; give an EPSG code such as \"EPSG:4546\"",
+                       path=path, field="working_crs") from err
+    try:
+        return check_working_crs(crs)
+    except ValueError as err:
+        raise CRSError(str(err), path=path, field="working_crs") from None

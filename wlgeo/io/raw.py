@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from ..crs import Datum
+from .gridhint import GridHint
 from ..errors import EncodingGuessWarning, ReadError, where
 
 __all__ = ["RawLayer", "decode_text", "read_text_file"]
@@ -21,12 +22,14 @@ class RawLayer:
     ``frame.crs`` is the CRS the file declares (``None`` when it declares none). For survey
     formats (部标 TXT, corner tables) geometry x is the easting column (Y) and y the northing
     column (X) as written; the funnel detects and fixes files whose columns were swapped.
+    ``hint`` is the grid a survey header or title names (datum, zone width, zone number).
     """
 
     frame: gpd.GeoDataFrame
     datum: Datum | None = None
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    hint: GridHint | None = None
 
 
 def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:

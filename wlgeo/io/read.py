@@ -27,18 +27,21 @@ def _check_path(source) -> Path:
     path = checked_path(source, what="file path")
     if not path.exists():
         raise ReadError("no such file", path=path)
-    if path.is_dir():
-        raise ReadError("is a directory; give the path of a file inside it", path=path)
     suffix = path.suffix.lower()
+    if path.is_dir() and suffix != ".gdb":
+        raise ReadError("is a directory; give the path of a file inside it (a FileGDB folder ends in .gdb)", path=path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise ReadError(
             f"unsupported file type {suffix or '(no extension)'!r}; wlgeo reads "
             + ", ".join(SUPPORTED_SUFFIXES),
             path=path,
         )
-    if not path.is_file():
+    if path.is_dir():
+        if not any(path.iterdir()):
+            raise ReadError("FileGDB folder is empty", path=path)
+    elif not path.is_file():
         raise ReadError("is not a regular file (a device, pipe or socket); give a file", path=path)
-    if path.stat().st_size == 0:
+    elif path.stat().st_size == 0:
         raise ReadError("file is empty (0 bytes)", path=path)
     _check_read_memory(path, suffix)
     return path
@@ -84,7 +87,9 @@ def file_sha256(path: Path) -> str:
     """SHA-256 of a file (and, for a shapefile, of its sidecars in a fixed order)."""
     digest = hashlib.sha256()
     paths = [path]
-    if path.suffix.lower() == ".shp":
+    if path.is_dir():  # a FileGDB folder: its files in a fixed order
+        paths = sorted(p for p in path.rglob("*") if p.is_file())
+    elif path.suffix.lower() == ".shp":
         paths = sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
     for part in paths:
         with open(part, "rb") as handle:
@@ -100,39 +105,54 @@ def read_layer(
     encoding: str | None = None,
     crs=None,
     gcj02: bool = False,
+    working_crs=None,
+    region: tuple[float, float, float, float] | None = None,
+    region_name: str = "the district's region",
 ) -> gpd.GeoDataFrame:
-    """Read any supported file into a GeoDataFrame in the working CRS (EPSG:4545).
+    """Read any supported file into a GeoDataFrame in a metric working CRS.
 
     Parameters
     ----------
-    source : path to a GeoPackage, GeoJSON, shapefile, 部标 TXT, or a corner-point table
-        (CSV / XLSX).
-    layer : layer of a GeoPackage, or sheet of a workbook.
+    source : path to a GeoPackage, GeoJSON, ESRI JSON, JSON-FG, shapefile (or a zipped one),
+        FileGDB folder (``.gdb``), 部标 TXT, or a corner-point table (CSV / XLSX).
+    layer : layer of a GeoPackage, FileGDB or zip, or sheet of a workbook.
     encoding : text encoding; when given it always wins. Otherwise GBK shapefiles without a
         ``.cpg`` and GBK survey text are detected and the guess is recorded.
-    crs : the source CRS, for files that carry none or carry a wrong one.
-    gcj02 : the file's lon/lat are GCJ-02 (Gaode/AMap): shift them to WGS84 before projecting.
+    crs : the source CRS, for files that carry none or carry a wrong one. It always wins over
+        the file's declaration and a survey header (a disagreement is warned, naming both).
+    gcj02 : the file's lon/lat are GCJ-02 (Gaode/AMap): shift them to WGS84 before projecting
+        (points outside China are left unchanged, with a note).
+    working_crs : the CRS to return (projected, metres), e.g. a pack's working CRS. ``None``:
+        the CGCS2000 3-degree Gauss-Kruger zone (EPSG:4534–4554) holding the data's centre.
+        GK metres that name no zone (no header, no prefix) are taken to be in this CRS's zone,
+        with a warning; without it they are refused.
+    region : (west, south, east, north) lon/lat box the layer must reach (a pack passes its
+        district's region); a layer wholly outside is refused, naming where it lies. ``None``:
+        around the working CRS's zone, or China.
+    region_name : how messages name ``region``.
 
     Returns
     -------
     GeoDataFrame
-        In EPSG:4545. ``.attrs["wlgeo_notes"]`` lists, in order, every assumption and fix
-        (CRS guessed, encoding detected, axes swapped, zone prefix removed, GCJ-02 removed,
-        reprojection); ``.attrs["wlgeo_source"]`` holds the path, layer, encoding and source CRS.
+        In the working CRS. ``.attrs["wlgeo_notes"]`` lists, in order, every assumption and fix
+        (CRS guessed, grid read from a header, encoding detected, axes swapped, zone prefix
+        removed, GCJ-02 removed, working CRS chosen, reprojection); ``.attrs["wlgeo_source"]`` holds the path, layer, encoding and source CRS.
 
     Raises
     ------
     ReadError
         The file is missing, empty, a directory, of an unknown type, or not readable.
     CRSError
-        The coordinates cannot be placed: no CRS and no recognisable magnitudes, a zone other
-        than 36, or a declared CRS the coordinates contradict.
+        The coordinates cannot be placed: no CRS and no recognisable magnitudes, a zone that
+        cannot be known (the candidates are listed), a header naming a local grid or a
+        contradiction, eastings beyond the zone's width, a layer outside ``region``, or a
+        ``working_crs`` that is not projected metres.
 
     Examples
     --------
     >>> import wlgeo
     >>> quarries = wlgeo.read_layer("layers/wulong.gpkg", layer="quarries")  # doctest: +SKIP
-    >>> quarries.crs.to_epsg()  # doctest: +SKIP
+    >>> quarries.crs.to_epsg()  # the zone holding the data: 36, CM 108°E  # doctest: +SKIP
     4545
     """
     path = _check_path(source)
@@ -142,6 +162,10 @@ def read_layer(
         raw.frame,
         crs=crs,
         datum=raw.datum,
+        hint=raw.hint,
+        working_crs=working_crs,
+        region=region,
+        region_name=region_name,
         gcj02=gcj02,
         notes=notes,
         path=path,

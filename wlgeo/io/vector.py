@@ -1,4 +1,5 @@
-"""GeoPackage, GeoJSON and shapefile reading through pyogrio, with GBK mojibake detection.
+"""Vector files through pyogrio: GeoPackage, GeoJSON, ESRI JSON, JSON-FG, shapefile (also zipped),
+FileGDB folders; GBK mojibake detection; every format's own CRS declaration used.
 
 A bureau shapefile is usually GBK without a ``.cpg``; GDAL then decodes it as Latin-1 and
 returns mojibake (``ÉúÌ¬±£»¤ºìÏß`` for 生态保护红线) without any error. :func:`read_vector`
@@ -13,11 +14,13 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import shapely
 from pyogrio.errors import CRSError as OgrCRSError
 from pyogrio.errors import DataLayerError, DataSourceError, FeatureError, FieldError, GeometryError
 
+from ..crs import crs_label
 from ..errors import EncodingGuessWarning, ReadError, WlgeoWarning, where
 from .paths import gdal_path
 from .undecodable import check_plain_values, nested_value_error, undecodable_geometry
@@ -25,7 +28,9 @@ from .raw import RawLayer
 
 __all__ = ["read_vector", "list_layers", "VECTOR_SUFFIXES"]
 
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".gdb", ".zip")
+_MULTI_LAYER = (".gpkg", ".gdb", ".zip")
+"""Containers that may hold several layers: ``layer=`` chooses one."""
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
@@ -100,7 +105,7 @@ def _read(path: Path, layer, encoding):
 
 
 def _choose_layer(path: Path, layer: str | None) -> str | None:
-    if path.suffix.lower() != ".gpkg":
+    if path.suffix.lower() not in _MULTI_LAYER:
         return layer
     names = list_layers(path)
     if layer is None:
@@ -130,7 +135,7 @@ def read_vector(path: Path, *, layer: str | None = None, encoding: str | None = 
         if encoding is not None or path.suffix.lower() != ".shp" or not isinstance(err.__cause__, UnicodeDecodeError):
             raise
         frame, used = _read_despite_cpg(path, err, notes)
-    if encoding is None and used is None and path.suffix.lower() == ".shp":
+    if encoding is None and used is None and path.suffix.lower() in (".shp", ".zip"):
         has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
         guessed = detect_mojibake(frame)
         if guessed:
@@ -142,8 +147,8 @@ def read_vector(path: Path, *, layer: str | None = None, encoding: str | None = 
             )
             notes.append(message)
             warnings.warn(f"{where(path, layer=layer)}: {message}", EncodingGuessWarning, stacklevel=3)
-    if path.suffix.lower() in (".geojson", ".json") and not _geojson_declares_crs(path):
-        frame = _geojson_default_crs(frame, notes)
+    if path.suffix.lower() in (".geojson", ".json"):
+        frame = _json_crs(path, layer, frame, notes)
     return RawLayer(frame=frame, encoding=used, notes=notes)
 
 
@@ -186,24 +191,131 @@ def _read_despite_cpg(path: Path, err: ReadError, notes: list[str]):
     ) from err
 
 
-def _geojson_declares_crs(path: Path) -> bool:
-    """Whether a GeoJSON file has a (pre-RFC 7946) top-level ``"crs"`` member."""
+_JSON_DECLARATION = re.compile(rb'"(crs|spatialReference|coordRefSys)"\s*:')
+
+
+def _json_declares_crs(path: Path) -> bool:
+    """Whether a JSON file has a CRS member: GeoJSON ``crs``, ESRI ``spatialReference``, JSON-FG ``coordRefSys``."""
     with open(path, "rb") as handle:
         tail = b""
         for block in iter(lambda: handle.read(1 << 20), b""):
-            if re.search(rb'"crs"\s*:', tail + block):
+            if _JSON_DECLARATION.search(tail + block):
                 return True
-            tail = block[-16:]
+            tail = block[-24:]
     return False
 
 
+def _json_crs(path: Path, layer, frame, notes: list[str]):
+    """Use the JSON file's own CRS declaration; RFC 7946 WGS84 only for GeoJSON that declares none."""
+    try:
+        driver = pyogrio.read_info(path, layer=layer)["driver"]
+    except (DataSourceError, DataLayerError):
+        driver = "GeoJSON"
+    kind = {"ESRIJSON": "ESRI JSON spatialReference", "JSONFG": "JSON-FG coordRefSys"}.get(driver, "GeoJSON crs")
+    if not _json_declares_crs(path):
+        if driver == "GeoJSON":
+            return _geojson_default_crs(frame, notes)
+        notes.append(f"{driver} file declares no CRS")
+        return frame.set_crs(None, allow_override=True)
+    if frame.crs is not None:
+        notes.append(f"CRS from the file's {kind}: {crs_label(frame.crs)}")
+        return frame
+    declared = _read_json_declaration(path, layer)
+    if declared is None:
+        raise ReadError(f"the file has a {kind} member that GDAL could not read and wlgeo cannot either; pass crs=",
+                        path=path, layer=layer)
+    crs, text = declared
+    notes.append(f"CRS from the file's {text} (GDAL did not read it): {crs_label(crs)}")
+    return frame.set_crs(crs, allow_override=True)
+
+
+def _crs_from_reference(value):
+    """A CRS from ``wkid``/``latestWkid``/``wkt``, a URI, ``[EPSG:n]``, or a GeoJSON ``crs`` object."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    candidates: list[str] = []
+    if isinstance(value, dict):
+        for key in ("latestWkid", "wkid"):
+            if isinstance(value.get(key), int):
+                candidates += [f"EPSG:{value[key]}", f"ESRI:{value[key]}"]
+        if isinstance(value.get("wkt"), str):
+            candidates.append(value["wkt"])
+        for key in ("href", "name"):
+            if isinstance(value.get(key), str):
+                candidates.append(value[key])
+        if isinstance(value.get("properties"), dict):
+            props = value["properties"]
+            candidates += [props[k] for k in ("name", "href") if isinstance(props.get(k), str)]
+    elif isinstance(value, str):
+        candidates.append(value.strip("[]"))
+    elif isinstance(value, list) and value:
+        return _crs_from_reference(value[0])
+    for text in candidates:
+        match = re.search(r"EPSG/\d+/(\d+)$|EPSG::?(\d+)$", text)
+        if match:
+            text = f"EPSG:{match.group(1) or match.group(2)}"
+        try:
+            return CRS.from_user_input(text)
+        except (ProjCRSError, ValueError, TypeError):
+            continue
+    return None
+
+
+def _read_json_declaration(path: Path, layer=None):
+    """Read a JSON file's CRS member ourselves: top level, else every feature's (or its geometry's).
+
+    Features that declare different CRSs are refused (GDAL reads such a file with no CRS at all).
+    """
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8-sig"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    members = (("spatialReference", "ESRI JSON spatialReference"), ("coordRefSys", "JSON-FG coordRefSys"),
+               ("crs", "GeoJSON crs"))
+    for member, text in members:
+        if data.get(member) is not None:
+            crs = _crs_from_reference(data[member])
+            if crs is not None:
+                return crs, text
+    found: dict[str, tuple] = {}
+    features = data.get("features") if isinstance(data.get("features"), list) else []
+    for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            continue
+        places = [(feature, "features' ")]
+        if isinstance(feature.get("geometry"), dict):
+            places.append((feature["geometry"], "geometries' "))
+        for place, where_ in places:
+            hit = next(((m, t) for m, t in members if place.get(m) is not None), None)
+            if hit is None:
+                continue
+            crs = _crs_from_reference(place[hit[0]])
+            if crs is not None:
+                found.setdefault(crs_label(crs), (crs, f"{where_}{hit[1]}", number))
+            break
+    if len(found) > 1:
+        shown = ", ".join(f"{label} (feature {number})" for label, (_, _, number) in found.items())
+        raise ReadError(f"its features declare different CRSs: {shown}; split the file by CRS, or pass crs=",
+                        path=path, layer=layer)
+    if found:
+        crs, text, _ = next(iter(found.values()))
+        return crs, text
+    return None
+
+
 def _geojson_default_crs(frame, notes: list[str]):
-    """GeoJSON without ``crs`` is WGS84 by RFC 7946 — unless its numbers are plainly metres."""
-    from ..crs import looks_like_lonlat
+    """GeoJSON without ``crs`` is WGS84 by RFC 7946 — unless its numbers are plainly not degrees."""
     import shapely
 
     xy = shapely.get_coordinates(frame.geometry.values)
-    if len(xy) and looks_like_lonlat(xy[:, 0], xy[:, 1]) is None:
+    noise = 1e-6  # x = 180.00000000000006 is still degrees
+    if len(xy) and (np.abs(xy[:, 0]).max() > 180 + noise or np.abs(xy[:, 1]).max() > 90 + noise):
         notes.append("GeoJSON without a crs member holds metres, not degrees: the RFC 7946 WGS84 default does not apply")
         return frame.set_crs(None, allow_override=True)
     return frame

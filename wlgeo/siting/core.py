@@ -2,7 +2,7 @@
 
 Steps (each timed in :attr:`SitingResult.timings`):
 
-``grid``         one grid, from the DEM (EPSG:4545, never resampled) or from the boundary at
+``grid``         one grid, from the DEM (the pack's working CRS, never resampled) or from the boundary at
                  ``siting.grid_resolution_m`` when there is no DEM (slope then "not checked");
 ``slope``        Horn slope in degrees;
 ``distances``    distance rasters to roads, railways, parks, ports (EDT on the grid);
@@ -62,7 +62,7 @@ class SitingResult:
 
     Attributes
     ----------
-    new_sites : GeoDataFrame (EPSG:4545)
+    new_sites : GeoDataFrame (the pack's working CRS)
         One row per proposed site: ``site_id`` (N-01…), ``decision`` = ``"new"``,
         ``decision_zh`` = ``"规划新建"``, ``score`` (mean suitability, 0–1), ``capacity`` (planned,
         万吨/年), ``area_m2``, ``slope_deg`` (mean; NaN when slope was not checked), nearest
@@ -95,12 +95,12 @@ class SitingResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _empty_sites(factor_names=()) -> gpd.GeoDataFrame:
+def _empty_sites(factor_names=(), crs=WORKING_CRS) -> gpd.GeoDataFrame:
     cols = {c: pd.Series(dtype="float64" if c.endswith(("_m", "_m2", "_deg")) or c in ("score", "capacity") else "object")
             for c in SITE_COLUMNS}
     for name in factor_names:
         cols[f"f_{name}"] = pd.Series(dtype="float64")
-    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS)
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
 class _Clock:
@@ -124,9 +124,9 @@ def _make_grid(pack: LayerPack, scenario: Scenario, notes: list[str]) -> tuple[G
     boundary = pack.get("boundary")
     bounds = None
     if boundary is not None and len(boundary) and not boundary.geometry.is_empty.all():
-        bounds = tuple(_working(boundary, "boundary", notes).total_bounds)
+        bounds = tuple(_working(boundary, "boundary", notes, pack.working_crs).total_bounds)
     if pack.dem is not None:
-        grid, dem, dem_notes = read_dem(pack.dem, clip_to=bounds)
+        grid, dem, dem_notes = read_dem(pack.dem, clip_to=bounds, crs=pack.working_crs)
         notes.extend(dem_notes)
         res = scenario.siting.grid_resolution_m
         if not (math.isclose(grid.cell_x, res) and math.isclose(grid.cell_y, res)):
@@ -144,9 +144,9 @@ def _make_grid(pack: LayerPack, scenario: Scenario, notes: list[str]) -> tuple[G
         if frame is not None and len(frame) and not frame.geometry.is_empty.all():
             if name != "boundary":
                 notes.append(f"no boundary layer: grid laid over the extent of {name}")
-            b = tuple(_working(frame, name, notes).total_bounds)
+            b = tuple(_working(frame, name, notes, pack.working_crs).total_bounds)
             res = scenario.siting.grid_resolution_m
-            grid = grid_from_bounds(b, res)
+            grid = grid_from_bounds(b, res, crs=pack.working_crs)
             coarse = (b[2] - b[0]) / 30.0 * (b[3] - b[1]) / 30.0 * SITING_BYTES_PER_CELL
             hint = f"; 30 m would need about {format_bytes(coarse)}" if res < 30 else ""
             check_grid_memory(*grid.shape, res, f"set a coarser [siting] grid_resolution_m (now {res:g} m{hint}) "
@@ -161,7 +161,7 @@ def _factor_layer(pack: LayerPack, name: str, notes: list[str]) -> np.ndarray | 
     frame = pack.get(layer_name)
     if frame is None or len(frame) == 0:
         return None
-    frame = _working(frame, layer_name, [])
+    frame = _working(frame, layer_name, [], pack.working_crs)
     if which is not None:
         if "kind" not in frame.columns:
             if which == "railway":
@@ -221,11 +221,11 @@ def _attributes(
     roads = pack.get("roads")
     if roads is not None and "kind" in roads.columns:
         roads = roads[(roads["kind"].astype("string").str.strip() != "railway").fillna(True).to_numpy(dtype=bool)]
-    road_m, road_n = _nearest(polys, None if roads is None else _working(roads, "roads", []), "road")
-    park_m, park_n = _nearest(polys, None if pack.get("parks") is None else _working(pack["parks"], "parks", []), "park")
-    port_m, port_n = _nearest(polys, None if pack.get("ports") is None else _working(pack["ports"], "ports", []), "port")
+    road_m, road_n = _nearest(polys, None if roads is None else _working(roads, "roads", [], pack.working_crs), "road")
+    park_m, park_n = _nearest(polys, None if pack.get("parks") is None else _working(pack["parks"], "parks", [], pack.working_crs), "park")
+    port_m, port_n = _nearest(polys, None if pack.get("ports") is None else _working(pack["ports"], "ports", [], pack.working_crs), "port")
     towns = pack.get("towns")
-    towns = None if towns is None or "town" not in towns.columns else _working(towns, "towns", [])
+    towns = None if towns is None or "town" not in towns.columns else _working(towns, "towns", [], pack.working_crs)
     for i, site in enumerate(sites):
         means = {k: float(v[site.rows, site.cols].mean()) for k, v in factors.items()}
         slope = float(np.nanmean(raw["slope"][site.rows, site.cols])) if "slope" in raw else float("nan")
@@ -251,7 +251,7 @@ def _attributes(
             rows[c].append(values[c])
         for k, v in means.items():
             fcols[f"f_{k}"].append(round(v, 4))
-    frame = gpd.GeoDataFrame({**rows, **fcols}, geometry=list(polys), crs=WORKING_CRS)
+    frame = gpd.GeoDataFrame({**rows, **fcols}, geometry=list(polys), crs=grid.crs)
     return frame
 
 
@@ -285,7 +285,7 @@ def propose_sites(
     Raises
     ------
     CRSError
-        The DEM is not in EPSG:4545.
+        The DEM is not in the pack's working CRS.
     LayerError
         The DEM grid is rotated, or a raster is not on the grid.
     """
@@ -300,7 +300,7 @@ def propose_sites(
     grid, dem = _make_grid(pack, scenario, notes)
     clock.done("grid")
     if grid is None:
-        return SitingResult(_empty_sites(), None, None, limit=limit, notes=notes, not_checked=not_checked,
+        return SitingResult(_empty_sites(crs=pack.working_crs), None, None, limit=limit, notes=notes, not_checked=not_checked,
                             timings=clock.timings)
     log.info("siting grid %d×%d cells of %g m", grid.shape[0], grid.shape[1], grid.cell_x)
 
@@ -356,7 +356,7 @@ def propose_sites(
         notes.append(f"{len(sites)} new site(s) of {limit} allowed: no more ground at {s.site_spacing_m:g} m spacing")
     clock.done("select")
 
-    frame = _attributes(sites, grid, pack, scenario, factors, raw, weights) if sites else _empty_sites(factors)
+    frame = _attributes(sites, grid, pack, scenario, factors, raw, weights) if sites else _empty_sites(factors, grid.crs)
     clock.done("attributes")
     return SitingResult(
         new_sites=frame, grid=grid, suitability=suitability, factors=factors, raw=raw, mask=allowed,

@@ -2,7 +2,7 @@
 
 Every factor and mask of :mod:`wlgeo.siting` lives on one :class:`Grid`. Nothing is ever
 resampled: an array whose shape differs from the grid's is an error (:func:`check_on_grid`).
-The grid is north-up (no rotation), in EPSG:4545, with square or rectangular cells in metres.
+The grid is north-up (no rotation), in the pack's working CRS, with square or rectangular cells in metres.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Grid:
     Attributes
     ----------
     crs : pyproj.CRS
-        Always EPSG:4545.
+        The pack's working CRS (EPSG:4545 for the demo).
     transform : affine.Affine
         Pixel → map transform (``a`` = cell width, ``e`` = −cell height, no rotation).
     shape : tuple of int
@@ -110,7 +110,7 @@ def _check_north_up(transform: Affine, *, path=None) -> None:
         )
 
 
-def grid_from_bounds(bounds: tuple[float, float, float, float], resolution: float) -> Grid:
+def grid_from_bounds(bounds: tuple[float, float, float, float], resolution: float, *, crs=None) -> Grid:
     """A grid of ``resolution`` m square cells covering ``bounds``, snapped outward to whole cells.
 
     Examples
@@ -130,11 +130,12 @@ def grid_from_bounds(bounds: tuple[float, float, float, float], resolution: floa
     y1 = math.ceil(maxy / resolution) * resolution
     cols = max(1, int(round((x1 - x0) / resolution)))
     rows = max(1, int(round((y1 - y0) / resolution)))
-    return Grid(WORKING_CRS, Affine(resolution, 0.0, x0, 0.0, -resolution, y1), (rows, cols), None)
+    crs = WORKING_CRS if crs is None else CRS.from_user_input(crs)
+    return Grid(crs, Affine(resolution, 0.0, x0, 0.0, -resolution, y1), (rows, cols), None)
 
 
-def read_dem(path: str | PathLike, *, clip_to=None) -> tuple[Grid, np.ndarray, list[str]]:
-    """Read a DEM GeoTIFF in EPSG:4545 as float64 with NaN for nodata.
+def read_dem(path: str | PathLike, *, clip_to=None, crs=None) -> tuple[Grid, np.ndarray, list[str]]:
+    """Read a DEM GeoTIFF in the working CRS ``crs`` (default EPSG:4545) as float64 with NaN for nodata.
 
     Parameters
     ----------
@@ -152,11 +153,13 @@ def read_dem(path: str | PathLike, *, clip_to=None) -> tuple[Grid, np.ndarray, l
     ReadError
         The file cannot be opened as a raster.
     CRSError
-        The DEM has no CRS or is not in EPSG:4545.
+        The DEM has no CRS or is not in the working CRS.
     LayerError
         Rotated grid, or the DEM does not cover ``clip_to`` at all.
     """
     path = Path(path)
+    working = WORKING_CRS if crs is None else CRS.from_user_input(crs)
+    label = f"EPSG:{working.to_epsg()}" if working.to_epsg() else working.name
     notes: list[str] = []
     try:
         src = rasterio.open(path)
@@ -164,13 +167,14 @@ def read_dem(path: str | PathLike, *, clip_to=None) -> tuple[Grid, np.ndarray, l
         raise ReadError(f"cannot open the DEM: {err}", path=path) from err
     with src:
         if src.crs is None:
-            raise CRSError("the DEM has no CRS; it must be EPSG:4545 (CGCS2000 / 3-degree GK CM 108E)", path=path)
-        crs = CRS.from_user_input(src.crs.to_wkt())
-        if not crs.equals(WORKING_CRS, ignore_axis_order=True):
-            name = crs.to_string()
+            raise CRSError(f"the DEM has no CRS; it must be in the working CRS {label} ({working.name})", path=path)
+        dem_crs = CRS.from_user_input(src.crs.to_wkt())
+        if not dem_crs.equals(working, ignore_axis_order=True):
+            name = dem_crs.to_string()
             raise CRSError(
-                f"the DEM is in {name}, not EPSG:4545; reproject it first "
-                f"(e.g. gdalwarp -t_srs EPSG:4545) — wlgeo does not resample the DEM silently",
+                f"the DEM is in {name}, not {label} (the working CRS); reproject it first "
+                f"(e.g. gdalwarp -t_srs {label}), or make the DEM's CRS the pack's (catalog: working_crs = "
+                f"\"{name}\") — wlgeo does not resample the DEM silently",
                 path=path,
             )
         _check_north_up(src.transform, path=path)
@@ -200,7 +204,7 @@ def read_dem(path: str | PathLike, *, clip_to=None) -> tuple[Grid, np.ndarray, l
     if (scale, offset) != (1.0, 0.0):
         z = z * scale + offset
         notes.append(f"DEM values scaled by {scale:g} and offset by {offset:g} (GeoTIFF scale/offset)")
-    grid = Grid(WORKING_CRS, transform, z.shape, None if nodata is None else float(nodata))
+    grid = Grid(working, transform, z.shape, None if nodata is None else float(nodata))
     return grid, z, notes
 
 
@@ -256,7 +260,7 @@ def write_raster(path: str | PathLike, array: np.ndarray, grid: Grid) -> Path:
     else:
         data, dtype, nodata = np.asarray(array, dtype="float32"), "float32", float("nan")
     profile = dict(
-        driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, dtype=dtype, crs="EPSG:4545",
+        driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, dtype=dtype, crs=grid.crs.to_wkt() if grid.crs.to_epsg() is None else f"EPSG:{grid.crs.to_epsg()}",
         transform=grid.transform, nodata=nodata, compress="deflate", tiled=grid.shape[1] >= 256 and grid.shape[0] >= 256,
     )
     if profile["tiled"]:

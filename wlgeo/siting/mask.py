@@ -180,7 +180,7 @@ def exclusion_mask(
 
     Parameters
     ----------
-    pack : the layer pack (layers in EPSG:4545; others are reprojected with a note).
+    pack : the layer pack (layers in its working CRS; others are reprojected with a note).
     scenario : distances and buffers (``blast_distance_m``, ``trunk_line_m``, ``main_river_m``,
         ``siting.road_buffer_m``, ``siting.wujiang_buffer_m``, ``siting.site_spacing_m``,
         ``siting.max_slope_deg``).
@@ -201,7 +201,7 @@ def exclusion_mask(
 
     def layer(name: str) -> gpd.GeoDataFrame | None:
         frame = _clean(pack.get(name))
-        return None if frame is None else _working(frame, name, notes)
+        return None if frame is None else _working(frame, name, notes, pack.working_crs)
 
     def outside(name: str, frame: gpd.GeoDataFrame, distances, fallback: str) -> None:
         geoms = frame.geometry.to_numpy()
@@ -254,7 +254,7 @@ def exclusion_mask(
     if kept is not None and len(kept):
         frame = _clean(kept)
         if frame is not None:
-            frame = _working(frame, "kept quarries", notes)
+            frame = _working(frame, "kept quarries", notes, pack.working_crs)
             outside("kept_quarries", frame, s.site_spacing_m, "quarry")
             if "quarry_id" in frame.columns:
                 exclusions[-1].labels = frame["quarry_id"].astype(str).to_numpy(dtype=object)
