@@ -378,7 +378,7 @@ def _input_files(pack: LayerPack | str | PathLike, scenario_file: Path | None) -
     else:
         sources = pack_sources(pack)
         files.add(sources.source)
-        files.update(entry.path for entry in sources.entries)
+        files.update(path for entry in sources.entries for path in entry.files)
         if sources.dem is not None:
             files.add(sources.dem)
     if scenario_file is not None:
