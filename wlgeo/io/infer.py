@@ -509,7 +509,7 @@ def _not_read_reason(path: Path, err: BaseException) -> str:
     suffix = path.suffix.lower()
     reason = _reason(err)
     if suffix in (".csv", ".xlsx", ".xls") and "corner-table" in reason:
-        return "a table without corner-point columns (not a layer): " + reason.split(";")[0]
+        return "a table without corner-point columns (not a layer): " + reason.split(". Accepted")[0]
     if suffix == ".txt" and ("[地块坐标]" in reason or "部标" in reason or "section" in reason):
         return "a text file that is not a 部标 survey file: " + reason
     return f"cannot be read: {reason}"
@@ -963,6 +963,9 @@ def _choose_fields(probe: LayerProbe, layer: str) -> tuple[list[FieldChoice], li
             used.add(column)
     if layer == "quarries":
         _licence_as_id(probe, choices)
+    taken = {c.source for c in choices}
+    for choice in choices:
+        choice.others = [(c, why) for c, why in choice.others if c not in taken]
     return choices, notes
 
 
@@ -978,16 +981,19 @@ def _licence_as_id(probe: LayerProbe, choices: list[FieldChoice]) -> None:
 
 def _by_values(probe: LayerProbe, layer: str, fs) -> list[str]:
     """Columns whose values are mostly the field's enumerated values in a usual form."""
-    out = []
+    scored = []
     for column in probe.columns:
         values = _text_values(probe.frame[column])
         if fs.type == "bool":
             if column in _name_like_columns(probe, FIELD_SYNONYMS.get(layer, {}).get(fs.name, ())):
-                out.append(column)
+                scored.append((0, 0.0, column))
             continue
-        if values and _vocab_share(values, (layer, fs.name)) >= 0.6:
-            out.append(column)
-    return out
+        share = _vocab_share(values, (layer, fs.name)) if values else 0.0
+        if share >= 0.6:
+            # a class column repeats a few values; a name column that happens to hold the words does not
+            varied = len(set(values)) > max(6, 0.5 * len(values))
+            scored.append((int(varied), -share, column))
+    return [column for _v, _s, column in sorted(scored)]
 
 
 def _latest_date_column(probe: LayerProbe, used: set[str]) -> list[tuple[str, str]]:
@@ -1179,22 +1185,27 @@ def _joinable(chosen: LayerProposal, other: LayerProposal) -> str | None:
     """``None`` when ``other`` can be read as more features of ``chosen``; else why not."""
     if chosen.name == "dem":
         return f"a second DEM candidate; {chosen.probes[0].label} was preferred"
-    if other.key != chosen.key or other.missing or chosen.missing:
-        return f"{chosen.probes[0].label} was preferred ({chosen.guess.confidence}, {len(chosen.fields)} fields mapped); its fields or options differ"
     frame = other.probes[0].frame
     if chosen.name == "quarries":
-        source = chosen.field_map.get("quarry_id", "quarry_id")
-        ids = lambda f: {id_text(v) for v in f[source].tolist()} - {None} if source in f.columns else set()  # noqa: E731
-        have = set().union(*(ids(p.frame) for p in chosen.probes))
-        shared = have & ids(frame)
+        have = set().union(*(_ids(p.frame, chosen) for p in chosen.probes))
+        shared = have & _ids(frame, other)
         if shared:
-            return f"shares {len(shared)} quarry id(s) with {chosen.probes[0].label} (another edition of the same rights?)"
-    else:
+            return f"shares {len(shared)} quarry id(s) with {chosen.probes[0].label} (the same rights again, or another edition?)"
+    if other.key != chosen.key or other.missing or chosen.missing:
+        return f"{chosen.probes[0].label} was preferred ({chosen.guess.confidence}, {len(chosen.fields)} fields mapped); its fields or options differ"
+    if chosen.name != "quarries":
         wkb = lambda f: set(f.geometry.to_wkb().tolist())  # noqa: E731
         shared = wkb(chosen.probes[0].frame) & wkb(frame)
         if len(shared) > 0.5 * max(1, len(frame)):
             return f"repeats {len(shared)} geometries of {chosen.probes[0].label} (a copy or another edition?)"
     return None
+
+
+def _ids(frame: gpd.GeoDataFrame, proposal: LayerProposal) -> set[str]:
+    source = proposal.field_map.get("quarry_id", "quarry_id")
+    if frame is None or source not in frame.columns:
+        return set()
+    return {id_text(v) for v in frame[source].tolist()} - {None}
 
 
 def _unplaced_reason(probe: LayerProbe, guesses: list[Guess]) -> str:
