@@ -427,6 +427,7 @@ def test_cli_init_no_quarries_bad_files_loops_zip_gbk_names(tmp_path):
     extra = roads.iloc[:3].copy()
     kinds = gpd.GeoDataFrame({"道路等级": ["高速公路", "一级公路", "村道"]}, geometry=extra.geometry.values, crs=roads.crs)
     write_gbk_shapefile(kinds, folder / "交通道路.shp")
+    (folder / "交通道路.prj").unlink()  # no CRS: the reader places it from the magnitudes, init writes it down
     (folder / "坏文件.gpkg").write_bytes(b"SQLite format 3\0" + b"\0" * 50)  # truncated
     (folder / "截断.shp").write_bytes(b"\0\0\x27\x0a" + b"\0" * 20)
     (folder / "截断.shx").write_bytes(b"\0" * 10)
@@ -447,12 +448,14 @@ def test_cli_init_no_quarries_bad_files_loops_zip_gbk_names(tmp_path):
         os.rename(part, folder / os.fsdecode("采矿权2024".encode("gbk") + part.suffix.encode()))
     out = tmp_path / "catalog.toml"
     before = {p.name: (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.iterdir()}
+    assert len(before) == 12
     r = wlgeo_cli("init", folder, "--out", out)
     assert r.returncode == 1, r.stdout + r.stderr  # written, but validation finds no quarries
     text = out.read_text(encoding="utf-8")
     catalog = tomllib.loads(text)
     assert list(catalog["layers"]) == ["roads"]
     assert catalog["layers"]["roads"]["values"]["kind"] == {"高速公路": "expressway"}
+    assert catalog["layers"]["roads"]["crs"] == "EPSG:4545" and catalog["layers"]["roads"]["encoding"] == "gbk"
     assert '"一级公路" (1)' in text and '"村道" (1)' in text  # unmapped values listed
     assert "no layer looks like the quarries" in text
     assert "坏文件.gpkg: cannot be read" in text and "截断.shp: cannot be read" in text
@@ -493,3 +496,25 @@ def test_unit_volume_needs_density_and_explicit_mapping_wins(tmp_path):
     assert pack["quarries"]["capacity"].tolist() == [25.0, 50.0, 75.0, 100.0]
     assert pack["quarries"]["生产规模"].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert pack["quarries"]["quarry_id"].tolist() == frame["quarry_id"].tolist()  # Chinese alias still renamed
+
+
+def test_thousands_of_files_capped_and_listed(tmp_path):
+    folder = tmp_path / "raw"
+    photos = folder / "照片"
+    photos.mkdir(parents=True)
+    for i in range(2500):
+        (photos / f"IMG_{i:04d}.jpg").write_bytes(b"\xff\xd8\xff")
+    roads = demo("roads").iloc[:4]
+    frame = gpd.GeoDataFrame({"道路等级": ["高速公路"] * 4}, geometry=roads.geometry.values, crs=roads.crs)
+    for i in range(5):
+        frame.to_file(folder / f"交通道路{i}.gpkg", engine="pyogrio")
+    seen = []
+    result = wlgeo.init_catalog(folder, tmp_path / "c.toml", max_files=3, progress=lambda d, t, n: seen.append((d, t)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert result.proposal.scanned == 2505
+    assert "5 spatial files found; only the first 3 were opened" in result.text
+    assert result.text.count("more than 3 spatial files") == 2
+    # three copies of the same roads: the first one active, the repeats shown as candidates
+    assert _paths(tomllib.loads(result.text)["layers"]["roads"]) == ["交通道路0.gpkg"]
+    assert result.text.count("repeats 4 geometries of 交通道路0.gpkg") == 2
+    assert "… and 2202 more (2202 .jpg)" in result.text  # the listing stays readable

@@ -78,8 +78,8 @@ def _entry_lines(proposal: LayerProposal, base: Path) -> list[str]:
         lines.append(f"# {counts} feature(s), {probe.geometry or 'no'} geometry")
     paths = [_rel(f, base) for f in files]
     lines.append(_line("path", paths[0] if len(paths) == 1 else paths))
-    if probe.layer is not None:
-        lines.append(_line("layer", probe.layer))
+    if probe.layer_option is not None:
+        lines.append(_line("layer", probe.layer_option))
     if probe.encoding:
         why = next((n for n in probe.notes if "decoded as" in n or "encoding" in n), "the encoding the reader used")
         lines.append(_line("encoding", probe.encoding, f"found by the reader: {why}"))
@@ -188,10 +188,15 @@ def proposal_to_toml(proposal: CatalogProposal, catalog: str | os.PathLike) -> s
         out.append("# Not found: a DEM (single-band elevation raster in metres); new sites are then proposed without slope")
     if proposal.unplaced:
         out.append(f"# Files and layers not placed ({len(proposal.unplaced)}); nothing is dropped silently:")
-        for item in proposal.unplaced[:_MAX_UNPLACED]:
+        # what may be a layer first (candidates, unreadable files), plain non-spatial files last
+        unplaced = sorted(
+            proposal.unplaced,
+            key=lambda u: 0 if u.candidates else 2 if u.reason.startswith("not a spatial file type") else 1,
+        )
+        for item in unplaced[:_MAX_UNPLACED]:
             out.append(_unplaced_line(item, base))
-        if len(proposal.unplaced) > _MAX_UNPLACED:
-            rest = proposal.unplaced[_MAX_UNPLACED:]
+        if len(unplaced) > _MAX_UNPLACED:
+            rest = unplaced[_MAX_UNPLACED:]
             kinds = {}
             for item in rest:
                 kinds[item.path.suffix.lower() or "(none)"] = kinds.get(item.path.suffix.lower() or "(none)", 0) + 1

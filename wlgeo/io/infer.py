@@ -214,6 +214,11 @@ class LayerProbe:
         return f"{self.path.name}" + (f" layer '{self.layer}'" if self.layer else "")
 
     @property
+    def layer_option(self) -> str | None:
+        """The ``layer =`` the catalog needs: only when the file holds several layers (or sheets)."""
+        return self.layer if self.siblings > 1 else None
+
+    @property
     def columns(self) -> list[str]:
         if self.frame is None:
             return []
@@ -276,7 +281,7 @@ class LayerProposal:
         """What must be equal for several files to share one entry (a ``path`` list)."""
         probe = self.probes[0]
         units = tuple(sorted((k, v[0]) for k, v in self.units.items()))
-        return (probe.kind, probe.layer, probe.encoding, probe.crs, tuple(sorted(self.field_map.items())), units)
+        return (probe.kind, probe.layer_option, probe.encoding, probe.crs, tuple(sorted(self.field_map.items())), units)
 
 
 @dataclass
@@ -746,9 +751,12 @@ def _content(probe: LayerProbe) -> dict[str, tuple[float, list[str]]]:
         out[layer] = (min(0.75, s + score), ev + [reason])
 
     # field names
-    for layer, fields in FIELD_SYNONYMS.items():
-        for canonical, synonyms in fields.items():
-            generic = {"名称", "name", "mc", "类型", "type", "id", "code", "编号", "代码", "编码", "category", "kind", "类别"}
+    generic = {"名称", "name", "mc", "类型", "type", "id", "code", "编号", "代码", "编码", "category", "kind", "类别"}
+    for layer, spec in LAYERS.items():
+        fields = FIELD_SYNONYMS.get(layer, {})
+        for fs in spec.fields:
+            synonyms = (fs.name, fs.alias_zh, fs.alias_zh.split("(")[0]) + fields.get(fs.name, ())
+            canonical = fs.name
             columns = [c for c in _name_like_columns(probe, synonyms) if _col_key(c) not in generic]
             if not columns:
                 continue
@@ -954,8 +962,14 @@ def _choose_fields(probe: LayerProbe, layer: str) -> tuple[list[FieldChoice], li
                 notes.append(f"field {column} looks like {fs.name} by its name but its values do not fit ({how})")
             continue
         column, how = fitting[0]
-        evidence = f"field name {column}" if column in candidates[:1] or _col_key(column) in map(_col_key, synonyms.get(fs.name, ())) else f"values of {column}"
-        if how not in ("text",):
+        by_name = _col_key(column) in {_col_key(n) for n in synonyms.get(fs.name, ()) + (fs.alias_zh, fs.alias_zh.split("(")[0])}
+        if fs.allowed and not by_name:
+            evidence = f"values of {column} are {fs.name} values"
+        elif by_name:
+            evidence = f"field name {column}"
+        else:
+            evidence = f"{column}: {how}"
+        if how not in ("text",) and not evidence.endswith(how):
             evidence += f" ({how})"
         others = [(c, f"also looks like {fs.name} ({h}); not used") for c, h in fitting[1:]]
         choices.append(FieldChoice(fs.name, column, evidence, others))
@@ -1191,13 +1205,13 @@ def _joinable(chosen: LayerProposal, other: LayerProposal) -> str | None:
         shared = have & _ids(frame, other)
         if shared:
             return f"shares {len(shared)} quarry id(s) with {chosen.probes[0].label} (the same rights again, or another edition?)"
-    if other.key != chosen.key or other.missing or chosen.missing:
-        return f"{chosen.probes[0].label} was preferred ({chosen.guess.confidence}, {len(chosen.fields)} fields mapped); its fields or options differ"
-    if chosen.name != "quarries":
+    else:
         wkb = lambda f: set(f.geometry.to_wkb().tolist())  # noqa: E731
         shared = wkb(chosen.probes[0].frame) & wkb(frame)
         if len(shared) > 0.5 * max(1, len(frame)):
             return f"repeats {len(shared)} geometries of {chosen.probes[0].label} (a copy or another edition?)"
+    if other.key != chosen.key or other.missing or chosen.missing:
+        return f"{chosen.probes[0].label} was preferred ({chosen.guess.confidence}, {len(chosen.fields)} fields mapped); its fields or options differ"
     return None
 
 
