@@ -518,3 +518,31 @@ def test_thousands_of_files_capped_and_listed(tmp_path):
     assert _paths(tomllib.loads(result.text)["layers"]["roads"]) == ["交通道路0.gpkg"]
     assert result.text.count("repeats 4 geometries of 交通道路0.gpkg") == 2
     assert "… and 2202 more (2202 .jpg)" in result.text  # the listing stays readable
+
+
+def test_unknown_crs_layer_kept_slope_raster_and_cad_explained(tmp_path):
+    import rasterio
+    from shapely.affinity import translate
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    raw = _quarries_raw(demo("quarries").iloc[:5])
+    # a local grid: coordinates that fit no known system, no .prj
+    raw = raw.set_geometry([translate(g, -440_000, -3_240_000) for g in raw.geometry], crs=None)
+    write_gbk_shapefile(raw, folder / "采矿权.shp")
+    (folder / "采矿权.prj").unlink(missing_ok=True)
+    with rasterio.open(DEMO_DEM) as src:
+        profile, band = src.profile, src.read(1)
+    profile.update(dtype="float32", nodata=None)
+    with rasterio.open(folder / "坡度.tif", "w", **profile) as dst:
+        dst.write((band % 40).astype("float32"), 1)
+    (folder / "规划图.dwg").write_bytes(b"AC1027" + b"\0" * 64)
+    result = wlgeo.init_catalog(folder, tmp_path / "c.toml")
+    catalog = tomllib.loads(result.text)
+    assert _paths(catalog["layers"]["quarries"]) == ["采矿权.shp"]
+    assert "crs" not in catalog["layers"]["quarries"]
+    assert '# crs = "EPSG:…"                  # REQUIRED: no CRS in the file and the coordinates fit no known system' in result.text
+    assert [p.code for p in result.report.errors] == ["crs_unplaced"]
+    assert "dem" not in catalog
+    assert "坡度.tif: raster (1 band(s) of float32)" in result.text and "name has '坡度': not an elevation model" in result.text
+    assert "规划图.dwg: a CAD drawing (.dwg): export its layers" in result.text

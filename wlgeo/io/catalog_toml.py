@@ -86,6 +86,8 @@ def _entry_lines(proposal: LayerProposal, base: Path) -> list[str]:
     if probe.crs:
         why = next((n for n in probe.notes if n.startswith("no CRS")), "the CRS the reader found")
         lines.append(_line("crs", probe.crs, f"found by the reader: {why}"))
+    if probe.crs_problem:
+        lines.append(f'# crs = "EPSG:…"                  # REQUIRED: {_comment(probe.crs_problem)}')
     for note in proposal.notes:
         lines.append(f"# note: {_comment(note)}")
     if name == "dem":

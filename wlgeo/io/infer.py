@@ -33,7 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import WlgeoError
+from ..errors import CRSError, WlgeoError
 from ..schema import LAYERS
 from ..values import id_text, is_missing, parse_bool_series, parse_date_series, parse_number_series
 from .mapping import value_key
@@ -73,6 +73,24 @@ _SIDECARS = (
 )
 """Files that belong to a shapefile or raster beside them, not layers of their own."""
 
+_CONVERT = "convert it to GeoPackage or shapefile (e.g. ogr2ogr -f GPKG out.gpkg '{}') and run wlgeo init again"
+_OTHER_GIS = {
+    ".dwg": "a CAD drawing (.dwg): export its layers to shapefile or GeoPackage in CAD/ArcGIS and run wlgeo init again",
+    ".dxf": "a CAD drawing (.dxf): " + _CONVERT.format("FILE.dxf"),
+    ".tab": "a MapInfo table (.tab): " + _CONVERT.format("FILE.tab"),
+    ".mif": "a MapInfo interchange file (.mif): " + _CONVERT.format("FILE.mif"),
+    ".kml": "a KML file: " + _CONVERT.format("FILE.kml"),
+    ".kmz": "a KMZ file: " + _CONVERT.format("FILE.kmz"),
+    ".mdb": "a personal geodatabase (.mdb): export its layers to GeoPackage or shapefile in ArcGIS",
+    ".gml": "a GML file: " + _CONVERT.format("FILE.gml"),
+    ".parquet": "a (Geo)Parquet file: name it in the catalog by hand if it is a layer (wlgeo init does not open Parquet)",
+    ".qgz": "a QGIS project: open its layers' files instead (they are scanned when inside the folder)",
+    ".qgs": "a QGIS project: open its layers' files instead (they are scanned when inside the folder)",
+    ".mxd": "an ArcMap document: it holds no data; its layers' files are scanned when inside the folder",
+    ".aprx": "an ArcGIS Pro project: it holds no data; its layers' files are scanned when inside the folder",
+}
+"""GIS formats the reader does not open, with what to do."""
+
 # ----------------------------------------------------------------------------- vocabularies
 LAYER_KEYWORDS: dict[str, tuple[str, ...]] = {
     "quarries": ("采矿权", "矿业权", "采矿许可", "矿山", "采石场", "石场", "拐点", "ckq", "kyq", "quarr", "mining", "mine"),
@@ -96,6 +114,7 @@ LAYER_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 """Words in a file, layer or folder name that point to a canonical layer (longest match wins)."""
 
+_NOT_DEM_WORDS = ("坡度", "坡向", "山体阴影", "晕渲", "影像", "遥感", "slope", "aspect", "hillshade", "ortho", "dom", "landuse", "土地利用", "ndvi")
 _PARK_WORDS_NOT_PARKS = ("森林公园", "地质公园", "湿地公园", "forest_park", "geopark")
 
 
@@ -208,6 +227,8 @@ class LayerProbe:
     raster: dict | None = None
     siblings: int = 1
     """Layers in the same file (a GeoPackage's layer names then say more than its file name)."""
+    crs_problem: str | None = None
+    """Why the reader could not place the coordinates (the catalog must then give ``crs =``)."""
 
     @property
     def label(self) -> str:
@@ -440,6 +461,8 @@ def scan_folder(
             work.append(path)
         elif path.suffix.lower() == ".gdb":
             unplaced.append(Unplaced(path, "an Esri FileGDB: export its layers to GeoPackage or shapefile (wlgeo does not read .gdb yet)"))
+        elif suffix in _OTHER_GIS:
+            unplaced.append(Unplaced(path, _OTHER_GIS[suffix], candidates=_name_guesses([path.stem])))
         else:
             unplaced.append(Unplaced(path, f"not a spatial file type ({suffix or 'no extension'})"))
     if len(work) > max_files:
@@ -535,9 +558,12 @@ def _probe_vector(path: Path, layer: str | None) -> LayerProbe:
     kind = "survey" if suffix == ".txt" else "table" if suffix in (".csv", ".xlsx", ".xls") else "vector"
     if kind == "vector" and path.stat().st_size > LARGE_FILE_BYTES:
         return _probe_large(path, layer)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        frame = read_layer(path, layer=layer)
+        try:
+            frame = read_layer(path, layer=layer)
+        except CRSError as err:
+            return _probe_unplaced_crs(path, layer, kind, err)
     notes = list(frame.attrs.get("wlgeo_notes", []))  # the warnings caught say the same
     source = frame.attrs.get("wlgeo_source", {})
     encoding = source.get("encoding")
@@ -547,6 +573,31 @@ def _probe_vector(path: Path, layer: str | None) -> LayerProbe:
     count = len(frame)
     sample = frame.iloc[:SAMPLE_ROWS] if count > SAMPLE_ROWS else frame
     return LayerProbe(path, layer, kind, _geometry_kind(sample), count, sample, encoding, crs, notes)
+
+
+def _probe_unplaced_crs(path: Path, layer: str | None, kind: str, err: CRSError) -> LayerProbe:
+    """A layer whose coordinates the reader cannot place: judged from its content as stored.
+
+    The catalog then names the layer with a commented ``crs =`` line to fill in, and validation
+    reports the CRS problem on that layer — rather than losing the layer as unreadable.
+    """
+    if kind == "survey":
+        from .bubiao import read_bubiao
+
+        raw = read_bubiao(path)
+    elif kind == "table":
+        from .corners import read_corner_table
+
+        raw = read_corner_table(path, sheet=layer)
+    else:
+        from .vector import read_vector
+
+        raw = read_vector(path, layer=layer)
+    frame = raw.frame
+    sample = frame.iloc[:SAMPLE_ROWS] if len(frame) > SAMPLE_ROWS else frame
+    probe = LayerProbe(path, layer, kind, _geometry_kind(sample), len(frame), sample, raw.encoding, None, list(raw.notes))
+    probe.crs_problem = err.message
+    return probe
 
 
 def _epsg_text(crs_text) -> str | None:
@@ -889,6 +940,11 @@ def _raster_guesses(probe: LayerProbe, by_name: Guess | None) -> list[Guess]:
     numeric = dtype.startswith(("float", "int", "uint")) and dtype not in ("uint8",)
     low, high = info.get("min"), info.get("max")
     plausible = low is not None and high is not None and -500 <= low <= high <= 9000 and high - low > 1
+    stem = probe.path.stem.lower()
+    not_dem = next((w for w in _NOT_DEM_WORDS if w in stem), None)
+    if not_dem:
+        evidence.append(f"name has '{not_dem}': not an elevation model")
+        return [Guess("dem", 0.0, evidence)]
     if single and numeric and plausible:
         reasons.append(f"one {dtype} band, values {low:.0f}..{high:.0f}")
         unit = "metres" if info.get("metric") else "not metres"
@@ -1229,6 +1285,8 @@ def _unplaced_reason(probe: LayerProbe, guesses: list[Guess]) -> str:
     )
     fields = ", ".join(probe.columns[:8]) + (" …" if len(probe.columns) > 8 else "")
     live = [g for g in guesses if g.score > 0]
+    if probe.kind == "raster" and not live and guesses:
+        return f"{what}: {'; '.join(guesses[0].evidence)}"
     if not live:
         tail = f"; fields: {fields}" if fields else ""
         return f"{what}: nothing in its name, fields or values points to a canonical layer{tail}"
