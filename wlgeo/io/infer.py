@@ -459,7 +459,7 @@ def scan_folder(
                 continue
         if suffix in SUPPORTED_SUFFIXES or suffix in RASTER_SUFFIXES or suffix in ARCHIVE_SUFFIXES:
             work.append(path)
-        elif path.suffix.lower() == ".gdb":
+        elif path.suffix.lower() == ".gdb" and ".gdb" not in SUPPORTED_SUFFIXES:
             unplaced.append(Unplaced(path, "an Esri FileGDB: export its layers to GeoPackage or shapefile (wlgeo does not read .gdb yet)"))
         elif suffix in _OTHER_GIS:
             unplaced.append(Unplaced(path, _OTHER_GIS[suffix], candidates=_name_guesses([path.stem])))
@@ -492,13 +492,13 @@ def _reason(err: BaseException) -> str:
 
 def _probe_file(path: Path) -> tuple[list[LayerProbe], list[Unplaced]]:
     suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         return [], [Unplaced(path, "the file is empty (0 bytes)")]
     if suffix in RASTER_SUFFIXES:
         return _probe_raster(path)
     if suffix in ARCHIVE_SUFFIXES and suffix not in SUPPORTED_SUFFIXES:
         return _probe_zip(path)
-    if suffix == ".gpkg":
+    if suffix in (".gpkg", ".gdb"):
         from .vector import list_layers
 
         layers: list[str | None] = list(list_layers(path))
