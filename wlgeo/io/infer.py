@@ -124,17 +124,17 @@ def _syn(*names: str) -> tuple[str, ...]:
 
 FIELD_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "quarries": {
-        "quarry_id": _syn("矿山编号", "矿权编号", "采矿权编号", "矿山代码", "矿区编号", "编号", "ksbh", "kqbh", "id", "code"),
-        "license_no": _syn("采矿许可证号", "许可证号", "采矿证号", "证号", "许可证编号", "xkzh", "license"),
+        "quarry_id": _syn("矿山编号", "矿权编号", "采矿权编号", "矿山代码", "矿区编号", "编号", "ksbh", "kqbh", "id", "code", "地块编号", "parcel_id"),
+        "license_no": _syn("采矿许可证号", "许可证号", "采矿证号", "证号", "许可证编号", "xkzh", "xkzbh", "license"),
         "name": _syn("矿山名称", "矿区名称", "矿名", "名称", "ksmc", "mc", "name"),
-        "owner": _syn("采矿权人", "矿业权人", "权利人", "企业名称", "业主", "cqkr", "owner"),
+        "owner": _syn("采矿权人", "矿业权人", "权利人", "企业名称", "业主", "cqkr", "ckqr", "qlr", "owner"),
         "capacity": _syn("生产规模", "核定规模", "设计规模", "年产量", "产能", "规模", "scgm", "capacity", "output"),
         "license_end": _syn("有效期止", "有效期至", "有效期截止", "截止日期", "到期日期", "到期时间", "有效止", "终止日期", "yxqz", "end_date", "expiry", "expires"),
         "license_start": _syn("有效期起", "有效期自", "起始日期", "发证日期", "有效起", "开始日期", "yxqq", "start_date", "issued"),
         "mineral": _syn("开采矿种", "主矿种", "矿种", "矿产", "kckz", "kz", "mineral"),
-        "town": _syn("所在乡镇", "所属乡镇", "乡镇", "乡镇街道", "街道", "town"),
-        "reserves": _syn("保有资源量", "保有储量", "资源储量", "资源量", "储量", "reserves"),
-        "status": _syn("生产状态", "开采状态", "矿山状态", "状态", "status"),
+        "town": _syn("所在乡镇", "所属乡镇", "乡镇", "乡镇街道", "街道", "szxz", "xz", "town"),
+        "reserves": _syn("保有资源量", "保有储量", "资源储量", "资源量", "储量", "byzyl", "zycl", "reserves"),
+        "status": _syn("生产状态", "开采状态", "矿山状态", "状态", "zt", "kczt", "sczt", "status"),
     },
     "towns": {
         "town": _syn("乡镇名称", "乡镇", "街道", "乡镇街道", "名称", "xzmc", "mc", "name", "town"),
@@ -143,21 +143,21 @@ FIELD_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "boundary": {"name": _syn("名称", "行政区名称", "区县名称", "区县", "xzqmc", "mc", "name")},
     "red_line": {"category": _syn("红线类型", "类型", "类别", "功能类型", "主导功能", "category", "type")},
     "protected_areas": {
-        "kind": _syn("保护地类型", "类型", "类别", "保护地类别", "kind", "type", "category"),
+        "kind": _syn("保护地类型", "类型", "类别", "保护地类别", "bhdlx", "lx", "kind", "type", "category"),
         "name": _syn("保护地名称", "名称", "mc", "name"),
-        "zone": _syn("功能分区", "分区", "功能区", "zone"),
+        "zone": _syn("功能分区", "分区", "功能区", "gnfq", "fq", "zone"),
     },
     "settlements": {
         "name": _syn("居民点名称", "村庄名称", "名称", "村名", "mc", "name"),
-        "population": _syn("人口", "户籍人口", "常住人口", "人口数", "rk", "population", "pop"),
+        "population": _syn("人口", "户籍人口", "常住人口", "人口数", "rk", "hjrk", "czrk", "population", "pop"),
     },
     "roads": {
-        "kind": _syn("道路等级", "公路等级", "等级", "类型", "类别", "道路类型", "dldj", "kind", "class", "type", "grade"),
+        "kind": _syn("道路等级", "公路等级", "等级", "类型", "类别", "道路类型", "dldj", "dj", "lx", "kind", "class", "type", "grade"),
         "name": _syn("道路名称", "名称", "路名", "dlmc", "mc", "name"),
     },
     "rivers": {
         "name": _syn("河流名称", "河名", "名称", "hlmc", "mc", "name"),
-        "main": _syn("是否干流", "干流", "主干", "是否主干", "main", "is_main", "mainstream"),
+        "main": _syn("是否干流", "干流", "主干", "是否主干", "sfgl", "gl", "main", "is_main", "mainstream"),
     },
     "parks": {
         "name": _syn("园区名称", "名称", "mc", "name"),
@@ -230,9 +230,12 @@ class LayerProbe:
     crs_problem: str | None = None
     """Why the reader could not place the coordinates (the catalog must then give ``crs =``)."""
 
+    rel: str | None = None
+    """The path relative to the folder scanned, for messages."""
+
     @property
     def label(self) -> str:
-        return f"{self.path.name}" + (f" layer '{self.layer}'" if self.layer else "")
+        return (self.rel or self.path.name) + (f" layer '{self.layer}'" if self.layer_option else "")
 
     @property
     def layer_option(self) -> str | None:
@@ -476,11 +479,20 @@ def scan_folder(
         except Exception as err:  # noqa: BLE001 - one bad file never stops the scan
             log.debug("probing %s failed", path, exc_info=True)
             found, missed = [], [Unplaced(path, f"cannot be read: {_reason(err)}")]
+        for probe in found:
+            probe.rel = _relative(path, folder)
         probes.extend(found)
         unplaced.extend(missed)
         if progress is not None:
             progress(done, len(work), path.name)
     return _Scan(probes, unplaced, len(paths), notes)
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _reason(err: BaseException) -> str:
@@ -739,7 +751,7 @@ def _name_guesses(names: list[str], *, weights: tuple[float, ...] = ()) -> list[
         for layer, word in _keyword_hits(str(name)):
             s, ev = scores.get(layer, (0.0, []))
             scores[layer] = (max(s, weight), ev + [f"name '{name}' has '{word}'"])
-    return sorted((Guess(layer, s, ev) for layer, (s, ev) in scores.items()), key=lambda g: -g.score)
+    return sorted((Guess(layer, s, list(dict.fromkeys(ev))) for layer, (s, ev) in scores.items()), key=lambda g: -g.score)
 
 
 # ----------------------------------------------------------------------------- judging content
@@ -1057,6 +1069,8 @@ def _by_values(probe: LayerProbe, layer: str, fs) -> list[str]:
         if fs.type == "bool":
             if column in _name_like_columns(probe, FIELD_SYNONYMS.get(layer, {}).get(fs.name, ())):
                 scored.append((0, 0.0, column))
+            elif layer == "rivers" and _yes_no(probe.frame[column]):
+                scored.append((1, 0.0, column))  # a rivers layer's only yes/no column is its main-stream flag
             continue
         share = _vocab_share(values, (layer, fs.name)) if values else 0.0
         if share >= 0.6:
@@ -1064,6 +1078,14 @@ def _by_values(probe: LayerProbe, layer: str, fs) -> list[str]:
             varied = len(set(values)) > max(6, 0.5 * len(values))
             scored.append((int(varied), -share, column))
     return [column for _v, _s, column in sorted(scored)]
+
+
+def _yes_no(values: pd.Series) -> bool:
+    present = values.dropna()
+    if present.empty or present.nunique() != 2:
+        return False
+    _flags, bad = parse_bool_series(present.map(lambda v: v if not isinstance(v, str) else v.replace("支流", "否")))
+    return not bad.any()
 
 
 def _latest_date_column(probe: LayerProbe, used: set[str]) -> list[tuple[str, str]]:
