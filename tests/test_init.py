@@ -550,3 +550,49 @@ def test_unknown_crs_layer_kept_slope_raster_and_cad_explained(tmp_path):
     assert "dem" not in catalog
     assert "坡度.tif: raster (1 band(s) of float32)" in result.text and "name has '坡度': not an elevation model" in result.text
     assert "规划图.dwg: a CAD drawing (.dwg): export its layers" in result.text
+
+
+@pytest.mark.parametrize(
+    "tables, message",
+    [
+        ('[layers.quarries.fields]\ncapacity = 5\n', "[layers.quarries.fields] capacity must name a source column in quotes, got 5"),
+        ('[layers.quarries.fields]\n"生产规模" = "capacity"\n', "a canonical field name is English snake_case"),
+        ('[layers.quarries.units]\ncapacity = "斤/年"\n', "capacity = '斤/年': unknown unit; known: 万吨/年"),
+        ('[layers.quarries.units]\nname = "吨"\n', "only capacity, reserves carry a unit"),
+        ('[layers.quarries.units]\ndensity = -1\n', "density must be a positive number (t/m³, e.g. 2.6), got -1"),
+        ('[layers.quarries.values.status]\n"停产" = ["x"]\n', "the canonical value must be text, a number or true/false"),
+    ],
+)
+def test_catalog_mapping_tables_checked(tmp_path, tables, message):
+    write_gbk_shapefile(_quarries_raw(demo("quarries").iloc[:3]), tmp_path / "采矿权.shp", cpg=True)
+    catalog = tmp_path / "c.toml"
+    catalog.write_text('[layers.quarries]\npath = "采矿权.shp"\n' + tables, encoding="utf-8")
+    with pytest.raises(wlgeo.ReadError) as caught:
+        read_pack(catalog)
+    assert message in str(caught.value) and "c.toml" in str(caught.value)
+    r = wlgeo_cli("validate", catalog)
+    assert r.returncode == 2 and message in r.stderr
+
+
+def test_catalog_path_list_and_missing_source_column(tmp_path):
+    raw = _quarries_raw(demo("quarries").iloc[:6])
+    write_gbk_shapefile(raw.iloc[:4], tmp_path / "a.shp", cpg=True)
+    write_gbk_shapefile(raw.iloc[4:], tmp_path / "b.shp", cpg=True)
+    catalog = tmp_path / "c.toml"
+    catalog.write_text(
+        'district = "武隆区"\nsynthetic = true\nworking_crs = "EPSG:4545"\n'
+        '[layers.quarries]\npath = ["a.shp", "b.shp"]\n[layers.quarries.fields]\ncapacity = "生产规模"\n'
+        '[layers.quarries.units]\ncapacity = "吨/年"\n', encoding="utf-8")
+    pack = read_pack(catalog)
+    assert pack["quarries"]["quarry_id"].tolist() == demo("quarries")["quarry_id"].iloc[:6].tolist()
+    assert pack["quarries"]["capacity"].tolist() == demo("quarries")["capacity"].iloc[:6].tolist()
+    assert pack.provenance["quarries"]["paths"] == [str(tmp_path / "a.shp"), str(tmp_path / "b.shp")]
+    assert "2 files concatenated: a.shp (4), b.shp (2)" in pack.provenance["quarries"]["notes"]
+    catalog.write_text('[layers.quarries]\npath = ["a.shp", "b.shp"]\n[layers.quarries.fields]\ncapacity = "产能"\n',
+                       encoding="utf-8")
+    report = wlgeo.check_pack(catalog)
+    assert [p.code for p in report.errors] == ["layer_unreadable"]
+    assert "[layers.quarries.fields] capacity = '产能': no such column; the columns are: 矿山编号" in report.errors[0].message
+    catalog.write_text('[layers.quarries]\npath = []\n', encoding="utf-8")
+    with pytest.raises(wlgeo.ReadError, match=r"path = \[\] lists no file"):
+        read_pack(catalog)

@@ -552,7 +552,8 @@ def _not_read_reason(path: Path, err: BaseException) -> str:
         return "a table without corner-point columns (not a layer): " + reason.split(". Accepted")[0]
     if suffix == ".txt" and ("[地块坐标]" in reason or "部标" in reason or "section" in reason):
         return "a text file that is not a 部标 survey file: " + reason
-    return f"cannot be read: {reason}"
+    reason = reason.split("; It might help")[0].rstrip(".")
+    return reason if reason.startswith("cannot be") else f"cannot be read: {reason}"
 
 
 def _geometry_kind(frame: gpd.GeoDataFrame) -> str | None:
@@ -888,7 +889,7 @@ def _content(probe: LayerProbe) -> dict[str, tuple[float, list[str]]]:
 
 
 def _dates_share(values: pd.Series) -> float:
-    present = values.dropna()
+    present = values[[not is_missing(v) for v in values.tolist()]]
     if present.empty or str(values.dtype) in ("float64", "int64", "int32", "bool"):
         return 0.0
     if pd.api.types.is_datetime64_any_dtype(values):
