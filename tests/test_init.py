@@ -333,7 +333,7 @@ def test_named_folder_reads_as_canonical_pack(named_init):
 
 
 def test_run_on_init_catalog_same_decisions_as_canonical_pack(named_init, tmp_path):
-    result, _, _ = named_init
+    result, _, root = named_init
     out = tmp_path / "plan"
     run = wlgeo_cli("run", result.catalog, "--out", out, "--no-sites")
     assert run.returncode in (0, 1), run.stderr
@@ -341,6 +341,16 @@ def test_run_on_init_catalog_same_decisions_as_canonical_pack(named_init, tmp_pa
     golden = wlgeo.plan(DEMO, sites=False).quarries.set_index("quarry_id")
     assert decided["decision"].sort_index().to_dict() == golden["decision"].sort_index().to_dict()
     assert decided["decision"].value_counts().to_dict() == {"expire": 62, "retain": 33, "close": 29, "consolidate": 26}
+    # the manifest names and hashes both files of the quarries' path list
+    import hashlib
+    import json
+
+    inputs = {Path(item["path"]).name: item for item in json.loads((out / "manifest.json").read_text())["inputs"]}
+    for name in ("武隆区采矿权2024.shp", "新增采矿权.shp"):
+        assert inputs[name]["layers"] == ["quarries"]
+        parts = sorted(root.glob(Path(name).stem + ".*"))
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()
+        assert inputs[name]["sha256"] == digest
 
 
 # ----------------------------------------------------------------------------- renamed folder

@@ -154,7 +154,7 @@ def proposal_to_toml(proposal: CatalogProposal, catalog: str | os.PathLike) -> s
         "# Read it, edit what is wrong, then:",
         f"#   wlgeo validate {catalog.name}",
         f"#   wlgeo run {catalog.name} --out plan",
-        "# Canonical layers and fields: DESIGN §3. Paths are relative to this file.",
+        "# Canonical layers and fields: README, section 'Layer packs'. Paths are relative to this file.",
     ]
     for note in proposal.notes:
         out.append(f"# NOTE: {_comment(note)}")
