@@ -606,3 +606,18 @@ def test_catalog_path_list_and_missing_source_column(tmp_path):
     catalog.write_text('[layers.quarries]\npath = []\n', encoding="utf-8")
     with pytest.raises(wlgeo.ReadError, match=r"path = \[\] lists no file"):
         read_pack(catalog)
+
+
+def test_cropland_is_not_taken_for_permanent_farmland(tmp_path):
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    farmland = demo("farmland").iloc[:20]
+    land_use = gpd.GeoDataFrame({"地类名称": ["水田", "旱地"] * 10, "地类编码": ["0101", "0103"] * 10},
+                                geometry=farmland.geometry.values, crs=farmland.crs)
+    land_use.to_file(folder / "耕地.gpkg", engine="pyogrio")
+    result = wlgeo.init_catalog(folder, tmp_path / "c.toml")
+    assert "layers" not in tomllib.loads(result.text)
+    line = next(line for line in result.text.splitlines() if "耕地.gpkg" in line)
+    assert "candidates: farmland (low:" in line and "has '耕地' (a weak hint)" in line
+    assert "land use, not necessarily 永久基本农田" in line
+    assert [p.code for p in result.report.errors] == ["layer_missing"]

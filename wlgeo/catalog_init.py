@@ -89,7 +89,8 @@ def init_catalog(
     Raises
     ------
     ReadError
-        ``folder`` does not exist, is not a folder, or holds no file that wlgeo can read as a layer.
+        ``folder`` does not exist, is not a folder, or holds no file that wlgeo can read as a
+        layer (nor any it could name a candidate for).
     OutputError
         ``out`` exists (without ``overwrite``), is a directory, or cannot be written.
     """
@@ -108,7 +109,7 @@ def init_catalog(
     if not out.parent.is_dir():
         raise OutputError("the output directory does not exist", path=out.parent)
     proposal = propose_catalog(folder, skip=(out,), max_files=max_files, progress=progress)
-    if not proposal.layers and proposal.dem is None:
+    if not proposal.read and not any(item.candidates for item in proposal.unplaced):
         raise ReadError(_nothing_found(proposal), path=folder)
     text = proposal_to_toml(proposal, out)
     with atomic_path(out, what="catalog") as tmp:

@@ -95,7 +95,7 @@ _OTHER_GIS = {
 LAYER_KEYWORDS: dict[str, tuple[str, ...]] = {
     "quarries": ("采矿权", "矿业权", "采矿许可", "矿山", "采石场", "石场", "拐点", "ckq", "kyq", "quarr", "mining", "mine"),
     "red_line": ("生态保护红线", "生态红线", "红线", "sthx", "stbhhx", "redline", "red_line", "ecological"),
-    "farmland": ("永久基本农田", "基本农田", "耕地", "jbnt", "yjjbnt", "farmland", "cropland"),
+    "farmland": ("永久基本农田", "基本农田", "jbnt", "yjjbnt", "farmland"),
     "protected_areas": (
         "自然保护地", "自然保护区", "保护区", "保护地", "风景名胜区", "风景区", "森林公园", "地质公园", "世界遗产",
         "世界自然遗产", "湿地公园", "水源保护", "zrbhd", "protected", "reserve", "scenic", "heritage", "forest_park", "geopark",
@@ -114,6 +114,8 @@ LAYER_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 """Words in a file, layer or folder name that point to a canonical layer (longest match wins)."""
 
+_WEAK_KEYWORDS: dict[str, tuple[str, ...]] = {"farmland": ("耕地", "cropland", "农田")}
+"""Words that only hint at a layer (耕地 is land use, not 永久基本农田): a low-confidence candidate."""
 _NOT_DEM_WORDS = ("坡度", "坡向", "山体阴影", "晕渲", "影像", "遥感", "slope", "aspect", "hillshade", "ortho", "dom", "landuse", "土地利用", "ndvi")
 _PARK_WORDS_NOT_PARKS = ("森林公园", "地质公园", "湿地公园", "forest_park", "geopark")
 
@@ -340,6 +342,8 @@ class CatalogProposal:
     unplaced: list[Unplaced] = field(default_factory=list)
     scanned: int = 0
     notes: list[str] = field(default_factory=list)
+    read: int = 0
+    """Layers (and rasters) opened successfully, placed or not."""
 
 
 @dataclass
@@ -749,9 +753,16 @@ def _name_guesses(names: list[str], *, weights: tuple[float, ...] = ()) -> list[
             s, ev = scores[layer]
             scores[layer] = (max(s, weight + 0.25), ev + [f"name '{name}' is the canonical name"])
             continue
-        for layer, word in _keyword_hits(str(name)):
+        hits = _keyword_hits(str(name))
+        for layer, word in hits:
             s, ev = scores.get(layer, (0.0, []))
             scores[layer] = (max(s, weight), ev + [f"name '{name}' has '{word}'"])
+        if not hits:
+            for layer, words in _WEAK_KEYWORDS.items():
+                word = next((w for w in words if w in str(name).lower()), None)
+                if word:
+                    s, ev = scores.get(layer, (0.0, []))
+                    scores[layer] = (max(s, 0.2), ev + [f"name '{name}' has '{word}' (a weak hint)"])
     return sorted((Guess(layer, s, list(dict.fromkeys(ev))) for layer, (s, ev) in scores.items()), key=lambda g: -g.score)
 
 
@@ -882,9 +893,13 @@ def _content(probe: LayerProbe) -> dict[str, tuple[float, list[str]]]:
     districts, share = _column_matching(probe, lambda v: bool(_DISTRICT_END.search(v)) and len(v) <= 8, share=0.9)
     if districts and len(frame) <= 3 and probe.geometry == "polygon":
         add("boundary", 0.45, f"{len(frame)} polygon(s) named {_examples(frame[districts])}")
-    farm, share = _column_matching(probe, lambda v: any(w in v for w in ("基本农田", "耕地", "水田", "旱地")) or bool(re.match(r"^01\d\d$", v)), share=0.6)
+    farm, share = _column_matching(probe, lambda v: "基本农田" in v, share=0.6)
     if farm:
-        add("farmland", 0.45, f"values of {farm} are farmland classes (e.g. {_examples(frame[farm])})")
+        add("farmland", 0.45, f"values of {farm} say 基本农田 (e.g. {_examples(frame[farm])})")
+    else:  # cropland classes are land use, not permanent basic farmland: a weak hint only
+        crop, share = _column_matching(probe, lambda v: any(w in v for w in ("耕地", "水田", "旱地")) or bool(re.match(r"^01\d\d$", v)), share=0.6)
+        if crop:
+            add("farmland", 0.2, f"values of {crop} are cropland classes (land use, not necessarily 永久基本农田: e.g. {_examples(frame[crop])})")
     return out
 
 
@@ -931,8 +946,8 @@ def _guesses(probe: LayerProbe, *, names: list[str] | None = None) -> list[Guess
         score = name_guess.score if name_guess else 0.0
         evidence = list(name_guess.evidence) if name_guess else []
         c_score, c_evidence = content.get(layer, (0.0, []))
-        if name_guess and c_score:
-            score = min(1.0, score + c_score + 0.1)
+        if name_guess and c_score:  # names and content agree (a weak name hint earns no bonus)
+            score = min(1.0, score + c_score + (0.1 if score >= 0.45 else 0.0))
         else:
             score = max(score, c_score + (0.05 if c_score >= 0.5 else 0.0))
         evidence += c_evidence
@@ -1237,7 +1252,9 @@ def propose_catalog(
     """
     folder = Path(folder)
     scan = scan_folder(folder, skip=skip, max_files=max_files, progress=progress)
-    result = CatalogProposal(folder, unplaced=list(scan.unplaced), scanned=scan.scanned, notes=list(scan.notes))
+    result = CatalogProposal(
+        folder, unplaced=list(scan.unplaced), scanned=scan.scanned, notes=list(scan.notes), read=len(scan.probes)
+    )
     candidates: dict[str, list[LayerProposal]] = {}
     for probe in scan.probes:
         guesses = _guesses(probe)
