@@ -23,9 +23,14 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_UNPLACED = 300
 
 
+def _utf8(text) -> str:
+    """Text that can be written as UTF-8 (undecodable file-name bytes shown as �)."""
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
 def toml_string(text: str) -> str:
     """A TOML basic string (JSON escaping is valid TOML; non-ASCII kept as is)."""
-    return json.dumps(str(text), ensure_ascii=False)
+    return json.dumps(_utf8(text), ensure_ascii=False)
 
 
 def toml_key(key: str) -> str:
@@ -44,7 +49,7 @@ def _value(value) -> str:
 
 
 def _comment(text: str) -> str:
-    return " ".join(str(text).split())
+    return " ".join(_utf8(text).split())
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -204,7 +209,7 @@ def proposal_to_toml(proposal: CatalogProposal, catalog: str | os.PathLike) -> s
                 kinds[item.path.suffix.lower() or "(none)"] = kinds.get(item.path.suffix.lower() or "(none)", 0) + 1
             shown = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
             out.append(f"#   … and {len(rest)} more ({shown})")
-    return "\n".join(out) + "\n"
+    return _utf8("\n".join(out) + "\n")
 
 
 def _district(proposal: CatalogProposal) -> str | None:

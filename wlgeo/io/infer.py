@@ -378,8 +378,12 @@ def _suffix(name: str) -> str:
     return os.path.splitext(lower)[1]
 
 
-def _walk(folder: Path, skip: set[Path], notes: list[str]) -> list[Path]:
-    """Every file under ``folder`` (following symlinked folders once; loops skipped, noted)."""
+def _walk(folder: Path, skip: set[Path], notes: list[str], unplaced: list[Unplaced]) -> list[Path]:
+    """Every file under ``folder`` (following symlinked folders once; loops skipped, noted).
+
+    A folder whose name is not UTF-8 (GBK bytes) is not entered: a catalog cannot name the files
+    inside it; it is listed with the advice to rename it.
+    """
     seen: set[tuple[int, int]] = set()
     files: list[Path] = []
 
@@ -409,6 +413,12 @@ def _walk(folder: Path, skip: set[Path], notes: list[str]) -> list[Path]:
             except OSError:
                 is_dir = is_file = False
             if is_dir and path.suffix.lower() != ".gdb":
+                shown, utf8 = _display_name(entry.name)
+                if not utf8:
+                    unplaced.append(Unplaced(path.parent / shown, "the folder name is not UTF-8 (GBK bytes): its files were "
+                                             "not opened; rename it to UTF-8 (e.g. `convmv -f gbk -t utf-8 --notest -r "
+                                             "FOLDER`) and run wlgeo init again"))
+                    continue
                 visit(path)
             elif is_file or path.suffix.lower() == ".gdb":
                 if path.resolve() not in skip:
@@ -438,9 +448,9 @@ def scan_folder(
     """
     folder = Path(folder)
     notes: list[str] = []
-    paths = _walk(folder, {p.resolve() for p in skip}, notes)
     probes: list[LayerProbe] = []
     unplaced: list[Unplaced] = []
+    paths = _walk(folder, {p.resolve() for p in skip}, notes, unplaced)
     stems = {(p.parent, p.stem.lower()) for p in paths if p.suffix.lower() in (".shp", *RASTER_SUFFIXES)}
     work: list[Path] = []
     for path in paths:
