@@ -624,3 +624,17 @@ def test_cropland_is_not_taken_for_permanent_farmland(tmp_path):
     assert "candidates: farmland (low:" in line and "has '耕地' (a weak hint)" in line
     assert "land use, not necessarily 永久基本农田" in line
     assert [p.code for p in result.report.errors] == ["layer_missing"]
+
+
+def test_geopackage_attribute_table_listed_and_layer_named(tmp_path):
+    import pyogrio
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    demo("ports").to_file(folder / "港口.gpkg", layer="港口", engine="pyogrio")
+    pyogrio.write_dataframe(pd.DataFrame({"年份": [2023, 2024], "吞吐量": [120, 150]}), folder / "港口.gpkg", layer="吞吐量统计")
+    result = wlgeo.init_catalog(folder, tmp_path / "c.toml")
+    entry = tomllib.loads(result.text)["layers"]["ports"]
+    assert entry["layer"] == "港口"  # the file lists two tables: the reader needs the name
+    assert "港口.gpkg (layer '吞吐量统计'): a table without geometry (not a layer)" in result.text
+    assert [p.code for p in result.report.problems] == ["layer_missing"]  # ports read clean; no quarries

@@ -524,25 +524,45 @@ def _probe_file(path: Path) -> tuple[list[LayerProbe], list[Unplaced]]:
         return _probe_raster(path)
     if suffix in ARCHIVE_SUFFIXES and suffix not in SUPPORTED_SUFFIXES:
         return _probe_zip(path)
+    tables: list[Unplaced] = []
+    siblings = None
     if suffix in (".gpkg", ".gdb"):
         from .vector import list_layers
 
         layers: list[str | None] = list(list_layers(path))
+        geometry_types = _geometry_types(path)
+        tables = [
+            Unplaced(path, "a table without geometry (not a layer)", layer=name)
+            for name in layers
+            if name in geometry_types and geometry_types[name] is None
+        ]
+        siblings = len(layers)  # the reader needs layer= whenever the file lists several, tables included
+        layers = [name for name in layers if name not in {t.layer for t in tables}]
         if not layers:
-            return [], [Unplaced(path, "a GeoPackage with no vector layer")]
+            return [], tables or [Unplaced(path, "a GeoPackage with no vector layer")]
     elif suffix == ".xlsx":
         layers = _sheets(path)
     else:
         layers = [None]
-    probes, missed = [], []
+    probes, missed = [], list(tables)
     for layer in layers:
         try:
             probes.append(_probe_vector(path, layer))
-            probes[-1].siblings = len(layers)
+            probes[-1].siblings = siblings or len(layers)
         except Exception as err:  # noqa: BLE001
             log.debug("probing %s %s failed", path, layer, exc_info=True)
             missed.append(Unplaced(path, _not_read_reason(path, err), layer=layer))
     return probes, missed
+
+
+def _geometry_types(path: Path) -> dict[str, str | None]:
+    """Layer name → geometry type (``None`` for attribute tables); empty when GDAL cannot say."""
+    import pyogrio
+
+    try:
+        return {str(name): (None if kind is None else str(kind)) for name, kind in pyogrio.list_layers(path)}
+    except Exception:  # noqa: BLE001 - list_layers above already said whether it opens
+        return {}
 
 
 def _sheets(path: Path) -> list[str | None]:
