@@ -93,6 +93,9 @@ def _entry_lines(proposal: LayerProposal, base: Path) -> list[str]:
         lines.append(_line("crs", probe.crs, f"found by the reader: {why}"))
     if probe.crs_problem:
         lines.append(f'# crs = "EPSG:…"                  # REQUIRED: {_comment(probe.crs_problem)}')
+    said = [n for n in probe.notes if not n.startswith("no CRS") and "decoded as" not in n]
+    for note in said[:6]:
+        lines.append(f"# reader: {_comment(note)}")
     for note in proposal.notes:
         lines.append(f"# note: {_comment(note)}")
     if name == "dem":
