@@ -1324,7 +1324,10 @@ def _rank(proposal: LayerProposal):
 def _joinable(chosen: LayerProposal, other: LayerProposal) -> str | None:
     """``None`` when ``other`` can be read as more features of ``chosen``; else why not."""
     if chosen.name == "dem":
-        return f"a second DEM candidate; {chosen.probes[0].label} was preferred"
+        return (
+            f"a second DEM candidate; {chosen.probes[0].label} was preferred (the catalog takes one DEM: "
+            "if these are tiles of one model, mosaic them first, e.g. gdalbuildvrt dem.vrt *.tif)"
+        )
     frame = other.probes[0].frame
     if chosen.name == "quarries":
         have = set().union(*(_ids(p.frame, chosen) for p in chosen.probes))
