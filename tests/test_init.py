@@ -638,3 +638,21 @@ def test_geopackage_attribute_table_listed_and_layer_named(tmp_path):
     assert entry["layer"] == "港口"  # the file lists two tables: the reader needs the name
     assert "港口.gpkg (layer '吞吐量统计'): a table without geometry (not a layer)" in result.text
     assert [p.code for p in result.report.problems] == ["layer_missing"]  # ports read clean; no quarries
+
+
+def test_large_files_are_sampled(tmp_path, monkeypatch):
+    from wlgeo.io import infer
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    roads = demo("roads")
+    write_gbk_shapefile(gpd.GeoDataFrame({"道路等级": roads["kind"].map(ROAD_ZH)}, geometry=roads.geometry.values,
+                                         crs=roads.crs), folder / "data1.shp")
+    monkeypatch.setattr(infer, "LARGE_FILE_BYTES", 1024)  # every file counts as large here
+    monkeypatch.setattr(infer, "SAMPLE_ROWS", 10)
+    result = wlgeo.init_catalog(folder, tmp_path / "c.toml")
+    entry = tomllib.loads(result.text)["layers"]["roads"]
+    assert entry["encoding"] == "gbk" and entry["values"]["kind"]["高速公路"] == "expressway"
+    assert "# reader: large file (0 MB): guessed from its first 10 features" in result.text
+    assert "# 32 feature(s), line geometry" in result.text  # the count is the file's, not the sample's
+    assert [p.code for p in result.report.problems] == ["layer_missing"]  # roads read clean; no quarries

@@ -660,10 +660,17 @@ def _epsg_text(crs_text) -> str | None:
 def _probe_large(path: Path, layer: str | None) -> LayerProbe:
     import pyogrio
 
+    from .vector import detect_mojibake
+
     info = pyogrio.read_info(path, layer=layer)
     frame = pyogrio.read_dataframe(path, layer=layer, max_features=SAMPLE_ROWS)
     notes = [f"large file ({path.stat().st_size / 2**20:.0f} MB): guessed from its first {len(frame)} features"]
-    return LayerProbe(path, layer, "vector", _geometry_kind(frame), int(info.get("features", len(frame))), frame, None, None, notes)
+    encoding = detect_mojibake(frame) if path.suffix.lower() == ".shp" else None
+    if encoding:
+        frame = pyogrio.read_dataframe(path, layer=layer, max_features=SAMPLE_ROWS, encoding=encoding)
+        notes.append(f"text was not readable as Latin-1: decoded as {encoding.upper()}")
+    count = int(info.get("features", len(frame)))
+    return LayerProbe(path, layer, "vector", _geometry_kind(frame), count, frame, encoding, None, notes)
 
 
 def _probe_raster(path: Path) -> tuple[list[LayerProbe], list[Unplaced]]:
