@@ -108,7 +108,7 @@ def _entry_lines(proposal: LayerProposal, base: Path) -> list[str]:
         )
     if proposal.fields:
         lines.append("")
-        lines.append(f"[layers.{name}.fields]{'':<14} # canonical field = source field")
+        lines.append(f"{f'[layers.{name}.fields]':<34} # canonical field = source field")
         for choice in proposal.fields:
             lines.append(_line(choice.canonical, choice.source, choice.evidence))
             for other, why in choice.others:
@@ -116,7 +116,7 @@ def _entry_lines(proposal: LayerProposal, base: Path) -> list[str]:
     for field_name in sorted(set(proposal.values) | set(proposal.unmapped)):
         mapped = proposal.values.get(field_name, {})
         lines.append("")
-        lines.append(f"[layers.{name}.values.{field_name}]{'':<6} # source value = canonical value")
+        lines.append(f"{f'[layers.{name}.values.{field_name}]':<34} # source value = canonical value")
         counts = proposal.value_counts.get(field_name, {})
         for source, target in mapped.items():
             lines.append(_line(source, target, f"{counts.get(source, 0)} feature(s)", width=24))
