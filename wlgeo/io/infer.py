@@ -817,13 +817,20 @@ def _share(values: list[str], test) -> float:
 
 
 def _name_like_columns(probe: LayerProbe, synonyms: tuple[str, ...]) -> list[str]:
+    """Columns named by a synonym (in the synonyms' order), then columns that contain a long one
+    (``设计生产规模`` holds ``生产规模``; only Chinese synonyms of three characters or more)."""
     keys = [_col_key(s) for s in synonyms]
-    out = []
+    exact = sorted((c for c in probe.columns if _col_key(c) in keys), key=lambda c: keys.index(_col_key(c)))
+    long_keys = [k for k in keys if len(k) >= 3 and not k.isascii()]
+    contained = []
     for column in probe.columns:
         key = _col_key(column)
-        if key in keys:
-            out.append(column)
-    return sorted(out, key=lambda c: keys.index(_col_key(c)))
+        if column in exact:
+            continue
+        hit = next((i for i, k in enumerate(long_keys) if k in key), None)
+        if hit is not None:
+            contained.append((hit, column))
+    return exact + [c for _i, c in sorted(contained)]
 
 
 def _column_matching(probe: LayerProbe, test, *, share: float = 0.6) -> tuple[str | None, float]:
@@ -942,8 +949,8 @@ def _content(probe: LayerProbe) -> dict[str, tuple[float, list[str]]]:
 
 def _dates_share(values: pd.Series) -> float:
     present = values[[not is_missing(v) for v in values.tolist()]]
-    if present.empty or str(values.dtype) in ("float64", "int64", "int32", "bool"):
-        return 0.0
+    if present.empty or str(values.dtype) in ("bool", "boolean"):
+        return 0.0  # integers such as 20250630 may be dates; parse_date says
     if pd.api.types.is_datetime64_any_dtype(values):
         return 1.0
     _dates, bad = parse_date_series(present.iloc[:200])
@@ -1083,11 +1090,15 @@ def _choose_fields(probe: LayerProbe, layer: str) -> tuple[list[FieldChoice], li
                 notes.append(f"field {column} looks like {fs.name} by its name but its values do not fit ({how})")
             continue
         column, how = fitting[0]
-        by_name = _col_key(column) in {_col_key(n) for n in synonyms.get(fs.name, ()) + (fs.alias_zh, fs.alias_zh.split("(")[0])}
-        if fs.allowed and not by_name:
+        names = {_col_key(n) for n in synonyms.get(fs.name, ()) + (fs.alias_zh, fs.alias_zh.split("(")[0])}
+        by_name = _col_key(column) in names
+        inside = next((n for n in sorted(names, key=len, reverse=True) if len(n) >= 3 and not n.isascii() and n in _col_key(column)), None)
+        if fs.allowed and not (by_name or inside):
             evidence = f"values of {column} are {fs.name} values"
         elif by_name:
             evidence = f"field name {column}"
+        elif inside:
+            evidence = f"field name {column} holds {inside}"
         else:
             evidence = f"{column}: {how}"
         if how not in ("text",) and not evidence.endswith(how):
