@@ -656,3 +656,15 @@ def test_large_files_are_sampled(tmp_path, monkeypatch):
     assert "# reader: large file (0 MB): guessed from its first 10 features" in result.text
     assert "# 32 feature(s), line geometry" in result.text  # the count is the file's, not the sample's
     assert [p.code for p in result.report.problems] == ["layer_missing"]  # roads read clean; no quarries
+
+
+def test_layer_with_only_geometry_listed_with_candidates(tmp_path):
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    farmland = demo("farmland")
+    farmland[["geometry"]].to_file(folder / "data7.shp", engine="pyogrio")
+    result = wlgeo.init_catalog(folder, tmp_path / "c.toml")
+    assert "layers" not in tomllib.loads(result.text)  # never placed on geometry alone
+    line = next(line for line in result.text.splitlines() if "data7.shp" in line)
+    assert line.startswith("#   raw/data7.shp: 902 polygon(s): nothing in its name, fields or values points")
+    assert "candidates: farmland, red_line, protected_areas (low: only the geometry to go by (902 polygon(s)" in line

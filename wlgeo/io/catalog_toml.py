@@ -146,7 +146,12 @@ def _unplaced_line(item: Unplaced, base: Path) -> str:
     where = _rel(item.path, base) + (f" (layer '{item.layer}')" if item.layer else "")
     text = f"#   {where}: {_comment(item.reason)}"
     if item.candidates:
-        text += "; candidates: " + "; ".join(_comment(g.describe()) for g in item.candidates)
+        evidence = {tuple(g.evidence) for g in item.candidates}
+        if len(item.candidates) > 1 and len(evidence) == 1:  # the same (weak) reason for each
+            names = ", ".join(g.layer for g in item.candidates)
+            text += f"; candidates: {names} ({item.candidates[0].confidence}: {_comment('; '.join(next(iter(evidence))))})"
+        else:
+            text += "; candidates: " + "; ".join(_comment(g.describe()) for g in item.candidates)
     return text
 
 

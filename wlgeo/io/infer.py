@@ -1304,12 +1304,16 @@ def propose_catalog(
         folder, unplaced=list(scan.unplaced), scanned=scan.scanned, notes=list(scan.notes), read=len(scan.probes)
     )
     candidates: dict[str, list[LayerProposal]] = {}
+    shapeless: list[tuple[LayerProbe, Unplaced]] = []
     for probe in scan.probes:
         guesses = _guesses(probe)
         good = [g for g in guesses if g.score >= 0.45]
         if not good:
             reason = _unplaced_reason(probe, guesses)
-            result.unplaced.append(Unplaced(probe.path, reason, probe.layer, [g for g in guesses if g.score > 0][:3]))
+            live = [g for g in guesses if g.score > 0][:3]
+            result.unplaced.append(Unplaced(probe.path, reason, probe.layer, live))
+            if not live and probe.kind != "raster":
+                shapeless.append((probe, result.unplaced[-1]))
             continue
         best = good[0]
         candidates.setdefault(best.layer, []).append(_proposal(probe, best))
@@ -1329,9 +1333,28 @@ def propose_catalog(
             result.dem = chosen
         else:
             result.layers[layer] = chosen
+    for probe, item in shapeless:  # nothing but geometry to go by: name what it could be, weakly
+        item.candidates = _geometry_candidates(probe, placed=set(result.layers))
     if "quarries" not in result.layers:
         result.notes.append("no layer looks like the quarries (采矿权): add [layers.quarries] by hand — it is mandatory")
     return result
+
+
+_BY_GEOMETRY: dict[str, tuple[str, ...]] = {
+    "polygon": ("farmland", "red_line", "protected_areas", "boundary", "towns", "resource_zones", "planning_blocks", "parks", "bases", "settlements", "rivers"),
+    "line": ("roads", "rivers"),
+    "point": ("settlements", "ports", "bases"),
+}
+
+
+def _geometry_candidates(probe: LayerProbe, *, placed: set[str]) -> list[Guess]:
+    """Canonical layers not yet placed that a layer of this geometry could be (low confidence)."""
+    kinds = [k for k in _BY_GEOMETRY.get(probe.geometry or "", ()) if k not in placed]
+    if probe.geometry == "polygon" and probe.count == 1:
+        kinds = ["boundary"] + [k for k in kinds if k != "boundary"]
+    fields = ", ".join(probe.columns[:5]) or "no fields"
+    why = f"only the geometry to go by ({probe.count} {probe.geometry}(s), {fields})"
+    return [Guess(kind, 0.1, [why]) for kind in kinds[:3]]
 
 
 def _rank(proposal: LayerProposal):
