@@ -179,7 +179,7 @@ VALUE_VOCABULARY: dict[tuple[str, str], tuple[tuple[str, object], ...]] = {
     ("roads", "kind"): (
         ("高速公路", "expressway"), ("高速铁路", "railway"), ("高速", "expressway"), ("高铁", "railway"),
         ("铁路", "railway"), ("国道", "national"), ("省道", "provincial"), ("县道", "county"), ("乡道", "township"),
-        ("乡村道路", "township"), ("乡级", "township"), ("县级", "county"), ("省级", "provincial"), ("国家级", "national"),
+        ("乡村道路", "township"),
         ("motorway", "expressway"), ("rail", "railway"),
     ),
     ("protected_areas", "kind"): (
@@ -187,6 +187,9 @@ VALUE_VOCABULARY: dict[tuple[str, str], tuple[tuple[str, object], ...]] = {
         ("自然保护区", "nature_reserve"), ("风景名胜区", "scenic_area"), ("风景区", "scenic_area"),
         ("森林公园", "forest_park"), ("地质公园", "geopark"), ("饮用水水源保护区", "water_source"),
         ("饮用水源保护区", "water_source"), ("水源保护区", "water_source"), ("水源地", "water_source"),
+        ("nature reserve", "nature_reserve"), ("world heritage", "world_heritage"), ("scenic", "scenic_area"),
+        ("forest park", "forest_park"), ("geopark", "geopark"), ("geological park", "geopark"),
+        ("drinking water", "water_source"), ("water source", "water_source"),
     ),
     ("parks", "role"): (("核心", "core"), ("一般", "park"), ("园区", "park"), ("产业园", "park")),
 }
