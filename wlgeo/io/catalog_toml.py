@@ -89,7 +89,10 @@ def _entry_lines(proposal: LayerProposal, base: Path) -> list[str]:
         why = next((n for n in probe.notes if "decoded as" in n or "encoding" in n), "the encoding the reader used")
         lines.append(_line("encoding", probe.encoding, f"found by the reader: {why}"))
     if probe.crs:
-        why = next((n for n in probe.notes if n.startswith("no CRS")), "the CRS the reader found")
+        why = next(
+            (n for n in probe.notes if n.startswith("no CRS") or "header names" in n or "metres, not degrees" in n),
+            "the CRS the reader settled on",
+        )
         lines.append(_line("crs", probe.crs, f"found by the reader: {why}"))
     if probe.crs_problem:
         lines.append(f'# crs = "EPSG:…"                  # REQUIRED: {_comment(probe.crs_problem)}')

@@ -617,9 +617,7 @@ def _probe_vector(path: Path, layer: str | None) -> LayerProbe:
     notes = list(frame.attrs.get("wlgeo_notes", []))  # the warnings caught say the same
     source = frame.attrs.get("wlgeo_source", {})
     encoding = source.get("encoding")
-    crs = None
-    if any(note.startswith("no CRS in the file") for note in notes):
-        crs = _epsg_text(source.get("crs"))
+    crs = _crs_to_write(path, layer, kind, source.get("crs"))
     count = len(frame)
     sample = frame.iloc[:SAMPLE_ROWS] if count > SAMPLE_ROWS else frame
     return LayerProbe(path, layer, kind, _geometry_kind(sample), count, sample, encoding, crs, notes)
@@ -648,6 +646,29 @@ def _probe_unplaced_crs(path: Path, layer: str | None, kind: str, err: CRSError)
     probe = LayerProbe(path, layer, kind, _geometry_kind(sample), len(frame), sample, raw.encoding, None, list(raw.notes))
     probe.crs_problem = err.message
     return probe
+
+
+def _crs_to_write(path: Path, layer: str | None, kind: str, used) -> str | None:
+    """The ``crs =`` a catalog entry needs so that the file reads the same anywhere.
+
+    Survey files and corner tables: always the CRS the reader settled on (from a header, a
+    title row or the coordinates' magnitudes), zone included. Vector files: only when the file
+    declares none, or another one than the reader used (GeoJSON holding metres).
+    """
+    if not used:
+        return None
+    if kind != "vector":
+        return _epsg_text(used)
+    import pyogrio
+    from pyproj import CRS
+
+    try:
+        declared = pyogrio.read_info(path, layer=layer).get("crs")
+    except Exception:  # noqa: BLE001 - read_layer opened it; be safe and write what it used
+        declared = None
+    if declared is not None and CRS.from_user_input(declared).equals(CRS.from_user_input(used)):
+        return None
+    return _epsg_text(used)
 
 
 def _epsg_text(crs_text) -> str | None:
