@@ -264,6 +264,9 @@ def test_named_folder_every_layer_placed(named_init):
     for layer in ("quarries", "roads", "rivers", "towns", "settlements"):
         assert layers[layer]["encoding"] == "gbk", layer
     assert "encoding" not in layers["protected_areas"]
+    # the CRS the reader settled on for the 部标 TXT is written; a GeoJSON declares its own
+    assert layers["farmland"]["crs"] == "EPSG:4545" and layers["farmland"]["encoding"] == "gbk"
+    assert "crs" not in layers["protected_areas"] and "crs" not in layers["quarries"]
 
 
 def test_named_folder_fields_values_units(named_init):
