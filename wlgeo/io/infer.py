@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CRSError, WlgeoError
-from ..schema import LAYERS
+from ..schema import LAYERS, PLAN_OUTPUT_LAYERS
 from ..values import id_text, is_missing, parse_bool_series, parse_date_series, parse_number_series
 from .mapping import value_key
 from .read import SUPPORTED_SUFFIXES, read_layer
@@ -540,6 +540,11 @@ def _probe_file(path: Path) -> tuple[list[LayerProbe], list[Unplaced]]:
             if name in geometry_types and geometry_types[name] is None
         ]
         siblings = len(layers)  # the reader needs layer= whenever the file lists several, tables included
+        tables += [
+            Unplaced(path, "a layer a wlgeo run writes (plan output), not an input", layer=name)
+            for name in layers
+            if name in PLAN_OUTPUT_LAYERS and name not in {t.layer for t in tables}
+        ]
         layers = [name for name in layers if name not in {t.layer for t in tables}]
         if not layers:
             return [], tables or [Unplaced(path, "a GeoPackage with no vector layer")]
@@ -1301,6 +1306,8 @@ def _proposal(probe: LayerProbe, guess: Guess) -> LayerProposal:
         return LayerProposal("dem", [probe], guess)
     proposal = LayerProposal(guess.layer, [probe], guess)
     proposal.fields, proposal.notes = _choose_fields(probe, guess.layer)
+    if {"decision", "reasons"} <= set(probe.columns):
+        proposal.notes.append("this layer is a plan's output (it has decision and reasons), not raw input")
     _map_values(proposal)
     _units(proposal)
     _missing_required(proposal)
@@ -1383,7 +1390,8 @@ def _geometry_candidates(probe: LayerProbe, *, placed: set[str]) -> list[Guess]:
 
 def _rank(proposal: LayerProposal):
     conf = {"high": 0, "medium": 1, "low": 2}[proposal.guess.confidence]
-    return (conf, len(proposal.missing), -proposal.guess.score, -len(proposal.fields), -proposal.probes[0].count, str(proposal.probes[0].path))
+    output = {"decision", "reasons"} <= set(proposal.probes[0].columns)
+    return (output, conf, len(proposal.missing), -proposal.guess.score, -len(proposal.fields), -proposal.probes[0].count, str(proposal.probes[0].path))
 
 
 def _joinable(chosen: LayerProposal, other: LayerProposal) -> str | None:
