@@ -353,6 +353,15 @@ def test_run_on_init_catalog_same_decisions_as_canonical_pack(named_init, tmp_pa
         parts = sorted(root.glob(Path(name).stem + ".*"))
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()
         assert inputs[name]["sha256"] == digest
+    # a folder that also holds that run's plan.gpkg: the raw files stay active, the plan's layers are not inputs
+    again = tmp_path / "raw_and_plan"
+    shutil.copytree(root, again)
+    shutil.copyfile(out / "plan.gpkg", again / "plan.gpkg")
+    second = wlgeo.init_catalog(again, tmp_path / "again.toml")
+    layers = tomllib.loads(second.text)["layers"]
+    assert sorted(_paths(layers["quarries"])) == ["新增采矿权.shp", "武隆区采矿权2024.shp"]
+    assert "plan.gpkg (layer 'consolidation_groups'): a layer a wlgeo run writes (plan output), not an input" in second.text
+    assert "this layer is a plan's output (it has decision and reasons), not raw input" in second.text
 
 
 # ----------------------------------------------------------------------------- renamed folder
