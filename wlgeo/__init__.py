@@ -74,6 +74,8 @@ _LAZY: dict[str, str] = {
     "ValidationReport": ".validate",
     "check_pack": ".validate",
     "normalise_quarries": ".validate",
+    "InitResult": ".catalog_init",
+    "init_catalog": ".catalog_init",
 }
 
 
@@ -121,6 +123,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from .sheet import map_sheet
     from .siting import SitingResult, propose_sites, write_raster
     from .validate import Problem, ValidationReport, check_pack, normalise_quarries
+    from .catalog_init import InitResult, init_catalog
 
 __all__ = [
     "__version__",
@@ -147,6 +150,8 @@ __all__ = [
     "ExportReport",
     "check_pack",
     "ValidationReport",
+    "init_catalog",
+    "InitResult",
     "Problem",
     "normalise_quarries",
     "Scenario",

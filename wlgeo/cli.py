@@ -238,6 +238,48 @@ def validate(ctx: click.Context, pack: Path, strict: bool, repair: bool) -> None
     ctx.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
 
 
+@main.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@out_option(help="Catalog TOML to write (refused when it exists, unless --overwrite).")
+@overwrite_option
+@click.option("--max-files", default=2000, show_default=True, type=click.IntRange(min=1),
+              help="Open at most this many spatial files; the rest are listed as not opened.")
+@click.pass_context
+def init(ctx: click.Context, folder: Path, out: Path, overwrite: bool, max_files: int) -> None:
+    """Propose a catalog for a FOLDER of raw files, write it and validate it (生成图层目录).
+
+    Every spatial file (shapefile, GeoPackage layers, GeoJSON, 部标 TXT, corner tables, GeoTIFF)
+    is opened; each is placed as a canonical layer from its names, geometry, fields and values,
+    with the evidence and a confidence written as comments, and its fields, values and units
+    mapped. Files not placed are listed at the end of the catalog. Exits 0 when the catalog
+    validates, 1 when validation found errors (fix the catalog, then `wlgeo validate`), 2 on bad
+    input.
+    """
+    from .catalog_init import init_catalog
+
+    bar = None
+
+    def progress(done: int, total: int, name: str) -> None:
+        nonlocal bar
+        if _quiet() or total < 10:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="reading files", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        result = init_catalog(folder, out, overwrite=overwrite, max_files=max_files, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    echo(result.summary())
+    echo(f"wrote {result.catalog}")
+    echo("")
+    echo(result.report.to_text())
+    ctx.exit(EXIT_OK if result.report.ok else EXIT_PROBLEMS)
+
+
 @main.command("import")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--as", "as_layer", required=True, type=click.Choice(LAYER_NAMES), help="Canonical layer name.")

@@ -374,12 +374,13 @@ def _input_files(pack: LayerPack | str | PathLike, scenario_file: Path | None) -
     if isinstance(pack, LayerPack):
         if pack.source is not None:
             files.add(Path(pack.source))
-        files.update(Path(entry["path"]) for name, entry in pack.provenance.items()
-                     if not name.startswith("_") and isinstance(entry, dict) and "path" in entry)
+        files.update(Path(path) for name, entry in pack.provenance.items()
+                     if not name.startswith("_") and isinstance(entry, dict) and "path" in entry
+                     for path in entry.get("paths") or [entry["path"]])
     else:
         sources = pack_sources(pack)
         files.add(sources.source)
-        files.update(entry.path for entry in sources.entries)
+        files.update(path for entry in sources.entries for path in entry.files)
         if sources.dem is not None:
             files.add(sources.dem)
     if scenario_file is not None:
@@ -411,12 +412,15 @@ def _inputs(pack: LayerPack, scenario_file: Path | None) -> list[dict[str, Any]]
     for name, entry in pack.provenance.items():
         if name.startswith("_") or not isinstance(entry, dict) or "path" not in entry:
             continue
-        key = str(Path(entry["path"]).resolve())
-        item = files.setdefault(key, {"path": key, "role": "layer", "layers": [], "sha256": entry.get("sha256")})
-        item["layers"].append(name if name == "dem" else (f"{name} ({entry['layer']})" if entry.get("layer") not in (None, name) else name))
-        item["sha256"] = item["sha256"] or entry.get("sha256")
-        if name == "dem":
-            item["role"] = "dem"
+        paths = entry.get("paths") or [entry["path"]]  # a catalog layer may concatenate several files
+        digests = entry.get("sha256s") or [entry.get("sha256")]
+        for path, digest in zip(paths, digests):
+            key = str(Path(path).resolve())
+            item = files.setdefault(key, {"path": key, "role": "layer", "layers": [], "sha256": digest})
+            item["layers"].append(name if name == "dem" else (f"{name} ({entry['layer']})" if entry.get("layer") not in (None, name) else name))
+            item["sha256"] = item["sha256"] or digest
+            if name == "dem":
+                item["role"] = "dem"
     if scenario_file is not None:
         files[str(scenario_file)] = {"path": str(scenario_file), "role": "scenario", "layers": [], "sha256": None}
     for item in files.values():

@@ -14,6 +14,11 @@ maps canonical names to files in any supported format (DESIGN §3)::
     layer = "生态保护红线"
     [dem]
     path = "dem.tif"
+
+A layer's ``path`` may be a list of files (read and concatenated, e.g. this year's rights and
+the new ones), and the entry may carry ``[layers.X.fields]``, ``[layers.X.values.FIELD]`` and
+``[layers.X.units]`` tables (:mod:`wlgeo.io.mapping`) that rename, recode and convert the source
+fields; an explicit mapping wins over the automatic renaming of Chinese alias columns.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pyproj import CRS
 from ..crs import WORKING_CRS, check_working_crs, crs_label, data_centre, gk_grid, working_crs_for
 from ..errors import CRSError, ReadError
 from ..schema import LAYER_NAMES, PLAN_OUTPUT_LAYERS
+from .mapping import MAPPING_KEYS, FieldMapping, apply_mapping, parse_mapping
 from .paths import checked_path
 from .read import file_sha256, read_layer
 from .vector import list_layers
@@ -38,9 +44,10 @@ from .vector import list_layers
 __all__ = ["LayerPack", "LayerSource", "PackSources", "ReadContext", "read_pack", "pack_sources", "read_source",
            "district_name", "CATALOG_KEYS", "CATALOG_TOP_KEYS"]
 
-CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02"}
-CATALOG_TOP_KEYS = {"working_crs", "district"}
-"""Top-level catalog keys (before any table): the pack's working CRS and its district's name."""
+CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02", *MAPPING_KEYS}
+CATALOG_TOP_KEYS = {"layers", "dem", "name", "description", "district", "synthetic", "working_crs"}
+"""Top-level catalog keys: the tables, a name and description, and (before any table) the pack's
+working CRS, its district's name and whether its data are synthetic."""
 
 REGION_MARGIN_DEG = 1.5
 """How far (degrees, ~150 km) around the district's boundary a pack layer may lie."""
@@ -189,11 +196,23 @@ class ReadContext:
 
 @dataclass(frozen=True)
 class LayerSource:
-    """Where one canonical layer of a pack is stored, and how to read it."""
+    """Where one canonical layer of a pack is stored, and how to read it.
+
+    ``path`` is the (first) file; ``paths`` every file when the catalog lists several (they are
+    concatenated); ``options`` go to :func:`read_layer`; ``mapping`` renames, recodes and
+    converts fields as the catalog says.
+    """
 
     name: str
     path: Path
     options: dict
+    paths: tuple[Path, ...] = ()
+    mapping: FieldMapping | None = None
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file of the layer, in catalog order."""
+        return self.paths or (self.path,)
 
 
 @dataclass
@@ -234,6 +253,9 @@ class PackSources:
                 "sha256": digest,
                 "notes": layers[entry.name].attrs.get("wlgeo_notes", []),
             }
+            if len(entry.files) > 1:
+                provenance[entry.name]["paths"] = [str(p) for p in entry.files]
+                provenance[entry.name]["sha256s"] = [digests.setdefault(p, file_sha256(p)) for p in entry.files]
         if self.ignored:
             provenance["_ignored"] = {"layers": list(self.ignored)}
         if self.dem is not None:
@@ -245,11 +267,41 @@ class PackSources:
 
 
 def read_source(entry: LayerSource, context: ReadContext | None = None) -> gpd.GeoDataFrame:
-    """Read one pack layer through :func:`read_layer` (into the context's working CRS), with canonical column names."""
+    """Read one pack layer through :func:`read_layer` (into the context's working CRS), with
+    canonical column names.
+
+    Several files are concatenated (their notes prefixed by the file name); the catalog's
+    field, value and unit mapping is applied first, then Chinese alias columns not mapped
+    explicitly are renamed automatically.
+    """
     options = dict(entry.options)
     if context is not None:
         options.update(context.options())
-    return _canonical_names(read_layer(entry.path, **options), entry.name)
+    frames = [read_layer(path, **options) for path in entry.files]
+    frame = frames[0] if len(frames) == 1 else _concat(frames, entry)
+    if entry.mapping:
+        frame = apply_mapping(frame, entry.mapping, layer=entry.name, path=entry.path)
+    return _canonical_names(frame, entry.name)
+
+
+def _concat(frames: list[gpd.GeoDataFrame], entry: LayerSource) -> gpd.GeoDataFrame:
+    import pandas as pd
+
+    notes: list[str] = []
+    for path, frame in zip(entry.files, frames):
+        notes.extend(f"{path.name}: {note}" for note in frame.attrs.get("wlgeo_notes", []))
+    notes.append(
+        f"{len(frames)} files concatenated: "
+        + ", ".join(f"{p.name} ({len(f)})" for p, f in zip(entry.files, frames))
+    )
+    geometry = frames[0].geometry.name
+    parts = [f.rename_geometry(geometry) if f.geometry.name != geometry else f for f in frames]
+    for part in parts:
+        part.attrs = {}
+    joined = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry=geometry, crs=frames[0].crs)
+    joined.attrs["wlgeo_notes"] = notes
+    joined.attrs["wlgeo_source"] = dict(frames[0].attrs.get("wlgeo_source", {}), paths=[str(p) for p in entry.files])
+    return joined
 
 
 def pack_sources(path: str | PathLike) -> PackSources:
@@ -319,9 +371,15 @@ def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
             f"[layers.{name}] has unknown keys {sorted(unknown)}; allowed: {sorted(CATALOG_KEYS)}",
             path=path,
         )
-    file = _catalog_file(path, entry["path"], f"[layers.{name}] path")
-    if not file.exists():
-        raise ReadError(f"[layers.{name}] path {entry['path']!r}: no such file {file}", path=path)
+    raw_paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
+    if not raw_paths:
+        raise ReadError(f"[layers.{name}] path = [] lists no file", path=path)
+    files = []
+    for raw in raw_paths:
+        file = _catalog_file(path, raw, f"[layers.{name}] path")
+        if not file.exists():
+            raise ReadError(f"[layers.{name}] path {raw!r}: no such file {file}", path=path)
+        files.append(file)
     for key in ("layer", "encoding", "crs"):
         if key in entry and not isinstance(entry[key], str):
             raise ReadError(f"[layers.{name}] {key} must be text in quotes, got {entry[key]!r}", path=path)
@@ -330,7 +388,8 @@ def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
     if not isinstance(gcj02, bool):  # bool("false") would be True
         raise ReadError(f"[layers.{name}] gcj02 must be true or false (no quotes), got {gcj02!r}", path=path)
     options["gcj02"] = gcj02
-    return LayerSource(name, file, options)
+    mapping = parse_mapping(entry, layer=name, catalog=path)
+    return LayerSource(name, files[0], options, tuple(files) if len(files) > 1 else (), mapping or None)
 
 
 def _catalog_file(catalog: Path, raw, what: str) -> Path:
@@ -359,10 +418,11 @@ def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
 
 def _catalog_sources(path: Path) -> PackSources:
     catalog = _load_toml(path)
-    unknown = set(catalog) - {"layers", "dem", "name", "description"} - CATALOG_TOP_KEYS
+    unknown = set(catalog) - CATALOG_TOP_KEYS
     if unknown:
-        raise ReadError(f"unknown catalog sections {sorted(unknown)}; allowed: layers, dem, name, description, "
-                        f"{', '.join(sorted(CATALOG_TOP_KEYS))}", path=path)
+        raise ReadError(
+            f"unknown catalog sections {sorted(unknown)}; allowed: {', '.join(sorted(CATALOG_TOP_KEYS))}", path=path
+        )
     working = _catalog_working_crs(path, catalog.get("working_crs"))
     district = catalog.get("district")
     if district is not None and (not isinstance(district, str) or not district.strip()):
