@@ -1,0 +1,359 @@
+"""Optimal choice of new sites: an integer programme over the candidate blocks, solved by HiGHS.
+
+Greedy selection (:func:`wlgeo.siting.select.select_sites`) takes the best block, blocks its
+neighbourhood and repeats; it can miss a better set (two good blocks on either side of one
+slightly better block) and cannot say how far from the best it is. Here the choice is exact:
+
+**Pool.** The compact, site-sized blocks the greedy code builds: one unlimited sweep of
+:func:`~wlgeo.siting.select.candidate_pool` over the whole candidate ground plus every block
+greedy grew in its rounds (so the pool always holds greedy's picks). Every block is checked
+with vector geometry against the original constraints (:func:`~wlgeo.siting.select.check_sites`)
+before it may be chosen. The optimum is the optimum *over this pool*, not over every possible
+set of cells.
+
+**Programme.** With ``x_i ∈ {0, 1}`` for block ``i`` of score ``s_i`` (mean suitability) and
+planned capacity ``c_i``::
+
+    maximise   Σ s_i x_i
+    subject to x_i + x_j ≤ 1              blocks i, j closer than site_spacing_m (overlapping ones too)
+               Σ x_i ≤ max_new_sites
+               Σ x_i ≤ max_quarries − quarries kept             (when capped)
+               Σ c_i x_i ≤ max_total_capacity − capacity kept   (when capped)
+               Σ s_i x_i ≥ greedy's objective                   (greedy's set is feasible)
+
+Spacing to retained quarries is part of the candidate ground (the exclusion mask) and of the
+vector check. Greedy's set is the starting point: it bounds the programme from below, blocks
+that cannot reach it (``s_i`` + the best ``k − 1`` other scores below greedy's total) are left
+out, and if the solver returns nothing better (time limit) greedy's set is kept and the
+solver's bound gives its gap. The run reports the objective, the gap (0 when proven optimal:
+HiGHS runs with ``mip_rel_gap = 0``) and greedy's objective beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix, vstack
+
+from .grid import Grid
+from .mask import Exclusion, Inside
+from .select import Site, candidate_pool, check_sites, polygonise, select_sites
+
+__all__ = ["Caps", "Solution", "SelectionReport", "conflict_pairs", "solve_selection", "choose_sites"]
+
+log = logging.getLogger(__name__)
+
+_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How many new sites the scenario allows, limit by limit.
+
+    Attributes
+    ----------
+    max_sites : ``siting.max_new_sites``.
+    quarry_room : ``max_quarries`` less the quarries kept (``None`` = no cap; may be negative).
+    capacity_room : ``max_total_capacity`` less the capacity kept, 万吨/年 (``None`` = no cap).
+    site_capacity : planned capacity of one new site, 万吨/年.
+    """
+
+    max_sites: int
+    quarry_room: int | None = None
+    capacity_room: float | None = None
+    site_capacity: float = 0.0
+
+    @property
+    def count(self) -> int:
+        """The most sites all the limits together allow (0 when a cap is already exceeded)."""
+        n = self.max_sites
+        if self.quarry_room is not None:
+            n = min(n, self.quarry_room)
+        if self.capacity_room is not None and self.site_capacity > 0:
+            n = min(n, math.floor(self.capacity_room / self.site_capacity + 1e-9))
+        return max(0, n)
+
+    @property
+    def exceeded(self) -> list[str]:
+        """The caps the kept quarries alone already break (then the programme is infeasible)."""
+        out = []
+        if self.quarry_room is not None and self.quarry_room < 0:
+            out.append(f"quarry cap exceeded by {-self.quarry_room} before any new site")
+        if self.capacity_room is not None and self.capacity_room < 0:
+            out.append(f"capacity cap exceeded by {-self.capacity_room:g} 万吨/年 before any new site")
+        return out
+
+
+@dataclass
+class Solution:
+    """What :func:`solve_selection` found.
+
+    ``chosen`` are indices into the scores; ``objective`` their total score; ``gap`` the
+    relative optimality gap (0 when proven optimal, ``None`` when unknown); ``bound`` the best
+    bound on the objective; ``status`` one of ``optimal``, ``time_limit``, ``infeasible``,
+    ``error``; ``message`` the solver's own words.
+    """
+
+    chosen: np.ndarray
+    objective: float
+    gap: float | None
+    bound: float | None
+    status: str
+    message: str = ""
+
+
+@dataclass
+class SelectionReport:
+    """How the sites were chosen (written to the notes and to ``manifest.json`` under ``siting``)."""
+
+    selection: str
+    objective: float
+    gap: float | None
+    greedy_objective: float | None
+    status: str
+    candidates: int = 0
+    conflicts: int = 0
+    seconds: float = 0.0
+    time_limit_s: float | None = None
+    bound: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict (objective and gap rounded to 1e-6)."""
+        def r(v):
+            return None if v is None or not math.isfinite(v) else round(float(v), 6)
+
+        return {"selection": self.selection, "objective": r(self.objective), "gap": r(self.gap),
+                "greedy_objective": r(self.greedy_objective), "status": self.status, "bound": r(self.bound),
+                "candidates": int(self.candidates), "conflicts": int(self.conflicts),
+                "seconds": round(self.seconds, 3), "time_limit_s": self.time_limit_s}
+
+    def to_text(self) -> str:
+        """One line for the notes."""
+        gap = ("not computed" if self.selection == "greedy" else "unknown") if self.gap is None else ("0 (proven optimal)" if self.gap == 0 else f"{self.gap:.2%}")
+        greedy = ("" if self.greedy_objective is None or self.selection == "greedy"
+                  else f"; greedy would score {self.greedy_objective:.4f}")
+        pool = f" over {self.candidates} candidate block(s)" if self.selection == "optimal" else ""
+        return (f"{self.selection} selection ({self.status}): objective {self.objective:.4f} "
+                f"(sum of the sites' scores){pool}, gap {gap}{greedy}")
+
+
+# ---------------------------------------------------------------------- the programme
+def conflict_pairs(polygons, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, of polygons that may not both be sites.
+
+    Two sites conflict when they lie less than ``spacing_m`` apart (``distance < spacing_m``);
+    with ``spacing_m = 0`` when they overlap (share area).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> boxes = [shapely.box(x, 0, x + 100, 100) for x in (0, 250, 500)]
+    >>> [list(a) for a in conflict_pairs(boxes, 200)]
+    [[0, 1], [1, 2]]
+    """
+    polys = np.asarray(polygons, dtype=object)
+    if len(polys) < 2:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    tree = shapely.STRtree(polys)
+    if spacing_m > 0:
+        a, b = tree.query(polys, predicate="dwithin", distance=float(spacing_m))
+        keep = a < b
+        a, b = a[keep], b[keep]
+        close = shapely.distance(polys[a], polys[b]) < spacing_m
+        return a[close], b[close]
+    a, b = tree.query(polys, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    overlap = shapely.area(shapely.intersection(polys[a], polys[b])) > 0
+    return a[overlap], b[overlap]
+
+
+def solve_selection(
+    scores,
+    pairs: tuple[np.ndarray, np.ndarray],
+    caps: Caps,
+    *,
+    capacities=None,
+    incumbent=None,
+    time_limit_s: float = 60.0,
+) -> Solution:
+    """Choose the set of candidates with the largest total score (HiGHS via :func:`scipy.optimize.milp`).
+
+    Parameters
+    ----------
+    scores : score of each candidate (≥ 0).
+    pairs : ``(i, j)`` index arrays of candidates that may not both be chosen.
+    caps : the count and capacity limits.
+    capacities : planned capacity of each candidate (default ``caps.site_capacity`` each).
+    incumbent : indices of a known feasible set (greedy's); the programme must do at least as well.
+    time_limit_s : the solver's time limit; the best set found by then is returned with its gap.
+
+    Returns
+    -------
+    Solution
+
+    Examples
+    --------
+    Three candidates in a row, the middle one conflicting with both neighbours:
+
+    >>> import numpy as np
+    >>> sol = solve_selection([0.8, 0.9, 0.8], (np.array([0, 1]), np.array([1, 2])), Caps(max_sites=5))
+    >>> sol.chosen.tolist(), round(sol.objective, 6), sol.gap, sol.status
+    ([0, 2], 1.6, 0.0, 'optimal')
+    """
+    s = np.asarray(scores, dtype="float64")
+    n = len(s)
+    cap = np.full(n, caps.site_capacity) if capacities is None else np.asarray(capacities, dtype="float64")
+    empty = np.empty(0, dtype=np.intp)
+    if caps.exceeded:
+        return Solution(empty, 0.0, None, None, "infeasible", "; ".join(caps.exceeded))
+    if n == 0 or caps.count == 0:
+        return Solution(empty, 0.0, 0.0, 0.0, "optimal", "nothing to choose")
+    a, b = (np.asarray(p, dtype=np.intp) for p in pairs)
+    rows = []
+    if len(a):
+        k = np.arange(len(a))
+        rows.append((coo_matrix((np.ones(2 * len(a)), (np.r_[k, k], np.r_[a, b])), shape=(len(a), n)),
+                     -np.inf, 1.0))
+    rows.append((coo_matrix(np.ones((1, n))), -np.inf, float(caps.max_sites)))
+    if caps.quarry_room is not None:
+        rows.append((coo_matrix(np.ones((1, n))), -np.inf, float(caps.quarry_room)))
+    if caps.capacity_room is not None:
+        rows.append((coo_matrix(cap.reshape(1, n)), -np.inf, float(caps.capacity_room) + 1e-9))
+    floor = None
+    if incumbent is not None and len(incumbent):
+        floor = float(s[np.asarray(incumbent, dtype=np.intp)].sum())
+        rows.append((coo_matrix(s.reshape(1, n)), floor - 1e-7, np.inf))
+    matrix = vstack([r[0] for r in rows]).tocsr()
+    lower = np.concatenate([np.full(r[0].shape[0], r[1]) for r in rows])
+    upper = np.concatenate([np.full(r[0].shape[0], r[2]) for r in rows])
+    res = milp(-s, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=LinearConstraint(matrix, lower, upper),
+               options={"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "presolve": True})
+    bound = None if getattr(res, "mip_dual_bound", None) is None else -float(res.mip_dual_bound)
+    if res.x is None:
+        status = "time_limit" if res.status == 1 else ("infeasible" if res.status == 2 else "error")
+        return Solution(empty, 0.0, None, bound, status, str(res.message))
+    chosen = np.flatnonzero(res.x > 0.5)
+    objective = float(s[chosen].sum())
+    gap = getattr(res, "mip_gap", None)
+    gap = None if gap is None or not math.isfinite(gap) else float(gap)
+    if res.status == 0:
+        status = "optimal"
+        gap = 0.0 if gap is None or gap <= _TOL else gap
+    else:
+        status = "time_limit" if res.status == 1 else "error"
+    return Solution(chosen, objective, gap, bound, status, str(res.message))
+
+
+# ---------------------------------------------------------------------- from the rasters
+def _key(cells: np.ndarray, cols: int) -> bytes:
+    return np.sort(cells[:, 0] * cols + cells[:, 1]).tobytes()
+
+
+def _prune(scores: np.ndarray, k: int, floor: float, keep: np.ndarray) -> np.ndarray:
+    """Candidates that could belong to a set of at most ``k`` scoring ≥ ``floor`` (and ``keep``)."""
+    if k <= 0 or len(scores) == 0:
+        return keep.copy()
+    top = np.sort(scores)[::-1]
+    best_k = top[:k].sum()
+    # best total of a set holding i: s_i + the k - 1 best other scores
+    kth = top[k - 1] if len(top) >= k else 0.0
+    others = np.where(scores >= kth, best_k - scores, top[: k - 1].sum())
+    return keep | (scores + others >= floor - 1e-7)
+
+
+def choose_sites(
+    ground: np.ndarray,
+    suitability: np.ndarray,
+    grid: Grid,
+    *,
+    n_cells: int,
+    caps: Caps,
+    spacing_m: float,
+    exclusions: list[Exclusion] = (),
+    inside: list[Inside] = (),
+    selection: str = "optimal",
+    time_limit_s: float = 60.0,
+) -> tuple[list[Site], list[str], SelectionReport]:
+    """Choose the new sites on ``ground``: greedily, or optimally over the pool of blocks.
+
+    Greedy always runs (it is the starting point and the figure reported beside the optimum).
+
+    Returns
+    -------
+    sites : chosen sites, best score first.
+    notes : what happened (dropped blocks, solver status, fallbacks).
+    report : :class:`SelectionReport` (objective, gap, greedy's objective, pool size, time).
+    """
+    t0 = time.perf_counter()
+    limit = caps.count
+    record: list[tuple[float, np.ndarray]] = []
+    greedy, notes = select_sites(ground, suitability, grid, n_cells=n_cells, limit=limit, spacing_m=spacing_m,
+                                 exclusions=exclusions, inside=inside, record=record)
+    greedy_objective = float(sum(site.score for site in greedy))
+    if selection == "greedy":
+        report = SelectionReport("greedy", greedy_objective, None, greedy_objective, "greedy",
+                                 candidates=len({_key(c, ground.shape[1]) for _, c in record}),
+                                 seconds=time.perf_counter() - t0)
+        return greedy, notes, report
+    if selection != "optimal":
+        raise ValueError(f"selection must be 'optimal' or 'greedy', got {selection!r}")
+    if caps.exceeded:
+        report = SelectionReport("optimal", 0.0, None, greedy_objective, "infeasible", seconds=time.perf_counter() - t0,
+                                 time_limit_s=time_limit_s)
+        notes.append("optimal selection: the programme is infeasible (" + "; ".join(caps.exceeded) + "): no new site")
+        return [], notes, report
+
+    # the pool: one sweep over all the ground, plus every block greedy grew (its picks among them)
+    cols = ground.shape[1]
+    pool: dict[bytes, tuple[float, np.ndarray]] = {}
+    for score, cells in [*candidate_pool(ground, suitability, n_cells), *record]:
+        pool.setdefault(_key(cells, cols), (score, cells))
+    keys = list(pool)
+    scores = np.array([pool[k][0] for k in keys], dtype="float64")
+    incumbent_keys = {_key(np.column_stack([s.rows, s.cols]), cols) for s in greedy}
+    is_greedy = np.array([k in incumbent_keys for k in keys], dtype=bool)
+    usable = _prune(scores, limit, greedy_objective, is_greedy) if greedy else np.ones(len(keys), dtype=bool)
+    pruned = int((~usable).sum())
+    idx = np.flatnonzero(usable)
+    polys = np.array([polygonise(pool[keys[i]][1][:, 0], pool[keys[i]][1][:, 1], grid) for i in idx], dtype=object)
+    clean = check_sites(polys, list(exclusions), list(inside)) if len(polys) else np.zeros(0, dtype=bool)
+    clean |= is_greedy[idx]  # greedy's picks passed the same check one by one
+    if (~clean).any():
+        notes.append(f"optimal selection: {int((~clean).sum())} candidate block(s) dropped by the vector check")
+    idx, polys = idx[clean], polys[clean]
+    a, b = conflict_pairs(polys, spacing_m)
+    incumbent = np.flatnonzero(is_greedy[idx])
+    sol = solve_selection(scores[idx], (a, b), caps, incumbent=incumbent, time_limit_s=time_limit_s)
+    chosen, objective, gap, status = sol.chosen, sol.objective, sol.gap, sol.status
+    if len(greedy) and (len(chosen) == 0 or objective < greedy_objective - 1e-9) and limit > 0:
+        # the solver found nothing better in time: keep greedy's set, with the gap the bound allows
+        chosen, objective = incumbent, greedy_objective
+        gap = None if sol.bound is None or greedy_objective <= 0 else max(0.0, (sol.bound - greedy_objective) / greedy_objective)
+        notes.append(f"optimal selection: the solver returned no better set ({sol.status}: {sol.message}); "
+                     "greedy's sites are kept")
+    if status == "time_limit":
+        notes.append(f"optimal selection stopped at the time limit of {time_limit_s:g} s: the best set found is kept, "
+                     + ("gap unknown" if gap is None else f"within {gap:.2%} of the optimum"))
+    if status in ("infeasible", "error") and not len(greedy):
+        notes.append(f"optimal selection: {status} ({sol.message})")
+    if limit == 0:
+        status = "no_room"
+    sites = [Site(pool[keys[idx[i]]][1][:, 0], pool[keys[idx[i]]][1][:, 1], polys[i], float(scores[idx[i]]))
+             for i in chosen]
+    sites.sort(key=lambda site: -site.score)
+    report = SelectionReport("optimal", float(sum(site.score for site in sites)), gap, greedy_objective, status,
+                             candidates=len(idx), conflicts=len(a), seconds=time.perf_counter() - t0,
+                             time_limit_s=time_limit_s, bound=sol.bound)
+    if pruned:
+        notes.append(f"optimal selection: {pruned} of {len(keys)} candidate block(s) left out: even with the best other "
+                     f"scores they cannot reach greedy's total {greedy_objective:.4f}")
+    log.info("siting: %s", report.to_text())
+    return sites, notes, report
