@@ -100,6 +100,38 @@ class SitingResult:
     selection: SelectionReport | None = None
 
 
+def _viewshed_mask(pack: LayerPack, scenario: Scenario, grid: Grid, allowed: np.ndarray, mask: MaskResult,
+                   notes: list[str]) -> np.ndarray:
+    """Keep new sites out of the visible range of trunk lines and main rivers ([visibility] on).
+
+    Only cells every other constraint allows are tested (the viewshed of the lines over them,
+    :func:`wlgeo.visibility.visible_cells`, on the siting grid = the DEM's own cells); cells the
+    DEM cannot settle are excluded too. The DEM is read again with ``max_distance_m`` of margin
+    so lines just outside the district still see into it.
+    """
+    from ..errors import PackError
+    from ..overlay import corridor_lines
+    from ..visibility import visible_cells
+
+    if pack.dem is None:
+        raise PackError("the scenario enables [visibility] but the pack has no DEM: new sites cannot be kept out of "
+                        "the visible range; add a DEM or set visibility.enabled = false", path=pack.source, layer="dem")
+    params = scenario.visibility
+    lines, line_notes = corridor_lines(pack, scenario)
+    notes.extend(n for n in line_notes if n not in notes)
+    x0, y0, x1, y1 = grid.bounds
+    r = params.max_distance_m
+    dem_grid, dem, _ = read_dem(pack.dem, clip_to=(x0 - r, y0 - r, x1 + r, y1 + r))
+    found = visible_cells(dem, dem_grid, lines, grid, allowed, params)
+    notes.extend(found.notes)
+    excluded = found.visible | found.unknown
+    mask.layers["visible_range"] = excluded
+    notes.append(f"visibility: {int(found.visible.sum())} of {int(found.checked.sum())} otherwise allowed cell(s) can be "
+                 f"seen from a trunk line or main river within {r:g} m ({found.observers} observers, {found.pairs} sight "
+                 "lines): no new site there")
+    return allowed & ~excluded
+
+
 def _caps(scenario: Scenario, kept_count: int, kept_capacity: float) -> Caps:
     s = scenario.siting
     return Caps(
@@ -347,6 +379,8 @@ def propose_sites(
     for k, v in mask.not_checked.items():
         not_checked.setdefault(k, v)
     allowed = check_on_grid(mask.allowed, grid, "mask")
+    if scenario.visibility.enabled:
+        allowed = _viewshed_mask(pack, scenario, grid, allowed, mask, notes)
     clock.done("mask")
 
     weights = _weights(scenario, set(factors), notes, not_checked)
