@@ -275,17 +275,12 @@ def _line_names(frame: gpd.GeoDataFrame, fallback: str) -> np.ndarray:
     return names
 
 
-def _pairs(targets_xy: np.ndarray, observers_xy: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
-    """All (target, observer) index pairs within ``max_distance`` (k-d tree)."""
+def _pairs(targets_xy: np.ndarray, observers_xy: np.ndarray, max_distance: float):
+    """All (target, observer) index pairs within ``max_distance`` and their distances (k-d trees)."""
     if not len(targets_xy) or not len(observers_xy):
-        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-    hits = cKDTree(observers_xy).query_ball_point(targets_xy, r=max_distance)
-    lengths = np.fromiter((len(h) for h in hits), dtype=np.intp, count=len(hits))
-    if lengths.sum() == 0:
-        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-    t = np.repeat(np.arange(len(hits)), lengths)
-    o = np.fromiter((j for h in hits for j in h), dtype=np.intp, count=int(lengths.sum()))
-    return t, o
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), np.empty(0)
+    found = cKDTree(targets_xy).sparse_distance_matrix(cKDTree(observers_xy), max_distance, output_type="ndarray")
+    return found["i"].astype(np.intp), found["j"].astype(np.intp), found["v"].astype("float64")
 
 
 class _Clock:
@@ -370,9 +365,8 @@ def quarry_visibility(
             obs = observer_points(line_geoms, step, clip=bounds)
             obs_z = _heights(dem, grid, obs.xy, params.observer_height_m)
             clock.done("observers")
-            t, o = _pairs(tgt_xy, obs.xy, params.max_distance_m)
+            t, o, d = _pairs(tgt_xy, obs.xy, params.max_distance_m)
             quarry = tgt_of[t]
-            d = np.hypot(*(tgt_xy[t] - obs.xy[o]).T)
             order = np.argsort(d, kind="stable")  # nearest first: a quarry seen is settled at once
             t, o, quarry, d = t[order], o[order], quarry[order], d[order]
             clock.done("pairs")
@@ -439,6 +433,7 @@ class VisibleCells:
     pairs: int = 0
     observers: int = 0
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def visible_cells(
@@ -457,6 +452,7 @@ def visible_cells(
     district still see into it).
     """
     notes: list[str] = []
+    clock = _Clock()
     cells = np.asarray(cells, dtype=bool)
     if cells.shape != tuple(grid.shape):
         raise LayerError(f"cells mask is {cells.shape} but the grid is {grid.shape}", layer="visibility")
@@ -468,6 +464,7 @@ def visible_cells(
     tgt_z = _heights(dem, dem_grid, tgt_xy, params.target_height_m)
     step = min(dem_grid.cell_x, dem_grid.cell_y)
     pairs = n_obs = 0
+    clock.done("targets")
     if len(tgt_xy):
         pad = params.max_distance_m + 2 * step
         bounds = (tgt_xy[:, 0].min() - pad, tgt_xy[:, 1].min() - pad, tgt_xy[:, 0].max() + pad, tgt_xy[:, 1].max() + pad)
@@ -480,10 +477,12 @@ def visible_cells(
             obs = observer_points(np.asarray(frame.geometry.values, dtype=object), step, clip=bounds)
             n_obs += len(obs.xy)
             obs_z = _heights(dem, dem_grid, obs.xy, params.observer_height_m)
-            t, o = _pairs(tgt_xy, obs.xy, params.max_distance_m)
+            clock.done("observers")
+            t, o, d = _pairs(tgt_xy, obs.xy, params.max_distance_m)
             # nearest observers first, so most seen targets are settled by the first chunk
-            order = np.argsort(np.hypot(*(tgt_xy[t] - obs.xy[o]).T), kind="stable")
+            order = np.argsort(d, kind="stable")
             t, o = t[order], o[order]
+            clock.done("pairs")
             batch = 1 << 18
             for s in range(0, len(t), batch):
                 tt, oo = t[s:s + batch], o[s:s + batch]
@@ -497,9 +496,10 @@ def visible_cells(
                                     step=step)
                 seen[tt[res == VISIBLE]] = True
                 unsure[tt[res == UNKNOWN]] = True
+            clock.done("sight_lines")
         visible[rows[seen], cols[seen]] = True
         unknown[rows[unsure & ~seen], cols[unsure & ~seen]] = True
         if unknown.any():
             notes.append(f"visibility: {int(unknown.sum())} cell(s) not checked (sight lines meet DEM nodata or leave "
                          "the DEM): excluded from new sites")
-    return VisibleCells(visible, unknown, cells.copy(), pairs, n_obs, notes)
+    return VisibleCells(visible, unknown, cells.copy(), pairs, n_obs, notes, clock.timings)

@@ -6,10 +6,12 @@ slightly better block) and cannot say how far from the best it is. Here the choi
 
 **Pool.** The compact, site-sized blocks the greedy code builds: one unlimited sweep of
 :func:`~wlgeo.siting.select.candidate_pool` over the whole candidate ground plus every block
-greedy grew in its rounds (so the pool always holds greedy's picks). Every block is checked
-with vector geometry against the original constraints (:func:`~wlgeo.siting.select.check_sites`)
-before it may be chosen. The optimum is the optimum *over this pool*, not over every possible
-set of cells.
+greedy grew in its rounds (so the pool always holds greedy's picks). The optimum is the
+optimum *over this pool*, not over every possible set of cells. Conflicts are measured on the
+cells (:func:`block_conflicts`, exact for unions of cell squares); the chosen blocks are
+checked with vector geometry against the original constraints
+(:func:`~wlgeo.siting.select.check_sites`), and a block that fails is left out and the
+programme solved again.
 
 **Programme.** With ``x_i ∈ {0, 1}`` for block ``i`` of score ``s_i`` (mean suitability) and
 planned capacity ``c_i``::
@@ -25,7 +27,7 @@ Spacing to retained quarries is part of the candidate ground (the exclusion mask
 vector check. Greedy's set is the starting point: it bounds the programme from below, blocks
 that cannot reach it (``s_i`` + the best ``k − 1`` other scores below greedy's total) are left
 out, and if the solver returns nothing better (time limit) greedy's set is kept and the
-solver's bound gives its gap. The run reports the objective, the gap (0 when proven optimal:
+solver's bound (or, without one, the sum of the best ``k`` scores of the pool) gives its gap. The run reports the objective, the gap (0 when proven optimal:
 HiGHS runs with ``mip_rel_gap = 0``) and greedy's objective beside it.
 """
 
@@ -38,14 +40,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from scipy import ndimage
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix, vstack
+from scipy.spatial import cKDTree
 
 from .grid import Grid
 from .mask import Exclusion, Inside
 from .select import Site, candidate_pool, check_sites, polygonise, select_sites
 
-__all__ = ["Caps", "Solution", "SelectionReport", "conflict_pairs", "solve_selection", "choose_sites"]
+__all__ = ["Caps", "Solution", "SelectionReport", "conflict_pairs", "block_conflicts", "solve_selection",
+           "choose_sites"]
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +178,78 @@ def conflict_pairs(polygons, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
     a, b = a[keep], b[keep]
     overlap = shapely.area(shapely.intersection(polys[a], polys[b])) > 0
     return a[overlap], b[overlap]
+
+
+def _boundary_cells(cells: np.ndarray) -> np.ndarray:
+    """The cells of a block with an 8-neighbour outside it (where its distance to others is reached)."""
+    if len(cells) <= 16:
+        return cells
+    r0, c0 = cells.min(axis=0)
+    window = np.zeros(tuple(cells.max(axis=0) - (r0, c0) + 3), dtype=bool)
+    window[cells[:, 0] - r0 + 1, cells[:, 1] - c0 + 1] = True
+    inner = ndimage.binary_erosion(window, structure=np.ones((3, 3), dtype=bool))
+    keep = ~inner[cells[:, 0] - r0 + 1, cells[:, 1] - c0 + 1]
+    return cells[keep]
+
+
+def block_conflicts(blocks, grid: Grid, spacing_m: float, *, chunk: int = 4_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`conflict_pairs` for blocks of grid cells, from the cells (no polygons built).
+
+    The distance between two blocks is the least distance between a cell square of one and a
+    cell square of the other (``hypot(max(0, |Δcol| − 1)·cell_x, max(0, |Δrow| − 1)·cell_y)``),
+    exactly the distance between the blocks' polygons; it is reached at cells with an
+    8-neighbour outside their block, so only those are compared. Blocks whose bounding boxes
+    are already ``spacing_m`` apart are never compared cell by cell.
+
+    Parameters
+    ----------
+    blocks : sequence of ``(n, 2)`` arrays of (row, col).
+    grid : the grid (cell sizes).
+    spacing_m : least distance between two sites; 0 = blocks may touch but not share a cell.
+    """
+    nb = len(blocks)
+    empty = (np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp))
+    if nb < 2:
+        return empty
+    cx, cy = grid.cell_x, grid.cell_y
+    lo = np.array([b.min(axis=0) for b in blocks], dtype=np.int64)
+    hi = np.array([b.max(axis=0) for b in blocks], dtype=np.int64)
+    centre = np.column_stack([(lo[:, 1] + hi[:, 1] + 1) * cx / 2, (lo[:, 0] + hi[:, 0] + 1) * cy / 2])
+    half = np.hypot((hi[:, 1] - lo[:, 1] + 1) * cx, (hi[:, 0] - lo[:, 0] + 1) * cy).max() / 2
+    pairs = cKDTree(centre).query_pairs(r=spacing_m + 2 * half + 1e-6, output_type="ndarray")
+    if not len(pairs):
+        return empty
+    a, b = pairs[:, 0].astype(np.intp), pairs[:, 1].astype(np.intp)
+    # bounding-box gap: a lower bound of the distance
+    gap_c = np.maximum(0, np.maximum(lo[b, 1] - hi[a, 1], lo[a, 1] - hi[b, 1]) - 1) * cx
+    gap_r = np.maximum(0, np.maximum(lo[b, 0] - hi[a, 0], lo[a, 0] - hi[b, 0]) - 1) * cy
+    if spacing_m > 0:
+        near = np.hypot(gap_c, gap_r) < spacing_m
+    else:  # sharing a cell needs overlapping boxes
+        near = (np.maximum(lo[a, 1], lo[b, 1]) <= np.minimum(hi[a, 1], hi[b, 1])) & \
+               (np.maximum(lo[a, 0], lo[b, 0]) <= np.minimum(hi[a, 0], hi[b, 0]))
+    a, b = a[near], b[near]
+    edge = [_boundary_cells(blk) if spacing_m > 0 else blk for blk in blocks]
+    m = max(len(e) for e in edge)
+    rows = np.full((nb, m), -(10**9), dtype=np.int64)
+    cols = np.full((nb, m), -(10**9), dtype=np.int64)
+    for i, e in enumerate(edge):
+        rows[i, : len(e)], cols[i, : len(e)] = e[:, 0], e[:, 1]
+    counts = np.array([len(e) for e in edge])
+    keep = np.zeros(len(a), dtype=bool)
+    step = max(1, chunk // (m * m))
+    for s0 in range(0, len(a), step):
+        ia, ib = a[s0:s0 + step], b[s0:s0 + step]
+        dr = np.abs(rows[ia][:, :, None] - rows[ib][:, None, :])
+        dc = np.abs(cols[ia][:, :, None] - cols[ib][:, None, :])
+        valid = (np.arange(m)[None, :, None] < counts[ia][:, None, None]) & \
+                (np.arange(m)[None, None, :] < counts[ib][:, None, None])
+        if spacing_m > 0:
+            d = np.hypot(np.maximum(0, dc - 1) * cx, np.maximum(0, dr - 1) * cy)
+            keep[s0:s0 + step] = (np.where(valid, d, np.inf).min(axis=(1, 2))) < spacing_m
+        else:
+            keep[s0:s0 + step] = ((dr == 0) & (dc == 0) & valid).any(axis=(1, 2))
+    return a[keep], b[keep]
 
 
 def solve_selection(
@@ -323,35 +400,63 @@ def choose_sites(
     usable = _prune(scores, limit, greedy_objective, is_greedy) if greedy else np.ones(len(keys), dtype=bool)
     pruned = int((~usable).sum())
     idx = np.flatnonzero(usable)
-    polys = np.array([polygonise(pool[keys[i]][1][:, 0], pool[keys[i]][1][:, 1], grid) for i in idx], dtype=object)
-    clean = check_sites(polys, list(exclusions), list(inside)) if len(polys) else np.zeros(0, dtype=bool)
-    clean |= is_greedy[idx]  # greedy's picks passed the same check one by one
-    if (~clean).any():
-        notes.append(f"optimal selection: {int((~clean).sum())} candidate block(s) dropped by the vector check")
-    idx, polys = idx[clean], polys[clean]
-    a, b = conflict_pairs(polys, spacing_m)
+    blocks = [pool[keys[i]][1] for i in idx]
+    a, b = block_conflicts(blocks, grid, spacing_m)
     incumbent = np.flatnonzero(is_greedy[idx])
-    sol = solve_selection(scores[idx], (a, b), caps, incumbent=incumbent, time_limit_s=time_limit_s)
-    chosen, objective, gap, status = sol.chosen, sol.objective, sol.gap, sol.status
+    if len(incumbent) > 1:  # greedy's picks passed the vector spacing check: never in conflict
+        both = np.isin(a, incumbent) & np.isin(b, incumbent)
+        a, b = a[~both], b[~both]
+    sub = scores[idx]
+    # vector check of the chosen blocks only (the raster rules make a failure unlikely); a block
+    # that fails is taken out of the pool and the programme solved again
+    banned = np.zeros(len(idx), dtype=bool)
+    polys: dict[int, shapely.Geometry] = {}
+    for _round in range(10):
+        keep = np.flatnonzero(~banned)
+        remap = np.full(len(idx), -1)
+        remap[keep] = np.arange(len(keep))
+        ok_pair = ~banned[a] & ~banned[b]
+        sol = solve_selection(sub[keep], (remap[a[ok_pair]], remap[b[ok_pair]]), caps,
+                              incumbent=remap[incumbent][remap[incumbent] >= 0], time_limit_s=time_limit_s)
+        chosen = keep[sol.chosen]
+        for i in chosen:
+            if int(i) not in polys:
+                cells = blocks[i]
+                polys[int(i)] = polygonise(cells[:, 0], cells[:, 1], grid)
+        bad = [int(i) for i, ok in zip(chosen, check_sites([polys[int(i)] for i in chosen], list(exclusions),
+                                                          list(inside))) if not ok and not is_greedy[idx[i]]]
+        if not bad:
+            break
+        banned[bad] = True
+        notes.append(f"optimal selection: {len(bad)} chosen block(s) failed the vector check: left out, solved again")
+    objective, gap, status = sol.objective, sol.gap, sol.status
+    # an upper bound whatever the solver says: the best `limit` scores of the pool
+    top_k = float(np.sort(sub[~banned])[::-1][:limit].sum()) if limit > 0 else 0.0
+    bound = top_k if sol.bound is None else min(sol.bound, top_k)
     if len(greedy) and (len(chosen) == 0 or objective < greedy_objective - 1e-9) and limit > 0:
         # the solver found nothing better in time: keep greedy's set, with the gap the bound allows
         chosen, objective = incumbent, greedy_objective
-        gap = None if sol.bound is None or greedy_objective <= 0 else max(0.0, (sol.bound - greedy_objective) / greedy_objective)
-        notes.append(f"optimal selection: the solver returned no better set ({sol.status}: {sol.message}); "
-                     "greedy's sites are kept")
+        gap = max(0.0, (bound - greedy_objective) / greedy_objective) if greedy_objective > 0 else None
+        notes.append(f"optimal selection: the solver returned no better set than greedy's ({sol.status}: "
+                     f"{sol.message}); greedy's sites are kept")
+    elif gap is None and objective > 0:
+        gap = max(0.0, (bound - objective) / objective)
     if status == "time_limit":
         notes.append(f"optimal selection stopped at the time limit of {time_limit_s:g} s: the best set found is kept, "
-                     + ("gap unknown" if gap is None else f"within {gap:.2%} of the optimum"))
+                     + ("gap unknown" if gap is None else f"within {gap:.2%} of the best possible (bound {bound:.4f})"))
     if status in ("infeasible", "error") and not len(greedy):
         notes.append(f"optimal selection: {status} ({sol.message})")
     if limit == 0:
         status = "no_room"
-    sites = [Site(pool[keys[idx[i]]][1][:, 0], pool[keys[idx[i]]][1][:, 1], polys[i], float(scores[idx[i]]))
-             for i in chosen]
+    sites = []
+    for i in chosen:
+        cells = blocks[i]
+        poly = polys[int(i)] if int(i) in polys else polygonise(cells[:, 0], cells[:, 1], grid)
+        sites.append(Site(cells[:, 0], cells[:, 1], poly, float(sub[i])))
     sites.sort(key=lambda site: -site.score)
     report = SelectionReport("optimal", float(sum(site.score for site in sites)), gap, greedy_objective, status,
                              candidates=len(idx), conflicts=len(a), seconds=time.perf_counter() - t0,
-                             time_limit_s=time_limit_s, bound=sol.bound)
+                             time_limit_s=time_limit_s, bound=bound)
     if pruned:
         notes.append(f"optimal selection: {pruned} of {len(keys)} candidate block(s) left out: even with the best other "
                      f"scores they cannot reach greedy's total {greedy_objective:.4f}")
