@@ -95,6 +95,31 @@ def test_no_room_under_the_caps_is_said():
     assert sites == [] and report.status == "no_room" and report.objective == 0.0
 
 
+def test_block_conflicts_and_cliques_agree_with_polygon_distances():
+    from wlgeo.siting import grid_from_bounds
+    from wlgeo.siting.optimal import block_cliques, block_conflicts
+    from wlgeo.siting.select import polygonise
+
+    grid = grid_from_bounds((X0, Y0, X0 + 3000, Y0 + 3000), 30)
+    rng = np.random.default_rng(7)
+    blocks = []
+    for _ in range(150):
+        r, c = rng.integers(0, 90, 2)
+        h, w = rng.integers(1, 9, 2)
+        cells = [(rr, cc) for rr in range(r, min(r + h, 100)) for cc in range(c, min(c + w, 100)) if rng.random() < 0.85]
+        blocks.append(np.array(cells or [(r, c)]))
+    polys = [polygonise(b[:, 0], b[:, 1], grid) for b in blocks]
+    for spacing in (0.0, 45.0, 300.0):
+        a, b = block_conflicts(blocks, grid, spacing)
+        pa, pb = conflict_pairs(polys, spacing)
+        assert set(zip(a.tolist(), b.tolist())) == set(zip(pa.tolist(), pb.tolist()))
+        conflicts = set(zip(pa.tolist(), pb.tolist()))
+        for clique in block_cliques(blocks, grid, spacing):  # every pair of a clique is a true conflict
+            for i in range(len(clique)):
+                for j in range(i + 1, len(clique)):
+                    assert (min(clique[i], clique[j]), max(clique[i], clique[j])) in conflicts
+
+
 def test_spacing_zero_only_forbids_overlap():
     boxes = [shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.box(5, 0, 15, 10)]
     a, b = conflict_pairs(boxes, 0.0)
@@ -112,7 +137,11 @@ def test_solve_selection_on_a_path_and_the_time_limit_path():
     assert sol.objective == pytest.approx(best[0]) == pytest.approx(2.35) and tuple(sol.chosen) == best[1] == (1, 3, 5)
     # a worse feasible set as incumbent changes nothing; the optimum is never below it
     sol = solve_selection(scores, (a, b), Caps(max_sites=3), incumbent=[0, 3, 6])
-    assert sol.objective == pytest.approx(2.35) and sol.gap == 0.0
+    assert sol.objective == pytest.approx(2.35) and sol.gap == 0.0 and not sol.kept_incumbent
+    # the same conflicts given as cliques (each neighbouring pair a clique of two): same answer
+    sol = solve_selection(scores, (np.empty(0, int), np.empty(0, int)), Caps(max_sites=3),
+                          cliques=[np.array([i, i + 1]) for i in range(6)])
+    assert tuple(sol.chosen) == (1, 3, 5) and sol.gap == 0.0
 
 
 def _independent_sets(n, k):

@@ -21,12 +21,14 @@ planned capacity ``c_i``::
                Σ x_i ≤ max_new_sites
                Σ x_i ≤ max_quarries − quarries kept             (when capped)
                Σ c_i x_i ≤ max_total_capacity − capacity kept   (when capped)
-               Σ s_i x_i ≥ greedy's objective                   (greedy's set is feasible)
+
+The pairwise rows are mostly replaced by clique rows (:func:`block_cliques`: at most one
+site per square of side spacing/√2), which the solver relaxes far more tightly.
 
 Spacing to retained quarries is part of the candidate ground (the exclusion mask) and of the
-vector check. Greedy's set is the starting point: it bounds the programme from below, blocks
-that cannot reach it (``s_i`` + the best ``k − 1`` other scores below greedy's total) are left
-out, and if the solver returns nothing better (time limit) greedy's set is kept and the
+vector check. Greedy's set is the starting point: it is a feasible solution, blocks that cannot
+reach its total (``s_i`` + the best ``k − 1`` other scores below it) are left out, and if the
+solver returns nothing better (time limit) greedy's set is kept and the
 solver's bound (or, without one, the sum of the best ``k`` scores of the pool) gives its gap. The run reports the objective, the gap (0 when proven optimal:
 HiGHS runs with ``mip_rel_gap = 0``) and greedy's objective beside it.
 """
@@ -102,7 +104,8 @@ class Solution:
     ``chosen`` are indices into the scores; ``objective`` their total score; ``gap`` the
     relative optimality gap (0 when proven optimal, ``None`` when unknown); ``bound`` the best
     bound on the objective; ``status`` one of ``optimal``, ``time_limit``, ``infeasible``,
-    ``error``; ``message`` the solver's own words.
+    ``error``; ``message`` the solver's own words; ``kept_incumbent`` when the solver found
+    nothing better than the incumbent, which is returned instead.
     """
 
     chosen: np.ndarray
@@ -111,6 +114,7 @@ class Solution:
     bound: float | None
     status: str
     message: str = ""
+    kept_incumbent: bool = False
 
 
 @dataclass
@@ -252,6 +256,34 @@ def block_conflicts(blocks, grid: Grid, spacing_m: float, *, chunk: int = 4_000_
     return a[keep], b[keep]
 
 
+def block_cliques(blocks, grid: Grid, spacing_m: float) -> list[np.ndarray]:
+    """Sets of blocks of which at most one may be a site (clique constraints of the programme).
+
+    The ground is cut into squares of side ``h`` with ``h·√2 < spacing_m`` (four partitions,
+    shifted by half a square): two blocks that each have a cell centre in the same square lie
+    less than ``h·√2`` apart, so they conflict. One row ``Σ x ≤ 1`` per square then replaces many
+    pairwise rows and gives the programme a much tighter relaxation.
+    """
+    if spacing_m <= 0 or len(blocks) < 2:
+        return []
+    h = 0.99 * spacing_m / math.sqrt(2)
+    owner = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+    cells = np.concatenate(blocks)
+    x = (cells[:, 1] + 0.5) * grid.cell_x
+    y = (cells[:, 0] + 0.5) * grid.cell_y
+    out: list[np.ndarray] = []
+    for k, (sx, sy) in enumerate(((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5))):
+        qx = np.floor(x / h + sx).astype(np.int64)
+        qy = np.floor(y / h + sy).astype(np.int64)
+        square = (qy - qy.min()) * (int(qx.max() - qx.min()) + 1) + (qx - qx.min())
+        pairs = np.unique(np.column_stack([square, owner]), axis=0)
+        starts = np.flatnonzero(np.r_[True, pairs[1:, 0] != pairs[:-1, 0]])
+        sizes = np.diff(np.r_[starts, len(pairs)])
+        for st, sz in zip(starts[sizes >= 2], sizes[sizes >= 2]):
+            out.append(pairs[st:st + sz, 1])
+    return out
+
+
 def solve_selection(
     scores,
     pairs: tuple[np.ndarray, np.ndarray],
@@ -259,6 +291,7 @@ def solve_selection(
     *,
     capacities=None,
     incumbent=None,
+    cliques=(),
     time_limit_s: float = 60.0,
 ) -> Solution:
     """Choose the set of candidates with the largest total score (HiGHS via :func:`scipy.optimize.milp`).
@@ -269,7 +302,10 @@ def solve_selection(
     pairs : ``(i, j)`` index arrays of candidates that may not both be chosen.
     caps : the count and capacity limits.
     capacities : planned capacity of each candidate (default ``caps.site_capacity`` each).
-    incumbent : indices of a known feasible set (greedy's); the programme must do at least as well.
+    incumbent : indices of a known feasible set (greedy's), reported when the solver finds nothing
+        better (the caller keeps it).
+    cliques : index arrays of candidates of which at most one may be chosen (valid conflicts;
+        pairs inside a clique need not be repeated in ``pairs``).
     time_limit_s : the solver's time limit; the best set found by then is returned with its gap.
 
     Returns
@@ -299,34 +335,44 @@ def solve_selection(
         k = np.arange(len(a))
         rows.append((coo_matrix((np.ones(2 * len(a)), (np.r_[k, k], np.r_[a, b])), shape=(len(a), n)),
                      -np.inf, 1.0))
+    if len(cliques):
+        ci = np.repeat(np.arange(len(cliques)), [len(c) for c in cliques])
+        cj = np.concatenate(cliques)
+        rows.append((coo_matrix((np.ones(len(cj)), (ci, cj)), shape=(len(cliques), n)), -np.inf, 1.0))
     rows.append((coo_matrix(np.ones((1, n))), -np.inf, float(caps.max_sites)))
     if caps.quarry_room is not None:
         rows.append((coo_matrix(np.ones((1, n))), -np.inf, float(caps.quarry_room)))
     if caps.capacity_room is not None:
         rows.append((coo_matrix(cap.reshape(1, n)), -np.inf, float(caps.capacity_room) + 1e-9))
-    floor = None
-    if incumbent is not None and len(incumbent):
-        floor = float(s[np.asarray(incumbent, dtype=np.intp)].sum())
-        rows.append((coo_matrix(s.reshape(1, n)), floor - 1e-7, np.inf))
     matrix = vstack([r[0] for r in rows]).tocsr()
     lower = np.concatenate([np.full(r[0].shape[0], r[1]) for r in rows])
     upper = np.concatenate([np.full(r[0].shape[0], r[2]) for r in rows])
     res = milp(-s, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=LinearConstraint(matrix, lower, upper),
                options={"time_limit": float(time_limit_s), "mip_rel_gap": 0.0, "presolve": True})
     bound = None if getattr(res, "mip_dual_bound", None) is None else -float(res.mip_dual_bound)
+    if bound is not None and not math.isfinite(bound):
+        bound = None
     if res.x is None:
         status = "time_limit" if res.status == 1 else ("infeasible" if res.status == 2 else "error")
-        return Solution(empty, 0.0, None, bound, status, str(res.message))
-    chosen = np.flatnonzero(res.x > 0.5)
-    objective = float(s[chosen].sum())
-    gap = getattr(res, "mip_gap", None)
-    gap = None if gap is None or not math.isfinite(gap) else float(gap)
-    if res.status == 0:
-        status = "optimal"
-        gap = 0.0 if gap is None or gap <= _TOL else gap
+        chosen, objective, gap = empty, 0.0, None
     else:
-        status = "time_limit" if res.status == 1 else "error"
-    return Solution(chosen, objective, gap, bound, status, str(res.message))
+        chosen = np.flatnonzero(res.x > 0.5)
+        objective = float(s[chosen].sum())
+        gap = getattr(res, "mip_gap", None)
+        gap = None if gap is None or not math.isfinite(gap) else float(gap)
+        if res.status == 0:
+            status = "optimal"
+            gap = 0.0 if gap is None or gap <= _TOL else gap
+        else:
+            status = "time_limit" if res.status == 1 else "error"
+    kept = False
+    if incumbent is not None and len(incumbent):
+        inc = np.asarray(incumbent, dtype=np.intp)
+        floor = float(s[inc].sum())
+        if objective < floor - 1e-9:
+            chosen, objective, kept = np.sort(inc), floor, True
+            gap = None if bound is None or floor <= 0 else max(0.0, (bound - floor) / floor)
+    return Solution(chosen, objective, gap, bound, status, str(res.message), kept)
 
 
 # ---------------------------------------------------------------------- from the rasters
@@ -406,6 +452,13 @@ def choose_sites(
     if len(incumbent) > 1:  # greedy's picks passed the vector spacing check: never in conflict
         both = np.isin(a, incumbent) & np.isin(b, incumbent)
         a, b = a[~both], b[~both]
+    n_conflicts = len(a)
+    cliques = block_cliques(blocks, grid, spacing_m)
+    if cliques and len(a):  # pairs inside a clique are implied by its row
+        ci = np.repeat(np.arange(len(cliques)), [len(c) for c in cliques])
+        member = coo_matrix((np.ones(len(ci)), (np.concatenate(cliques), ci)), shape=(len(idx), len(cliques))).tocsr()
+        covered = np.asarray(member[a].multiply(member[b]).sum(axis=1)).ravel() > 0
+        a, b = a[~covered], b[~covered]
     sub = scores[idx]
     # vector check of the chosen blocks only (the raster rules make a failure unlikely); a block
     # that fails is taken out of the pool and the programme solved again
@@ -416,8 +469,10 @@ def choose_sites(
         remap = np.full(len(idx), -1)
         remap[keep] = np.arange(len(keep))
         ok_pair = ~banned[a] & ~banned[b]
+        rows = [remap[c][remap[c] >= 0] for c in cliques]
         sol = solve_selection(sub[keep], (remap[a[ok_pair]], remap[b[ok_pair]]), caps,
-                              incumbent=remap[incumbent][remap[incumbent] >= 0], time_limit_s=time_limit_s)
+                              incumbent=remap[incumbent][remap[incumbent] >= 0], time_limit_s=time_limit_s,
+                              cliques=[r for r in rows if len(r) >= 2])
         chosen = keep[sol.chosen]
         for i in chosen:
             if int(i) not in polys:
@@ -433,14 +488,11 @@ def choose_sites(
     # an upper bound whatever the solver says: the best `limit` scores of the pool
     top_k = float(np.sort(sub[~banned])[::-1][:limit].sum()) if limit > 0 else 0.0
     bound = top_k if sol.bound is None else min(sol.bound, top_k)
-    if len(greedy) and (len(chosen) == 0 or objective < greedy_objective - 1e-9) and limit > 0:
-        # the solver found nothing better in time: keep greedy's set, with the gap the bound allows
-        chosen, objective = incumbent, greedy_objective
-        gap = max(0.0, (bound - greedy_objective) / greedy_objective) if greedy_objective > 0 else None
+    if status != "optimal" and objective > 0:
+        gap = max(0.0, (bound - objective) / objective)
+    if sol.kept_incumbent:
         notes.append(f"optimal selection: the solver returned no better set than greedy's ({sol.status}: "
                      f"{sol.message}); greedy's sites are kept")
-    elif gap is None and objective > 0:
-        gap = max(0.0, (bound - objective) / objective)
     if status == "time_limit":
         notes.append(f"optimal selection stopped at the time limit of {time_limit_s:g} s: the best set found is kept, "
                      + ("gap unknown" if gap is None else f"within {gap:.2%} of the best possible (bound {bound:.4f})"))
@@ -455,7 +507,7 @@ def choose_sites(
         sites.append(Site(cells[:, 0], cells[:, 1], poly, float(sub[i])))
     sites.sort(key=lambda site: -site.score)
     report = SelectionReport("optimal", float(sum(site.score for site in sites)), gap, greedy_objective, status,
-                             candidates=len(idx), conflicts=len(a), seconds=time.perf_counter() - t0,
+                             candidates=len(idx), conflicts=n_conflicts, seconds=time.perf_counter() - t0,
                              time_limit_s=time_limit_s, bound=bound)
     if pruned:
         notes.append(f"optimal selection: {pruned} of {len(keys)} candidate block(s) left out: even with the best other "
