@@ -272,6 +272,7 @@ from matplotlib.colors import ListedColormap
 
 fig, ax = plt.subplots(figsize=(9, 8))
 seen = sight.siting.mask_layers["visible_range"]
+ax.imshow(sight.siting.mask, extent=extent, cmap=ListedColormap([(0, 0, 0, 0), "#c8e6c9"]), vmin=0, vmax=1)
 ax.imshow(seen, extent=extent, cmap=ListedColormap([(0, 0, 0, 0), "#ff9800"]), vmin=0, vmax=1)
 pack["boundary"].boundary.plot(ax=ax, color="black", linewidth=1)
 roads = pack["roads"]
@@ -280,7 +281,7 @@ pack["rivers"].plot(ax=ax, color="#1565c0", linewidth=1.5)
 changed = sight.quarries[sight.quarries["quarry_id"].isin(comparison.changes["quarry_id"])]
 changed.boundary.plot(ax=ax, color="#6a1b9a", linewidth=3)
 sight.new_sites.boundary.plot(ax=ax, color="#d50000", linewidth=2)
-ax.set_title("可视范围 Seen from trunk lines / main river (orange, candidate ground only); "
+ax.set_title("可视范围 Candidate ground seen from trunk lines / main river (orange; green: still allowed); "
              "purple: quarries that change; red: new sites", fontsize=9)
 ax.set_axis_off()'''),
 ]
