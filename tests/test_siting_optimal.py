@@ -173,3 +173,18 @@ def test_propose_sites_reports_optimal_and_greedy(tmp_path):
         for j in range(i + 1, len(geoms)):
             assert geoms[i].distance(geoms[j]) >= 800.0
     assert opt.new_sites["score"].is_monotonic_decreasing
+
+
+def test_the_time_limit_keeps_the_best_found_and_states_the_gap():
+    # with no time to search, HiGHS returns nothing: greedy's middle block (0.9) is kept, and the
+    # gap is measured against the best possible total, every block's score: 0.8 + 0.9 + 0.8 = 2.5
+    grid, allowed, suit, boxes = _three_blocks()
+    ground, _, _ = candidate_ground(allowed, grid, 900.0)
+    sites, notes, report = choose_sites(ground, suit, grid, n_cells=9, caps=Caps(max_sites=5), spacing_m=100.0,
+                                        time_limit_s=1e-6)
+    assert len(sites) == 1 and sites[0].polygon.equals(boxes[1])
+    assert report.status == "time_limit" and report.objective == pytest.approx(0.9)
+    assert report.bound == pytest.approx(2.5) and report.gap == pytest.approx((2.5 - 0.9) / 0.9)
+    assert any("greedy's sites are kept" in n for n in notes)
+    assert any("stopped at the time limit of 1e-06 s" in n and "177.78%" in n for n in notes)
+    assert report.to_dict()["gap"] == pytest.approx(1.777778)
