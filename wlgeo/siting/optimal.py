@@ -164,7 +164,7 @@ def conflict_pairs(polygons, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
     --------
     >>> import shapely
     >>> boxes = [shapely.box(x, 0, x + 100, 100) for x in (0, 250, 500)]
-    >>> [list(a) for a in conflict_pairs(boxes, 200)]
+    >>> [a.tolist() for a in conflict_pairs(boxes, 200)]
     [[0, 1], [1, 2]]
     """
     polys = np.asarray(polygons, dtype=object)
