@@ -443,13 +443,16 @@ def visible_cells(
     grid: Grid,
     cells: np.ndarray,
     params: VisibilityParams,
+    *,
+    target_chunk: int = 50_000,
 ) -> VisibleCells:
     """The viewshed of the lines over the chosen ``cells`` of ``grid`` (e.g. the siting grid).
 
     Only the cells flagged in ``cells`` are tested (those a site could still use), each as a
     target at its centre, ``target_height_m`` above the ground, from every observer within
     ``max_distance_m``. ``dem``/``dem_grid`` may extend beyond ``grid`` (lines outside the
-    district still see into it).
+    district still see into it). Targets are taken ``target_chunk`` at a time, so memory stays
+    bounded on a large grid.
     """
     notes: list[str] = []
     clock = _Clock()
@@ -470,18 +473,26 @@ def visible_cells(
         bounds = (tgt_xy[:, 0].min() - pad, tgt_xy[:, 1].min() - pad, tgt_xy[:, 0].max() + pad, tgt_xy[:, 1].max() + pad)
         seen = np.zeros(len(tgt_xy), dtype=bool)
         unsure = np.zeros(len(tgt_xy), dtype=bool)
-        for category, frame in lines.items():
+        xy_parts, z_parts = [], []
+        for category, frame in lines.items():  # seen from any of the lines counts
             if frame is None or not len(frame):
                 continue
             frame = _in_crs(frame, dem_grid.crs, category, notes)
             obs = observer_points(np.asarray(frame.geometry.values, dtype=object), step, clip=bounds)
-            n_obs += len(obs.xy)
-            obs_z = _heights(dem, dem_grid, obs.xy, params.observer_height_m)
-            clock.done("observers")
-            t, o, d = _pairs(tgt_xy, obs.xy, params.max_distance_m)
-            # nearest observers first, so most seen targets are settled by the first chunk
-            order = np.argsort(d, kind="stable")
-            t, o = t[order], o[order]
+            xy_parts.append(obs.xy)
+            z_parts.append(_heights(dem, dem_grid, obs.xy, params.observer_height_m))
+        obs_xy = np.concatenate(xy_parts) if xy_parts else np.empty((0, 2))
+        obs_z = np.concatenate(z_parts) if z_parts else np.empty(0)
+        n_obs = len(obs_xy)
+        clock.done("observers")
+        obs_tree = cKDTree(obs_xy) if n_obs else None
+        for c0 in range(0, len(tgt_xy) if n_obs else 0, target_chunk):  # bounded memory for big grids
+            chunk = slice(c0, c0 + target_chunk)
+            found = cKDTree(tgt_xy[chunk]).sparse_distance_matrix(obs_tree, params.max_distance_m,
+                                                                  output_type="ndarray")
+            # nearest observers first, so most seen targets are settled by the first batch
+            order = np.argsort(found["v"], kind="stable")
+            t, o = found["i"][order].astype(np.intp) + c0, found["j"][order].astype(np.intp)
             clock.done("pairs")
             batch = 1 << 18
             for s in range(0, len(t), batch):
@@ -491,7 +502,7 @@ def visible_cells(
                 if not len(tt):
                     continue
                 pairs += len(tt)
-                res = line_of_sight(dem, dem_grid, np.column_stack([obs.xy[oo], obs_z[oo]]),
+                res = line_of_sight(dem, dem_grid, np.column_stack([obs_xy[oo], obs_z[oo]]),
                                     np.column_stack([tgt_xy[tt], tgt_z[tt]]), earth_curvature=params.earth_curvature,
                                     step=step)
                 seen[tt[res == VISIBLE]] = True
