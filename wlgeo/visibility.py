@@ -96,19 +96,28 @@ def sample_dem(dem: np.ndarray, grid: Grid, x, y) -> np.ndarray:
     y = np.asarray(y, dtype="float64")
     rows, cols = dem.shape
     t = grid.transform
-    fc = (x - t.c) / t.a - 0.5
-    fr = (y - t.f) / t.e - 0.5
+    fc = (x - t.c) * (1.0 / t.a) - 0.5
+    fr = (y - t.f) * (1.0 / t.e) - 0.5
     out = np.full(np.broadcast(x, y).shape, np.nan)
     inside = (fc >= -0.5) & (fc <= cols - 0.5) & (fr >= -0.5) & (fr <= rows - 0.5)
     if not inside.any():
         return out
-    fc, fr = np.clip(fc[inside], 0.0, cols - 1.0), np.clip(fr[inside], 0.0, rows - 1.0)
-    c0 = np.minimum(np.floor(fc).astype(np.intp), max(cols - 2, 0))
-    r0 = np.minimum(np.floor(fr).astype(np.intp), max(rows - 2, 0))
-    c1, r1 = np.minimum(c0 + 1, cols - 1), np.minimum(r0 + 1, rows - 1)
+    every = bool(inside.all())
+    if not every:
+        fc, fr = fc[inside], fr[inside]
+    np.clip(fc, 0.0, cols - 1.0, out=fc)
+    np.clip(fr, 0.0, rows - 1.0, out=fr)
+    c0 = np.minimum(fc.astype(np.intp), max(cols - 2, 0))  # fc ≥ 0: truncation is floor
+    r0 = np.minimum(fr.astype(np.intp), max(rows - 2, 0))
     wc, wr = fc - c0, fr - r0
-    z = ((dem[r0, c0] * (1 - wc) + dem[r0, c1] * wc) * (1 - wr)
-         + (dem[r1, c0] * (1 - wc) + dem[r1, c1] * wc) * wr)
+    flat = dem.ravel()
+    i00 = r0 * cols + c0
+    dc, dr = (1 if cols > 1 else 0), (cols if rows > 1 else 0)
+    top = flat.take(i00) * (1 - wc) + flat.take(i00 + dc) * wc
+    bottom = flat.take(i00 + dr) * (1 - wc) + flat.take(i00 + dr + dc) * wc
+    z = top * (1 - wr) + bottom * wr
+    if every:
+        return z
     out[inside] = z
     return out
 
@@ -166,14 +175,15 @@ def line_of_sight(
         sl = slice(start, stop)
         k = n[sl] - 1
         local = np.repeat(np.arange(stop - start), k)
-        pair = local + start
         first = np.r_[0, np.cumsum(k)[:-1]]
-        j = np.arange(len(pair)) - np.repeat(first, k) + 1
-        f = j / n[pair]
-        px = obs[pair, 0] + f * (tgt[pair, 0] - obs[pair, 0])
-        py = obs[pair, 1] + f * (tgt[pair, 1] - obs[pair, 1])
-        ground = sample_dem(dem, grid, px, py) - _drop(f * d[pair], earth_curvature)
-        sight = obs[pair, 2] + f * (tz[pair] - obs[pair, 2])
+        f = (np.arange(len(local)) - np.repeat(first, k) + 1) / np.repeat(n[sl], k)
+        ox, oy, oz = obs[sl, 0], obs[sl, 1], obs[sl, 2]
+        px = np.repeat(ox, k) + f * np.repeat(tgt[sl, 0] - ox, k)
+        py = np.repeat(oy, k) + f * np.repeat(tgt[sl, 1] - oy, k)
+        ground = sample_dem(dem, grid, px, py)
+        if earth_curvature:
+            ground -= _drop(f * np.repeat(d[sl], k), True)
+        sight = np.repeat(oz, k) + f * np.repeat(tz[sl] - oz, k)
         with np.errstate(invalid="ignore"):
             above = ground > sight + 1e-9
         blocked = np.bincount(local[above], minlength=stop - start) > 0
