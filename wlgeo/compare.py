@@ -150,7 +150,7 @@ _AT_MOST = {"settlement": "blast_distance_m", "trunk_line": "trunk_line_m", "mai
 _ABOVE = {"red_line": "min_overlap_m2", "farmland": "min_overlap_m2", "protected": "min_overlap_m2"}
 _BELOW = {"small": "min_capacity"}
 #: Rules 1–2: a quarry they hit does not survive to the consolidation step.
-_DECISIVE = frozenset({"red_line", "farmland", "protected", "settlement", "trunk_line", "main_river"})
+_DECISIVE = frozenset({"red_line", "farmland", "protected", "settlement", "trunk_line", "main_river", "visible"})
 
 
 def _figure(entry: str) -> float | None:
