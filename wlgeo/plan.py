@@ -155,13 +155,21 @@ class PlanResult:
         return decision_counts(self.quarries)
 
     def to_text(self) -> str:
-        """A short report: counts per decision, groups, new sites, caps, rules not checked."""
+        """A short report: counts per decision, groups, new sites (and how they were chosen), the
+        line-of-sight test when on, caps, rules not checked."""
         counts = ", ".join(f"{d} {n}" for d, n in self.counts().items())
         lines = [
             f"scenario {self.scenario.name}: {len(self.quarries)} quarries — {counts}",
             f"{len(self.consolidation_groups)} consolidation group(s), {len(self.new_sites)} new site(s)",
             self.caps.to_text(),
         ]
+        selection = getattr(self.siting, "selection", None)
+        if selection is not None:
+            lines.insert(2, f"new sites by {selection.to_text()}")
+        if self.visibility:
+            seen = "; ".join(f"{kind} visible {v['visible']}, hidden {v['hidden']}, not checked {v['not_checked']}"
+                             for kind, v in self.visibility.items() if kind in ("trunk_line", "main_river"))
+            lines.insert(2, f"三区两线 by line of sight within {self.visibility['max_distance_m']:g} m: {seen}")
         for rule, why in self.not_checked.items():
             lines.append(f"not checked: {rule} ({why})")
         return "\n".join(lines)
