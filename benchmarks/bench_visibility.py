@@ -63,7 +63,7 @@ def bench(pack, label: str) -> None:
     lines, _ = corridor_lines(pack, scenario)
     reach = params.max_distance_m
     print(f"\n== {label}")
-    (grid, dem, _), t_read, m_read = traced(lambda: read_dem(pack.dem))
+    (grid, dem, _), t_read, m_read = traced(lambda: read_dem(pack.dem, crs=pack.working_crs))
     print(f"   DEM {grid.shape[0]} × {grid.shape[1]} cells of {grid.cell_x:g} m; read {t_read:.2f} s, {m_read:.0f} MiB")
     n_lines = {k: 0 if v is None else len(v) for k, v in lines.items()}
     length = {k: 0.0 if v is None else float(v.length.sum()) / 1000 for k, v in lines.items()}
@@ -81,13 +81,15 @@ def bench(pack, label: str) -> None:
         print(f"      {c}: {v}")
 
     # the candidate ground of new sites (every other constraint) on the siting grid
-    s_grid, s_dem, _ = read_dem(pack.dem, clip_to=tuple(pack["boundary"].total_bounds))
+    boundary = tuple(pack["boundary"].to_crs(pack.working_crs).total_bounds)
+    s_grid, s_dem, _ = read_dem(pack.dem, clip_to=boundary, crs=pack.working_crs)
     from wlgeo.siting import slope_degrees
 
     slope = slope_degrees(s_dem, s_grid)
     mask = exclusion_mask(pack, scenario, s_grid, kept=None, slope=slope)
     x0, y0, x1, y1 = s_grid.bounds
-    v_grid, v_dem, _ = read_dem(pack.dem, clip_to=(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
+    v_grid, v_dem, _ = read_dem(pack.dem, clip_to=(x0 - reach, y0 - reach, x1 + reach, y1 + reach),
+                                crs=pack.working_crs)
     found, t_v, m_v = traced(lambda: visible_cells(v_dem, v_grid, lines, s_grid, mask.allowed, params))
     print(f"   viewshed over the candidate ground: {int(mask.allowed.sum())} cells tested of {mask.allowed.size}; "
           f"{t_v:.2f} s, peak {m_v:.0f} MiB; {found.observers} observers, {found.pairs} sight lines cast")

@@ -461,7 +461,7 @@ def corridor_lines(pack: LayerPack, scenario: Scenario | None = None) -> tuple[d
     """The lines of the 三区两线 rule: trunk roads (``kind`` in ``trunk_kinds``) and main rivers.
 
     Returns ``({"trunk_line": frame or None, "main_river": frame or None}, notes)``, frames in
-    EPSG:4545, selected as :func:`constraint_metrics` selects them (a rivers layer without a
+    the pack's working CRS, selected as :func:`constraint_metrics` selects them (a rivers layer without a
     ``main`` field counts every river as main; a roads layer without ``kind`` every road).
     """
     scenario = scenario if scenario is not None else Scenario()

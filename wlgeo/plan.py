@@ -363,7 +363,8 @@ def _sight(quarries: gpd.GeoDataFrame, pack: LayerPack, scenario: Scenario,
     notes.extend(n for n in line_notes if n not in notes)
     reach = params.max_distance_m
     minx, miny, maxx, maxy = (float(v) for v in quarries.total_bounds)
-    grid, dem, dem_notes = read_dem(pack.dem, clip_to=(minx - reach, miny - reach, maxx + reach, maxy + reach))
+    grid, dem, dem_notes = read_dem(pack.dem, clip_to=(minx - reach, miny - reach, maxx + reach, maxy + reach),
+                                    crs=pack.working_crs)
     notes.extend(n for n in dem_notes if n not in notes)
     sight = quarry_visibility(quarries, lines, dem, grid, params)
     notes.extend(n for n in sight.attrs.get("notes", []) if n not in notes)

@@ -121,7 +121,7 @@ def _viewshed_mask(pack: LayerPack, scenario: Scenario, grid: Grid, allowed: np.
     notes.extend(n for n in line_notes if n not in notes)
     x0, y0, x1, y1 = grid.bounds
     r = params.max_distance_m
-    dem_grid, dem, _ = read_dem(pack.dem, clip_to=(x0 - r, y0 - r, x1 + r, y1 + r))
+    dem_grid, dem, _ = read_dem(pack.dem, clip_to=(x0 - r, y0 - r, x1 + r, y1 + r), crs=pack.working_crs)
     found = visible_cells(dem, dem_grid, lines, grid, allowed, params)
     notes.extend(found.notes)
     excluded = found.visible | found.unknown
