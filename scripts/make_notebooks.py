@@ -235,6 +235,55 @@ excluded.round(1).to_frame()'''),
     ("code", '''\
 print(f"{len(result.new_sites)} new site(s); the caps and max_new_sites allowed {siting.limit}")
 result.new_sites[["site_id", "score", "capacity", "area_m2", "slope_deg", "road_m", "park_m", "port_m", "town", "reasons"]]'''),
+    ("md", "## 最优选址与贪心选址 Optimal vs greedy selection\n\n"
+           "Greedy takes the best block, blocks its neighbourhood, and repeats; it can miss a better set. "
+           "The default `siting.selection = \"optimal\"` solves an integer programme over the candidate blocks "
+           "(HiGHS): the largest total score under the spacing rule and the caps, with its optimality gap "
+           "(0 = proven optimal) and greedy's total beside it. A toy case first: a block scoring 0.9 between two "
+           "scoring 0.8, the spacing forbidding the middle with either neighbour. "
+           "— 贪心法逐个取最优地块，可能错过更好的组合；最优法以整数规划求总分最高的组合，并给出最优性差距。"),
+    ("code", '''\
+from wlgeo.siting.optimal import Caps, solve_selection
+
+toy = solve_selection([0.8, 0.9, 0.8], ([0, 1], [1, 2]), Caps(max_sites=5))  # conflicts: 0–1 and 1–2
+print(f"toy: greedy takes the middle (0.9); optimal takes {toy.chosen.tolist()} = {toy.objective:.1f}, gap {toy.gap:g}")
+
+greedy = wlgeo.plan(pack, result.scenario.replace(name="greedy", **{"siting.selection": "greedy"}))
+chosen = pd.DataFrame([greedy.siting.selection.to_dict(), siting.selection.to_dict()], index=["greedy", "optimal"])
+print(f"demo: optimal objective {siting.selection.objective:.4f} ≥ greedy {greedy.siting.selection.objective:.4f}")
+chosen[["objective", "gap", "greedy_objective", "status", "candidates", "conflicts", "seconds"]]'''),
+    ("md", "## 三区两线：看得见才算 Visible range by line of sight\n\n"
+           "The rule's words are 直观可视范围. With `[visibility] enabled = true` a quarry expires when some part of it "
+           "(a 20 m face) can be seen from a trunk line or the main river within 3 km, by line of sight on the DEM, "
+           "instead of lying within the fixed 1000 m corridor; new sites are kept out of the viewshed. The demo DEM "
+           "has 100 m cells, so this runs in seconds. "
+           "— 以视线通视判定可视范围，替代固定 1000 m 缓冲区。"),
+    ("code", '''\
+sight = wlgeo.plan(pack, result.scenario.replace(name="visibility", **{"visibility.enabled": True}))
+print(f"sight lines: {sight.visibility['sight_lines']}, targets: {sight.visibility['targets']}")
+for kind in ("trunk_line", "main_river"):
+    print(kind, sight.visibility[kind])
+comparison = wlgeo.compare(result, sight)
+print(f"{len(comparison.changes)} quarries change between the 1000 m corridors and line of sight")
+print(comparison.transitions().to_string())
+comparison.changes[["quarry_id", "name", "decision_a", "decision_b", "cause"]]'''),
+    ("code", '''\
+from matplotlib.colors import ListedColormap
+
+fig, ax = plt.subplots(figsize=(9, 8))
+seen = sight.siting.mask_layers["visible_range"]
+ax.imshow(sight.siting.mask, extent=extent, cmap=ListedColormap([(0, 0, 0, 0), "#c8e6c9"]), vmin=0, vmax=1)
+ax.imshow(seen, extent=extent, cmap=ListedColormap([(0, 0, 0, 0), "#ff9800"]), vmin=0, vmax=1)
+pack["boundary"].boundary.plot(ax=ax, color="black", linewidth=1)
+roads = pack["roads"]
+roads[roads["kind"].isin(result.scenario.trunk_kinds)].plot(ax=ax, color="#333333", linewidth=1.5)
+pack["rivers"].plot(ax=ax, color="#1565c0", linewidth=1.5)
+changed = sight.quarries[sight.quarries["quarry_id"].isin(comparison.changes["quarry_id"])]
+changed.boundary.plot(ax=ax, color="#6a1b9a", linewidth=3)
+sight.new_sites.boundary.plot(ax=ax, color="#d50000", linewidth=2)
+ax.set_title("可视范围 Candidate ground seen from trunk lines / main river (orange; green: still allowed); "
+             "purple: quarries that change; red: new sites", fontsize=9)
+ax.set_axis_off()'''),
 ]
 
 NOTEBOOKS["05_batch_export.ipynb"] = [

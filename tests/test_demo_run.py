@@ -20,6 +20,7 @@ from PIL import Image
 from brute_force import brute_decisions
 from browser import Chromium
 
+import wlgeo
 from wlgeo import read_layer, read_pack
 
 
@@ -123,3 +124,18 @@ def test_demo_sheet_is_a3_at_300_dpi(demo_out):
         colours = np.asarray(image.convert("RGB").resize((992, 701)))
     assert len(np.unique(colours.reshape(-1, 3), axis=0)) > 50  # not blank
     assert (out / "sheet.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_demo_manifest_reports_the_optimal_selection(demo_out, demo_pack_path):
+    out, _ = demo_out
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    siting = manifest["siting"]
+    assert siting["selection"] == "optimal" and siting["status"] == "optimal" and siting["gap"] == 0.0
+    sites = read_layer(out / "plan.gpkg", layer="new_sites")
+    assert siting["objective"] == pytest.approx(sites["score"].sum(), abs=5 * 5e-5)
+    # greedy's figure, from a greedy run of the same plan: optimal is never below it
+    greedy = wlgeo.plan(demo_pack_path, wlgeo.Scenario.preset("baseline").replace(**{"siting.selection": "greedy"}))
+    assert siting["greedy_objective"] == pytest.approx(greedy.new_sites["score"].sum(), abs=5 * 5e-5)
+    assert siting["objective"] >= siting["greedy_objective"] - 1e-9
+    assert any(n.startswith("siting: optimal selection (optimal)") for n in manifest["notes"])
+    assert manifest["visibility"] is None

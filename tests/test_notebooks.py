@@ -177,7 +177,14 @@ def test_04_new_sites(executed):
     assert found and 1 <= int(found.group(1)) <= int(found.group(2))
     tables = "".join(_outputs(nb, "text/html"))
     assert "N-01" in tables and "score:" in tables  # the chosen sites with their reasons
-    assert len(_outputs(nb, "image/png")) == 3  # suitability, factors, allowed ground
+    assert len(_outputs(nb, "image/png")) == 4  # suitability, factors, allowed ground, visible range
+    # optimal vs greedy: the toy case by hand (0.8 + 0.8 > 0.9), and the demo's optimum never below greedy
+    assert "optimal takes [0, 2] = 1.6, gap 0" in out
+    opt, gre = map(float, re.search(r"demo: optimal objective ([\d.]+) ≥ greedy ([\d.]+)", out).groups())
+    assert opt >= gre > 0
+    # visibility: the line-of-sight plan changes some quarries, and compare names the parameter
+    changed = int(re.search(r"(\d+) quarries change between the 1000 m corridors and line of sight", out).group(1))
+    assert changed >= 1 and "visibility.enabled" in tables
 
 
 def test_05_batch_export(executed):

@@ -68,6 +68,7 @@ _LAZY: dict[str, str] = {
     "write_raster": ".siting",
     "Scenario": ".scenario",
     "SitingParams": ".scenario",
+    "VisibilityParams": ".scenario",
     "list_presets": ".scenario",
     "load_scenario": ".scenario",
     "Problem": ".validate",
@@ -119,7 +120,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from .maps import folium_map, save_map
     from .plan import PlanResult, plan, run
     from .runs import load_run, run_sheets
-    from .scenario import Scenario, SitingParams, list_presets, load_scenario
+    from .scenario import Scenario, SitingParams, VisibilityParams, list_presets, load_scenario
     from .sheet import map_sheet
     from .siting import SitingResult, propose_sites, write_raster
     from .validate import Problem, ValidationReport, check_pack, normalise_quarries
@@ -156,6 +157,7 @@ __all__ = [
     "normalise_quarries",
     "Scenario",
     "SitingParams",
+    "VisibilityParams",
     "load_scenario",
     "propose_sites",
     "SitingResult",

@@ -8,7 +8,9 @@ without any constraint layer. The rules, in order; the first decisive rule sets 
 1. **close** — overlap with the red line, permanent farmland or a closing protected area larger
    than ``min_overlap_m2``; or a settlement within ``blast_distance_m``.
 2. **expire** — within ``trunk_line_m`` of a trunk line or ``main_river_m`` of a main river
-   (``red_line_action = "expire"`` moves the red-line rule here).
+   (``red_line_action = "expire"`` moves the red-line rule here). With ``[visibility] enabled``
+   the corridors give way to line of sight (:mod:`wlgeo.visibility`): a quarry expires when it
+   can be seen from a trunk line or a main river within ``visibility.max_distance_m``.
 3. **consolidate** — surviving quarries (not closed or expired by 1–2) within
    ``merge_distance_m`` of each other, at least one of the pair small (``capacity <
    min_capacity``), are linked; each connected set of two or more is a group.
@@ -20,6 +22,12 @@ Reason codes (``;``-joined, in rule order)::
     red_line:12450m2(23.1%)   farmland:300m2(1.2%)   protected:5000m2(world_heritage)
     settlement:180m(张家院子)  trunk_line:650m(G65)   main_river:420m(乌江)
     small:30<50               merge:G03              licence_end:2025-06-30
+
+with visibility on, instead of ``trunk_line`` / ``main_river``::
+
+    visible:1830m(G65 包茂高速)   seen from that line, the nearest observer that sees it 1830 m away
+    hidden:420m(G65 包茂高速)     within range of that line (420 m) but no part of it can be seen
+    sight:not_checked          the DEM could not settle it: the fixed corridor applies instead
 
 ``licence_end`` is recorded for every quarry that expires and for any quarry whose licence ends
 before the scenario's ``horizon``. A rule whose metric column is entirely null (its layer is
@@ -54,6 +62,7 @@ __all__ = [
     "DECISION_ZH",
     "OUTPUT_COLUMNS",
     "METRIC_FIELDS",
+    "SIGHT_FIELDS",
     "RULES",
 ]
 
@@ -67,6 +76,8 @@ DECISION_ZH: dict[str, str] = {d: DECISION_LABELS_ZH[d] for d in DECISIONS}
 METRIC_FIELDS = METRIC_COLUMNS
 #: Columns :func:`classify` adds, in order.
 OUTPUT_COLUMNS = ("decision", "decision_zh", "reasons", *METRIC_FIELDS, "group_id")
+#: Line-of-sight columns copied onto the quarries when ``[visibility]`` is enabled.
+SIGHT_FIELDS = ("trunk_line_sight", "trunk_line_seen_m", "main_river_sight", "main_river_seen_m")
 #: Rule name → the metric column it reads (a rule is "not checked" when that column is all null).
 RULES: dict[str, str] = {
     "red_line": "red_line_m2",
@@ -336,9 +347,46 @@ def classify(
     overlap_rule("farmland", close)
     overlap_rule("protected", close)
     distance_rule("settlement", scenario.blast_distance_m, close)
-    # rule 2: expire (soft corridors)
-    distance_rule("trunk_line", scenario.trunk_line_m, corridor)
-    distance_rule("main_river", scenario.main_river_m, corridor)
+    # rule 2: expire (soft corridors, or what can be seen from the lines)
+    if scenario.visibility.enabled:
+        fallback: list[str] = []
+
+        def sight_rule(rule: str, limit: float, target: np.ndarray) -> None:
+            column = f"{rule}_sight"
+            if column not in metrics.columns:
+                raise LayerError(
+                    f"the scenario enables [visibility] but the metrics have no {column!r} column: compute it with "
+                    "wlgeo.visibility.quarry_visibility (wlgeo.plan does)", layer="quarries", field=column)
+            if not checked[rule]:
+                return
+            sight = metrics[column].astype(object).to_numpy()
+            seen_m, near_m = _metric(metrics, f"{rule}_seen_m", n), _metric(metrics, f"{rule}_near_m", n)
+            seen_by, near_by = _text_column(metrics, f"{rule}_seen_by", n), _text_column(metrics, f"{rule}_near_by", n)
+            dist = values[f"{rule}_m"]
+            for i in range(n):
+                if sight[i] == "visible":
+                    reasons[i].append(_named(f"visible:{_num(seen_m[i])}m", seen_by[i]))
+                    target[i] = True
+                elif sight[i] == "hidden" and np.isfinite(near_m[i]):
+                    reasons[i].append(_named(f"hidden:{_num(near_m[i])}m", near_by[i]))
+                elif sight[i] == "not_checked":
+                    reasons[i].append("sight:not_checked")
+                    fallback.append(ids[i])
+                    if np.isfinite(dist[i]) and dist[i] <= limit:
+                        reasons[i].append(_named(f"{rule}:{_num(dist[i])}m", names[rule][i]))
+                        target[i] = True
+
+        sight_rule("trunk_line", scenario.trunk_line_m, corridor)
+        sight_rule("main_river", scenario.main_river_m, corridor)
+        if fallback:
+            shown = sorted(set(fallback))
+            notes.append(f"visibility not checked for {len(shown)} quarr{'y' if len(shown) == 1 else 'ies'} (DEM nodata "
+                         f"or not covering a line within {scenario.visibility.max_distance_m:g} m): the fixed corridors "
+                         f"trunk_line_m / main_river_m applied to them: " + ", ".join(shown[:10])
+                         + (", ..." if len(shown) > 10 else ""))
+    else:
+        distance_rule("trunk_line", scenario.trunk_line_m, corridor)
+        distance_rule("main_river", scenario.main_river_m, corridor)
 
     decision = np.full(n, "retain", dtype=object)
     decision[corridor] = "expire"
@@ -383,6 +431,10 @@ def classify(
     for column in METRIC_FIELDS:
         out[column] = values[column]
     out["group_id"] = pd.Series(group_id, index=quarries.index, dtype=object)
+    if scenario.visibility.enabled:
+        for column in SIGHT_FIELDS:
+            if column in metrics.columns:
+                out[column] = metrics[column].to_numpy()
     out = out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
     out.attrs = {"not_checked": not_checked, "notes": notes}
     log.info("classified %d quarries: %s", n, pd.Series(decision).value_counts().to_dict())

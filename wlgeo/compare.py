@@ -69,14 +69,20 @@ CHANGE_COLUMNS = ("quarry_id", "name", "town", "capacity", "decision_a", "decisi
 #: Rows of the summary compared per town: every input quarry, each decision, consolidated mines
 #: (one per group), new sites, and the mines after the plan (retain + groups + new).
 SUMMARY_ITEMS = ("before", "close", "expire", "retain", "consolidate", "groups", "new", "after")
+#: The parameters of the line-of-sight test (reason codes ``visible`` / ``hidden``).
+_SIGHT_PARAMETERS = ("visibility.enabled", "visibility.max_distance_m", "visibility.observer_height_m",
+                     "visibility.target_height_m", "visibility.earth_curvature", "trunk_kinds")
 #: Reason code → the scenario parameters that decide whether it fires.
 RULE_PARAMETERS: Mapping[str, tuple[str, ...]] = {
     "red_line": ("min_overlap_m2", "red_line_action"),
     "farmland": ("min_overlap_m2",),
     "protected": ("min_overlap_m2", "closing_protected_kinds"),
     "settlement": ("blast_distance_m",),
-    "trunk_line": ("trunk_line_m", "trunk_kinds"),
-    "main_river": ("main_river_m",),
+    "trunk_line": ("trunk_line_m", "trunk_kinds", "visibility.enabled"),
+    "main_river": ("main_river_m", "visibility.enabled"),
+    "visible": _SIGHT_PARAMETERS,
+    "hidden": _SIGHT_PARAMETERS,
+    "sight": ("visibility.enabled",),
     "small": ("min_capacity",),
     "merge": ("merge_distance_m", "min_capacity"),
     "licence_end": ("horizon",),
@@ -97,6 +103,9 @@ PARAMETER_LABELS: Mapping[str, str] = {
     "siting.min_site_area_m2": "最小选址面积 Minimum site area (m²)",
     "siting.wujiang_buffer_m": "乌江岸线缓冲 Wujiang buffer (m)",
     "siting.new_site_capacity": "新建矿山规模 New-site capacity (万吨/年)",
+    "visibility.max_distance_m": "最大可视距离 Visible range (m)",
+    "visibility.observer_height_m": "观察者视高 Eye height (m)",
+    "visibility.target_height_m": "采面高度 Quarry face height (m)",
 }
 
 
@@ -141,7 +150,7 @@ _AT_MOST = {"settlement": "blast_distance_m", "trunk_line": "trunk_line_m", "mai
 _ABOVE = {"red_line": "min_overlap_m2", "farmland": "min_overlap_m2", "protected": "min_overlap_m2"}
 _BELOW = {"small": "min_capacity"}
 #: Rules 1–2: a quarry they hit does not survive to the consolidation step.
-_DECISIVE = frozenset({"red_line", "farmland", "protected", "settlement", "trunk_line", "main_river"})
+_DECISIVE = frozenset({"red_line", "farmland", "protected", "settlement", "trunk_line", "main_river", "visible"})
 
 
 def _figure(entry: str) -> float | None:

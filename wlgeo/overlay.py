@@ -38,6 +38,7 @@ from .schema import PROTECTED_KINDS
 
 __all__ = [
     "constraint_metrics",
+    "corridor_lines",
     "overlap_area",
     "nearest_distance",
     "subdivide",
@@ -456,6 +457,28 @@ def _kind_filter(frame, allowed, name, notes, field="kind") -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- the metrics
+def corridor_lines(pack: LayerPack, scenario: Scenario | None = None) -> tuple[dict, list[str]]:
+    """The lines of the 三区两线 rule: trunk roads (``kind`` in ``trunk_kinds``) and main rivers.
+
+    Returns ``({"trunk_line": frame or None, "main_river": frame or None}, notes)``, frames in
+    the pack's working CRS, selected as :func:`constraint_metrics` selects them (a rivers layer without a
+    ``main`` field counts every river as main; a roads layer without ``kind`` every road).
+    """
+    scenario = scenario if scenario is not None else Scenario()
+    notes: list[str] = []
+    out: dict[str, gpd.GeoDataFrame | None] = {"trunk_line": None, "main_river": None}
+    frame = _layer(pack, "roads", notes, {}, ["trunk_line"])
+    if frame is not None:
+        keep = _kind_filter(frame, scenario.trunk_kinds, "roads", notes)
+        out["trunk_line"] = frame[keep] if keep.any() else None
+    frame = _layer(pack, "rivers", notes, {}, ["main_river"])
+    if frame is not None:
+        keep = (_truthy(frame["main"], "rivers.main", notes) if "main" in frame.columns
+                else np.ones(len(frame), dtype=bool))
+        out["main_river"] = frame[keep] if keep.any() else None
+    return out, notes
+
+
 def constraint_metrics(
     quarries: gpd.GeoDataFrame,
     pack: LayerPack,

@@ -132,6 +132,8 @@ class PlanResult:
     source : the pack file, if the pack came from one.
     siting : the :class:`wlgeo.siting.SitingResult` (grid, suitability, factors, mask) when
         siting ran, else ``None``.
+    visibility : with ``[visibility] enabled``, what the line-of-sight test found (parameters,
+        quarries visible / hidden / not checked per kind of line, sight lines cast), else ``None``.
     """
 
     quarries: gpd.GeoDataFrame
@@ -146,19 +148,28 @@ class PlanResult:
     timings: dict[str, float] = field(default_factory=dict)
     source: Path | None = None
     siting: Any = None
+    visibility: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         """Number of quarries per decision (close, expire, retain, consolidate)."""
         return decision_counts(self.quarries)
 
     def to_text(self) -> str:
-        """A short report: counts per decision, groups, new sites, caps, rules not checked."""
+        """A short report: counts per decision, groups, new sites (and how they were chosen), the
+        line-of-sight test when on, caps, rules not checked."""
         counts = ", ".join(f"{d} {n}" for d, n in self.counts().items())
         lines = [
             f"scenario {self.scenario.name}: {len(self.quarries)} quarries — {counts}",
             f"{len(self.consolidation_groups)} consolidation group(s), {len(self.new_sites)} new site(s)",
             self.caps.to_text(),
         ]
+        selection = getattr(self.siting, "selection", None)
+        if selection is not None:
+            lines.insert(2, f"new sites by {selection.to_text()}")
+        if self.visibility:
+            seen = "; ".join(f"{kind} visible {v['visible']}, hidden {v['hidden']}, not checked {v['not_checked']}"
+                             for kind, v in self.visibility.items() if kind in ("trunk_line", "main_river"))
+            lines.insert(2, f"三区两线 by line of sight within {self.visibility['max_distance_m']:g} m: {seen}")
         for rule, why in self.not_checked.items():
             lines.append(f"not checked: {rule} ({why})")
         return "\n".join(lines)
@@ -288,6 +299,12 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
     metrics = constraint_metrics(quarries, pack, scenario)
     metrics["protected_kinds"] = _protected_kinds(quarries, metrics, pack, scenario)
     clock.done("overlay")
+    visibility = None
+    if scenario.visibility.enabled:
+        sight, visibility = _sight(quarries, pack, scenario, notes)
+        for column in sight.columns:
+            metrics[column] = sight[column]
+        clock.done("visibility")
     classified = classify(quarries, metrics, scenario)
     notes.extend(n for n in classified.attrs.get("notes", []) if n not in notes)
     not_checked = dict(classified.attrs.get("not_checked", {}))
@@ -323,9 +340,47 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
         timings=clock.timings,
         source=Path(pack.source) if pack.source is not None else None,
         siting=siting,
+        visibility=visibility,
     )
     log.info("plan %s: %s; %s", scenario.name, result.counts(), caps.to_text())
     return result
+
+
+def _sight(quarries: gpd.GeoDataFrame, pack: LayerPack, scenario: Scenario,
+           notes: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Line-of-sight figures of every quarry (:func:`wlgeo.visibility.quarry_visibility`) and a summary."""
+    from .overlay import corridor_lines
+    from .siting import read_dem
+    from .visibility import quarry_visibility
+
+    params = scenario.visibility
+    if pack.dem is None:
+        raise PackError(
+            "the scenario enables [visibility] (line of sight for 三区两线) but the pack has no DEM; add [dem] to the "
+            "catalog or <pack>.dem.tif beside the GeoPackage, or set visibility.enabled = false",
+            path=pack.source, layer="dem")
+    lines, line_notes = corridor_lines(pack, scenario)
+    notes.extend(n for n in line_notes if n not in notes)
+    reach = params.max_distance_m
+    minx, miny, maxx, maxy = (float(v) for v in quarries.total_bounds)
+    grid, dem, dem_notes = read_dem(pack.dem, clip_to=(minx - reach, miny - reach, maxx + reach, maxy + reach),
+                                    crs=pack.working_crs)
+    notes.extend(n for n in dem_notes if n not in notes)
+    sight = quarry_visibility(quarries, lines, dem, grid, params)
+    notes.extend(n for n in sight.attrs.get("notes", []) if n not in notes)
+    summary: dict[str, Any] = {**params.to_dict(), "dem_cell_m": grid.cell_x, "targets": sight.attrs.get("targets"),
+                               "sight_lines": sight.attrs.get("pairs")}
+    for category, frame in lines.items():
+        states = sight[f"{category}_sight"].value_counts()
+        summary[category] = {state: int(states.get(state, 0))
+                             for state in ("visible", "hidden", "not_checked", "out_of_range")}
+        if frame is None:
+            summary[category]["lines"] = 0
+    parts = [f"{c}: " + ", ".join(f"{k} {v}" for k, v in summary[c].items() if k != "lines") for c in lines]
+    notes.append(f"visibility: line of sight within {reach:g} m (eye {params.observer_height_m:g} m, quarry face "
+                 f"{params.target_height_m:g} m, DEM {grid.cell_x:g} m) replaces the trunk_line_m / main_river_m "
+                 "corridors — " + "; ".join(parts))
+    return sight, summary
 
 
 def _propose(pack, scenario, classified, groups, notes, not_checked):
@@ -609,6 +664,8 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
             "counts": result.counts(),
             "consolidation_groups": len(result.consolidation_groups),
             "new_sites": len(result.new_sites),
+            "siting": _siting_manifest(result),
+            "visibility": result.visibility,
             "caps": result.caps.to_dict(),
             "not_checked": result.not_checked,
             "notes": result.notes,
@@ -627,6 +684,14 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
     log.info("wrote %s", final_dir)
     return RunOutput(final_dir, [final_dir / p.name for p in written], result, manifest)
 
+
+
+def _siting_manifest(result: PlanResult) -> dict[str, Any] | None:
+    """``manifest.json`` → ``siting``: how the sites were chosen (selection, objective, gap, greedy_objective)."""
+    report = getattr(result.siting, "selection", None)
+    if report is None:
+        return None
+    return report.to_dict()
 
 
 def _write_maps(result: PlanResult, pack: LayerPack, out_dir: Path, *, basemap: str,

@@ -4,7 +4,8 @@ A scenario is a frozen :class:`Scenario` (with a nested :class:`SitingParams`). 
 decision depends on lives here, never in the code; ``DOMAIN.md`` §1 gives the source of each.
 TOML files mirror the dataclasses: top-level keys are :class:`Scenario` fields, the ``[siting]``
 table holds :class:`SitingParams`, with sub-tables ``[siting.weights]``,
-``[siting.road_buffer_m]`` and ``[siting.saturation_m]``::
+``[siting.road_buffer_m]`` and ``[siting.saturation_m]``, and the ``[visibility]`` table holds
+:class:`VisibilityParams`::
 
     name = "review-2025"
     blast_distance_m = 500
@@ -43,6 +44,8 @@ from .schema import PROTECTED_KINDS, ROAD_KINDS
 __all__ = [
     "Scenario",
     "SitingParams",
+    "VisibilityParams",
+    "SELECTIONS",
     "load_scenario",
     "list_presets",
     "RED_LINE_ACTIONS",
@@ -54,6 +57,8 @@ __all__ = [
 ]
 
 RED_LINE_ACTIONS = ("close", "expire")
+#: How new sites are chosen among the candidate blocks (``siting.selection``).
+SELECTIONS = ("optimal", "greedy")
 #: Factors of the new-site suitability score (keys of ``siting.weights``).
 SITING_FACTORS = ("roads", "parks", "ports", "slope")
 #: Distance factors (keys of ``siting.saturation_m``).
@@ -133,6 +138,14 @@ class SitingParams:
         Distance at which a distance factor's score reaches 0, m (> 0, ≤ :data:`MAX_DISTANCE_M`); keys from
         :data:`DISTANCE_FACTORS`; kinds left out keep their default. [default] roads 5 km,
         parks 20 km, ports 30 km (about the haul radius of aggregates by truck in the district).
+    selection : {"optimal", "greedy"}
+        How sites are chosen among the candidate blocks. ``"optimal"`` [default] solves an
+        integer programme (:mod:`wlgeo.siting.optimal`, HiGHS through ``scipy.optimize.milp``):
+        the set of blocks with the largest total score under the spacing rule and the caps, never
+        worse than greedy; ``"greedy"`` takes the best block, blocks its neighbourhood, repeats.
+    time_limit_s : float
+        Time limit of the optimal selection, s (> 0). [default] 60. When it runs out the best set
+        found is kept and its optimality gap is reported.
     """
 
     grid_resolution_m: float = 30.0
@@ -145,6 +158,8 @@ class SitingParams:
     road_buffer_m: Mapping[str, float] = field(default_factory=_default_road_buffer)
     weights: Mapping[str, float] = field(default_factory=_default_weights)
     saturation_m: Mapping[str, float] = field(default_factory=_default_saturation)
+    selection: Literal["optimal", "greedy"] = "optimal"
+    time_limit_s: float = 60.0
     notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -182,6 +197,50 @@ class SitingParams:
             value = getattr(self, f.name)
             out[f.name] = dict(value) if isinstance(value, Mapping) else value
         return out
+
+
+@dataclass(frozen=True)
+class VisibilityParams:
+    """The 三区两线 visible range judged by line of sight on the DEM (TOML table ``[visibility]``).
+
+    When ``enabled``, a quarry is in the visible range of a trunk line or a main river when some
+    part of it (a DEM cell centre inside it or a vertex, ``target_height_m`` above the ground)
+    can be seen from an observer on that line (``observer_height_m`` above the ground, observers
+    at most one DEM cell apart) within ``max_distance_m``; this replaces the fixed corridors
+    ``trunk_line_m`` / ``main_river_m`` of the expire rule and of the new-site mask
+    (:mod:`wlgeo.visibility`). The rule's words are 直观可视范围; one provincial authority defines
+    it as no mountain or landform blocking the view (DOMAIN §1, 三区两线).
+
+    Attributes
+    ----------
+    enabled : bool
+        [default] false: the fixed corridors apply and plans do not change.
+    max_distance_m : float
+        Farthest sight line, m (> 0). [default] 3000 m: judgement; at 3 km a 20 m quarry face
+        subtends about 0.4°, still plain to the eye; no national rule gives a distance.
+    observer_height_m : float
+        Eye height above the ground of an observer on the line, m (≥ 0). [default] 1.6 m.
+    target_height_m : float
+        Height above the ground of the quarry face that must not be seen, m (≥ 0).
+        [default] 20 m (a bench or two of a hillside quarry face).
+    earth_curvature : bool
+        Lower far terrain and targets by the earth's curvature less refraction
+        (``d²·(1 − 0.13) / 2R``, as GIS viewshed tools do): 0.6 m at 3 km. [default] true.
+    """
+
+    enabled: bool = False
+    max_distance_m: float = 3000.0
+    observer_height_m: float = 1.6
+    target_height_m: float = 20.0
+    earth_curvature: bool = True
+
+    def __post_init__(self) -> None:
+        for spec in _VISIBILITY_SCALARS:
+            object.__setattr__(self, spec.name, spec.check(getattr(self, spec.name), f"visibility.{spec.name}"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain ``dict`` of the parameters."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -234,6 +293,9 @@ class Scenario:
         (DOMAIN §1). The ``strict`` preset uses 2000. Confirm locally.
     siting : SitingParams
         New-site parameters (TOML table ``[siting]``).
+    visibility : VisibilityParams
+        The line-of-sight test of the 三区两线 visible range (TOML table ``[visibility]``); off by
+        default.
     notes : tuple of str
         What validation normalised (e.g. weights rescaled); not part of equality.
     """
@@ -253,11 +315,19 @@ class Scenario:
     max_quarries: int | None = 50
     max_total_capacity: float | None = 6000.0
     siting: SitingParams = field(default_factory=SitingParams)
+    visibility: VisibilityParams = field(default_factory=VisibilityParams)
     notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for spec in _SCENARIO_SCALARS:
             object.__setattr__(self, spec.name, spec.check(getattr(self, spec.name), spec.name))
+        visibility = self.visibility
+        if isinstance(visibility, Mapping):
+            visibility = _visibility_from_mapping(visibility)
+        elif not isinstance(visibility, VisibilityParams):
+            raise ScenarioError(f"must be a table of visibility parameters, got {_type_name(visibility)}",
+                                field="visibility")
+        object.__setattr__(self, "visibility", visibility)
         siting = self.siting
         if isinstance(siting, Mapping):
             siting = _siting_from_mapping(siting)
@@ -299,6 +369,13 @@ class Scenario:
                         f"must be a table of siting parameters, got {_type_name(kwargs['siting'])}", field="siting"
                     )
                 kwargs["siting"] = _siting_from_mapping(kwargs["siting"])
+            if "visibility" in kwargs:
+                if not isinstance(kwargs["visibility"], Mapping):
+                    raise ScenarioError(
+                        f"must be a table of visibility parameters, got {_type_name(kwargs['visibility'])}",
+                        field="visibility",
+                    )
+                kwargs["visibility"] = _visibility_from_mapping(kwargs["visibility"])
             return cls(**kwargs)
         except ScenarioError as err:
             if source is None or err.path is not None:
@@ -365,8 +442,8 @@ class Scenario:
         data = self.to_dict()
         for key, value in changes.items():
             parts = key.replace("__", ".").split(".")
-            if parts[0] == "siting" and len(parts) == 1 and isinstance(value, Mapping):
-                data["siting"].update(value)
+            if parts[0] in ("siting", "visibility") and len(parts) == 1 and isinstance(value, Mapping):
+                data[parts[0]].update(value)
                 continue
             target = data
             for part in parts[:-1]:
@@ -387,7 +464,7 @@ class Scenario:
             if f.name == "notes":
                 continue
             value = getattr(self, f.name)
-            if f.name == "siting":
+            if f.name in ("siting", "visibility"):
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -479,6 +556,10 @@ class _Spec:
                     hint = ' or "none" for no cap' if self.optional else ""
                     raise ScenarioError(f"must be a whole number{hint}, got {_type_name(value)}", field=key)
             return int(_bounded(value, key, self.unit, self.minimum, self.exclusive, self.maximum))
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise ScenarioError(f"must be true or false, got {_type_name(value)}", field=key)
+            return value
         if self.kind == "str":
             if not isinstance(value, str):
                 raise ScenarioError(f"must be a string, got {_type_name(value)}", field=key)
@@ -543,9 +624,19 @@ _SITING_SCALARS = (
     _Spec("max_new_sites", "int", minimum=0, maximum=10_000),
     _Spec("new_site_capacity", "float", " 万吨/年", minimum=0.0, exclusive=True, maximum=MAX_CAPACITY),
     _Spec("wujiang_buffer_m", "float", " m", minimum=0.0, maximum=MAX_DISTANCE_M),
+    _Spec("selection", "enum", allowed=SELECTIONS),
+    _Spec("time_limit_s", "float", " s", minimum=0.0, exclusive=True, maximum=86_400.0),
+)
+_VISIBILITY_SCALARS = (
+    _Spec("enabled", "bool"),
+    _Spec("max_distance_m", "float", " m", minimum=0.0, exclusive=True, maximum=MAX_DISTANCE_M),
+    _Spec("observer_height_m", "float", " m", minimum=0.0, maximum=1000.0),
+    _Spec("target_height_m", "float", " m", minimum=0.0, maximum=1000.0),
+    _Spec("earth_curvature", "bool"),
 )
 _SCENARIO_KEYS = tuple(f.name for f in fields(Scenario) if f.name != "notes")
 _SITING_KEYS = tuple(f.name for f in fields(SitingParams) if f.name != "notes")
+_VISIBILITY_KEYS = tuple(f.name for f in fields(VisibilityParams))
 
 
 def _refuse_unknown(data: Mapping, allowed: tuple[str, ...], prefix: str, source) -> None:
@@ -567,6 +658,11 @@ def _check_mapping(value: object, key: str, allowed: tuple[str, ...], *, minimum
 def _siting_from_mapping(data: Mapping) -> SitingParams:
     _refuse_unknown(data, _SITING_KEYS, "siting.", None)
     return SitingParams(**data)
+
+
+def _visibility_from_mapping(data: Mapping) -> VisibilityParams:
+    _refuse_unknown(data, _VISIBILITY_KEYS, "visibility.", None)
+    return VisibilityParams(**data)
 
 
 # ---------------------------------------------------------------------- presets and loading

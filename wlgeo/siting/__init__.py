@@ -4,12 +4,14 @@
 ``siting.grid_resolution_m``), computes 0–1 factors (Horn slope, Euclidean distances to roads,
 railways, parks and ports), the exclusion mask (every close-rule and corridor zone and their
 buffers, kept quarries plus spacing, outside limestone zones / planning blocks / boundary, slope
-over the limit), scores cells by the scenario's weights, grows compact site-sized blocks, and
-picks the best ones greedily under the spacing and the caps. Every site is checked against the
-original vector constraints.
+over the limit; with ``[visibility]`` on, the viewshed of trunk lines and main rivers instead of
+their corridors), scores cells by the scenario's weights, grows compact site-sized blocks, and
+chooses the set of blocks with the largest total score under the spacing and the caps (an
+integer programme, :mod:`.optimal`; or greedily, ``siting.selection = "greedy"``). Every site
+is checked against the original vector constraints.
 
 Modules: :mod:`.grid` (the grid, DEM reading, rasterising, GeoTIFF writing), :mod:`.factors`,
-:mod:`.mask`, :mod:`.select`, :mod:`.core`.
+:mod:`.mask`, :mod:`.select`, :mod:`.optimal`, :mod:`.core`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .core import SITE_COLUMNS, SitingResult, propose_sites
 from .factors import distance_to, normalise, slope_degrees, weighted_sum
 from .grid import Grid, check_on_grid, grid_from_bounds, rasterize, read_dem, write_raster
 from .mask import MaskResult, burn_inside, burn_outside, exclusion_mask
+from .optimal import Caps, SelectionReport, choose_sites
 from .select import check_site, room_for_sites
 
 __all__ = [
@@ -40,4 +43,7 @@ __all__ = [
     "burn_inside",
     "check_site",
     "room_for_sites",
+    "choose_sites",
+    "Caps",
+    "SelectionReport",
 ]

@@ -9,7 +9,8 @@ Steps (each timed in :attr:`SitingResult.timings`):
 ``mask``         the exclusion mask (:mod:`wlgeo.siting.mask`);
 ``suitability``  weighted sum of the 0–1 factors, NaN where excluded;
 ``candidates``   candidate ground (opened, big enough components);
-``select``       greedy best-score sites with spacing and caps (:mod:`wlgeo.siting.select`);
+``select``       the sites: optimal over the candidate blocks (:mod:`wlgeo.siting.optimal`, the
+                 default) or greedy (:mod:`wlgeo.siting.select`), with spacing and caps;
 ``attributes``   per-site factor means, nearest park/port/road, reasons.
 """
 
@@ -34,7 +35,8 @@ from ..resources import format_bytes
 from .factors import distance_to, normalise, slope_degrees, weighted_sum
 from .grid import SITING_BYTES_PER_CELL, Grid, check_grid_memory, check_on_grid, grid_from_bounds, read_dem
 from .mask import MaskResult, exclusion_mask
-from .select import Site, candidate_ground, room_for_sites, select_sites
+from .optimal import Caps, SelectionReport, choose_sites
+from .select import Site, candidate_ground, room_for_sites
 
 __all__ = ["SitingResult", "propose_sites", "SITE_COLUMNS", "FACTOR_LAYERS", "DEFAULT_SATURATION_M"]
 
@@ -79,6 +81,8 @@ class SitingResult:
     notes : what was assumed, normalised or not checked, and why there are no (or few) sites.
     not_checked : constraint or factor → why it was not applied.
     timings : step → seconds.
+    selection : how the sites were chosen (:class:`wlgeo.siting.optimal.SelectionReport`:
+        ``selection``, ``objective``, ``gap``, ``greedy_objective``, ...), ``None`` without a grid.
     """
 
     new_sites: gpd.GeoDataFrame
@@ -93,6 +97,50 @@ class SitingResult:
     notes: list[str] = field(default_factory=list)
     not_checked: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    selection: SelectionReport | None = None
+
+
+def _viewshed_mask(pack: LayerPack, scenario: Scenario, grid: Grid, allowed: np.ndarray, mask: MaskResult,
+                   notes: list[str]) -> np.ndarray:
+    """Keep new sites out of the visible range of trunk lines and main rivers ([visibility] on).
+
+    Only cells every other constraint allows are tested (the viewshed of the lines over them,
+    :func:`wlgeo.visibility.visible_cells`, on the siting grid = the DEM's own cells); cells the
+    DEM cannot settle are excluded too. The DEM is read again with ``max_distance_m`` of margin
+    so lines just outside the district still see into it.
+    """
+    from ..errors import PackError
+    from ..overlay import corridor_lines
+    from ..visibility import visible_cells
+
+    if pack.dem is None:
+        raise PackError("the scenario enables [visibility] but the pack has no DEM: new sites cannot be kept out of "
+                        "the visible range; add a DEM or set visibility.enabled = false", path=pack.source, layer="dem")
+    params = scenario.visibility
+    lines, line_notes = corridor_lines(pack, scenario)
+    notes.extend(n for n in line_notes if n not in notes)
+    x0, y0, x1, y1 = grid.bounds
+    r = params.max_distance_m
+    dem_grid, dem, _ = read_dem(pack.dem, clip_to=(x0 - r, y0 - r, x1 + r, y1 + r), crs=pack.working_crs)
+    found = visible_cells(dem, dem_grid, lines, grid, allowed, params)
+    notes.extend(found.notes)
+    excluded = found.visible | found.unknown
+    mask.layers["visible_range"] = excluded
+    notes.append(f"visibility: {int(found.visible.sum())} of {int(found.checked.sum())} otherwise allowed cell(s) can be "
+                 f"seen from a trunk line or main river within {r:g} m ({found.observers} observers, {found.pairs} sight "
+                 "lines): no new site there")
+    return allowed & ~excluded
+
+
+def _caps(scenario: Scenario, kept_count: int, kept_capacity: float) -> Caps:
+    s = scenario.siting
+    return Caps(
+        max_sites=s.max_new_sites,
+        quarry_room=None if scenario.max_quarries is None else scenario.max_quarries - kept_count,
+        capacity_room=None if scenario.max_total_capacity is None or s.new_site_capacity <= 0
+        else scenario.max_total_capacity - kept_capacity,
+        site_capacity=s.new_site_capacity,
+    )
 
 
 def _empty_sites(factor_names=(), crs=WORKING_CRS) -> gpd.GeoDataFrame:
@@ -331,6 +379,8 @@ def propose_sites(
     for k, v in mask.not_checked.items():
         not_checked.setdefault(k, v)
     allowed = check_on_grid(mask.allowed, grid, "mask")
+    if scenario.visibility.enabled:
+        allowed = _viewshed_mask(pack, scenario, grid, allowed, mask, notes)
     clock.done("mask")
 
     weights = _weights(scenario, set(factors), notes, not_checked)
@@ -343,11 +393,13 @@ def propose_sites(
     notes.extend(ground_notes)
     clock.done("candidates")
 
-    sites, select_notes = select_sites(
-        ground, suitability, grid, n_cells=n_cells, limit=limit, spacing_m=s.site_spacing_m,
-        exclusions=mask.exclusions, inside=mask.inside,
+    sites, select_notes, report = choose_sites(
+        ground, suitability, grid, n_cells=n_cells, caps=_caps(scenario, kept_count, float(kept_capacity)),
+        spacing_m=s.site_spacing_m, exclusions=mask.exclusions, inside=mask.inside, selection=s.selection,
+        time_limit_s=s.time_limit_s,
     )
     notes.extend(select_notes)
+    notes.append(report.to_text())
     if limit > 0 and not allowed.any():
         notes.append("no new sites: every cell is excluded by the constraints")
     elif limit > 0 and not ground.any():
@@ -361,5 +413,5 @@ def propose_sites(
     return SitingResult(
         new_sites=frame, grid=grid, suitability=suitability, factors=factors, raw=raw, mask=allowed,
         mask_layers=mask.layers, weights=weights, limit=limit, notes=notes, not_checked=not_checked,
-        timings=clock.timings,
+        timings=clock.timings, selection=report,
     )

@@ -144,8 +144,9 @@ def burn_inside(geom: shapely.Geometry, grid: Grid) -> np.ndarray:
 def _road_distances(roads: gpd.GeoDataFrame, scenario: Scenario, notes: list[str]) -> np.ndarray:
     s = scenario.siting
     per_kind = {k: float(v) for k, v in s.road_buffer_m.items()}
-    for kind in scenario.trunk_kinds:
-        per_kind[kind] = max(per_kind.get(kind, 0.0), scenario.trunk_line_m)
+    if not scenario.visibility.enabled:  # with visibility on, the viewshed replaces the corridor
+        for kind in scenario.trunk_kinds:
+            per_kind[kind] = max(per_kind.get(kind, 0.0), scenario.trunk_line_m)
     widest = max(per_kind.values()) if per_kind else 0.0
     if "kind" not in roads.columns:
         notes.append(f"roads has no `kind` field: every road buffered by the widest distance, {widest:g} m")
@@ -183,7 +184,9 @@ def exclusion_mask(
     pack : the layer pack (layers in its working CRS; others are reprojected with a note).
     scenario : distances and buffers (``blast_distance_m``, ``trunk_line_m``, ``main_river_m``,
         ``siting.road_buffer_m``, ``siting.wujiang_buffer_m``, ``siting.site_spacing_m``,
-        ``siting.max_slope_deg``).
+        ``siting.max_slope_deg``). With ``visibility.enabled`` the ``trunk_line_m`` /
+        ``main_river_m`` corridors are left out here: the caller adds the viewshed of the lines
+        (:func:`wlgeo.visibility.visible_cells`) instead.
     grid : the siting grid.
     kept : quarries that stay (retained and consolidated); sites keep ``site_spacing_m`` from them.
     slope : slope in degrees on ``grid`` (NaN = unknown, excluded); ``None`` = slope not checked.
@@ -248,7 +251,8 @@ def exclusion_mask(
         else:
             main = np.ones(len(frame), dtype=bool)
             notes.append("rivers has no `main` field: every river counted as main")
-        band = max(scenario.main_river_m, s.wujiang_buffer_m)
+        # with visibility on, the viewshed (wlgeo.siting.core) replaces the main_river_m corridor
+        band = s.wujiang_buffer_m if scenario.visibility.enabled else max(scenario.main_river_m, s.wujiang_buffer_m)
         outside("rivers", frame, np.where(main, band, 0.0), "river")
 
     if kept is not None and len(kept):

@@ -13,6 +13,9 @@
    original constraint (:func:`check_site`), and its ``site_spacing_m`` zone is removed from the
    candidate ground; repeat until the limit (``max_new_sites`` and the room under the caps) is
    reached or no ground is left.
+4. **Optimal selection** (``siting.selection = "optimal"``, the default) lives in
+   :mod:`wlgeo.siting.optimal`: the pool of blocks (:func:`candidate_pool` plus every block
+   greedy grew) goes into an integer programme.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from ..scenario import Scenario
 from .grid import Grid
 from .mask import Exclusion, Inside, burn_outside
 
-__all__ = ["Site", "candidate_ground", "grow_site", "select_sites", "check_site", "room_for_sites"]
+__all__ = ["Site", "candidate_ground", "grow_site", "grow_candidates", "candidate_pool", "select_sites", "check_site",
+           "check_sites", "polygonise", "room_for_sites"]
 
 #: Candidate sites grown per selection round.
 CANDIDATES_PER_ROUND = 64
@@ -188,6 +192,27 @@ def check_site(polygon: shapely.Geometry, exclusions: list[Exclusion], inside: l
     return problems
 
 
+def check_sites(polygons, exclusions: list[Exclusion], inside: list[Inside]) -> np.ndarray:
+    """:func:`check_site` for many polygons at once: True where a polygon breaks no constraint."""
+    polys = np.asarray(polygons, dtype=object)
+    ok = np.ones(len(polys), dtype=bool)
+    if not len(polys):
+        return ok
+    for exc in exclusions:
+        if len(exc.geoms) == 0:
+            continue
+        reach = float(exc.distance.max()) if len(exc.distance) else 0.0
+        tree = shapely.STRtree(exc.geoms)
+        qi, gi = tree.query(polys, predicate="dwithin", distance=reach)
+        if len(qi):
+            bad = shapely.distance(polys[qi], exc.geoms[gi]) <= exc.distance[gi]
+            ok[qi[bad]] = False
+    for ins in inside:
+        shapely.prepare(ins.geom)
+        ok &= shapely.covers(ins.geom, polys)
+    return ok
+
+
 def select_sites(
     ground: np.ndarray,
     suitability: np.ndarray,
@@ -199,11 +224,14 @@ def select_sites(
     exclusions: list[Exclusion] = (),
     inside: list[Inside] = (),
     candidates_per_round: int = CANDIDATES_PER_ROUND,
+    record: list | None = None,
 ) -> tuple[list[Site], list[str]]:
     """Greedy best-mean-score selection of up to ``limit`` sites of ``n_cells`` cells on ``ground``.
 
     Each chosen site is checked with :func:`check_site`; a site failing the check (which the
     rasterisation rules should make impossible) is dropped with a note and its cells removed.
+    ``record``, when given, receives every candidate block grown in every round (mean score,
+    cells), so :mod:`wlgeo.siting.optimal` can put greedy's own blocks in its pool.
     """
     notes: list[str] = []
     sites: list[Site] = []
@@ -213,28 +241,13 @@ def select_sites(
     available = ground.copy()
     flat = np.flatnonzero(available)
     seeds = flat[np.argsort(-suit.ravel()[flat], kind="stable")]
-    cols = ground.shape[1]
-    half = max(1, math.ceil(math.sqrt(n_cells) / 2))
     while len(sites) < limit:
         seeds = seeds[available.ravel()[seeds]]
         if len(seeds) == 0:
             break
-        suppressed = np.zeros(ground.shape, dtype=bool)
-        candidates: list[tuple[float, np.ndarray]] = []
-        for seed in seeds:
-            r, c = divmod(int(seed), cols)
-            if suppressed[r, c] or not available[r, c]:
-                continue
-            try:
-                cells = grow_site((r, c), available, suit, n_cells)
-            except _Exhausted as small:
-                available[small.cells[:, 0], small.cells[:, 1]] = False
-                continue
-            candidates.append((float(suit[cells[:, 0], cells[:, 1]].mean()), cells))
-            suppressed[cells[:, 0], cells[:, 1]] = True
-            suppressed[max(0, r - half) : r + half + 1, max(0, c - half) : c + half + 1] = True
-            if len(candidates) >= candidates_per_round:
-                break
+        candidates = grow_candidates(available, seeds, suit, n_cells, limit=candidates_per_round)
+        if record is not None:
+            record.extend(candidates)
         if not candidates:
             break
         score, cells = max(candidates, key=lambda item: item[0])
@@ -252,3 +265,48 @@ def select_sites(
         if spacing_m > 0:
             available &= ~burn_outside([polygon], spacing_m, grid)
     return sites, notes
+
+
+def grow_candidates(
+    available: np.ndarray, seeds: np.ndarray, suit: np.ndarray, n_cells: int, *, limit: float = math.inf
+) -> list[tuple[float, np.ndarray]]:
+    """Grow disjoint site-sized blocks from ``seeds`` (flat indices, best first) on ``available``.
+
+    A seed is skipped when an earlier block took it or lies within half a site's width of it;
+    a seed whose reachable ground is smaller than a site has that ground removed from
+    ``available`` (in place). Returns up to ``limit`` pairs (mean suitability, ``(n, 2)`` cells).
+    """
+    cols = available.shape[1]
+    half = max(1, math.ceil(math.sqrt(n_cells) / 2))
+    suppressed = np.zeros(available.shape, dtype=bool)
+    candidates: list[tuple[float, np.ndarray]] = []
+    for seed in seeds:
+        r, c = divmod(int(seed), cols)
+        if suppressed[r, c] or not available[r, c]:
+            continue
+        try:
+            cells = grow_site((r, c), available, suit, n_cells)
+        except _Exhausted as small:
+            available[small.cells[:, 0], small.cells[:, 1]] = False
+            continue
+        candidates.append((float(suit[cells[:, 0], cells[:, 1]].mean()), cells))
+        suppressed[cells[:, 0], cells[:, 1]] = True
+        suppressed[max(0, r - half) : r + half + 1, max(0, c - half) : c + half + 1] = True
+        if len(candidates) >= limit:
+            break
+    return candidates
+
+
+def candidate_pool(ground: np.ndarray, suitability: np.ndarray, n_cells: int) -> list[tuple[float, np.ndarray]]:
+    """Every block one unlimited round of :func:`grow_candidates` cuts from the whole of ``ground``.
+
+    Seeds are taken best-first over all the ground, so the pool tiles it with disjoint,
+    compact, site-sized blocks. Returns pairs (mean suitability, ``(n, 2)`` cells).
+    """
+    if not ground.any():
+        return []
+    suit = np.where(ground, np.nan_to_num(suitability, nan=0.0), 0.0).astype("float64")
+    available = ground.copy()
+    flat = np.flatnonzero(available)
+    seeds = flat[np.argsort(-suit.ravel()[flat], kind="stable")]
+    return grow_candidates(available, seeds, suit, n_cells)
