@@ -794,16 +794,37 @@ def _finish_map(m: folium.Map, bounds, *, gcj02: bool, title: str, note: str | N
     _Controls(title_html, legend).add_to(m)
 
 
-def save_map(result: Any, pack: Any, path: str | PathLike, **kwargs: Any) -> Path:
-    """Write the map of :func:`folium_map` to ``path`` atomically (temporary file, then rename).
+def save_map(
+    result: Any,
+    pack: Any,
+    path: str | PathLike,
+    *,
+    basemap: Basemap = "none",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+    outline_zoom: int = OUTLINE_ZOOM,
+    district: str = "武隆区",
+    embed_font: bool = True,
+) -> Path:
+    """Write the light offline map of :func:`wlgeo.webmap.map_html` to ``path`` atomically.
+
+    The same layers, popups, dots, layer switcher, search and tools as :func:`folium_map`, in
+    compact form (quantised delta-coded coordinates, per-zoom simplification of the context
+    layers, a column table of attributes decoded in the page) and with the CJK font subset
+    embedded. Written to a temporary file, then renamed.
 
     Raises
     ------
+    MapError
+        Unknown basemap or decision, a Tianditu basemap without key, a layer without CRS.
     OutputError
         When the file cannot be written.
     """
+    from .webmap import map_html
+
     path = Path(path)
-    text = folium_map(result, pack, **kwargs).get_root().render()
+    text = map_html(result, pack, basemap=basemap, tianditu_key=tianditu_key, title=title,
+                    outline_zoom=outline_zoom, district=district, embed_font=embed_font)
     with atomic_path(path, what="map") as tmp, open(tmp, "x", encoding="utf-8") as f:
         f.write(text)
     return path

@@ -1,0 +1,386 @@
+/* wlgeo light map: decodes the compact layer data of wlgeo.webmap and builds the map.
+ * Written for wlgeo (MIT). Needs Leaflet 1.9 and wlgeo_map.js (controls, markers, search).
+ * Nothing from the data is ever parsed as HTML: every text is set with textContent.
+ */
+(function () {
+  "use strict";
+  var W = (window.wlgeo = window.wlgeo || {});
+  var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  var LOOKUP = new Int8Array(128);
+  for (var a = 0; a < ALPHABET.length; a++) {
+    LOOKUP[ALPHABET.charCodeAt(a)] = a;
+  }
+
+  /* zigzag base-32 varints (see wlgeo.webmap.encode_varints) → Float64Array */
+  function varints(text) {
+    var out = new Float64Array(text.length);
+    var n = 0, value = 0, mult = 1;
+    for (var i = 0; i < text.length; i++) {
+      var k = LOOKUP[text.charCodeAt(i)];
+      value += (k & 31) * mult;
+      if (k >= 32) {
+        mult *= 32;
+        continue;
+      }
+      out[n++] = value % 2 ? -(value + 1) / 2 : value / 2;
+      value = 0;
+      mult = 1;
+    }
+    return out.subarray(0, n);
+  }
+  W.varints = varints;
+
+  /* One encoded level → per feature, an array of parts, each an array of rings of L.LatLng. */
+  function decodeLevel(lvl, origin) {
+    var np = varints(lvl.p), nr = varints(lvl.r), nv = varints(lvl.v), c = varints(lvl.c);
+    var q = lvl.q, x = 0, y = 0, ci = 0, pi = 0, ri = 0;
+    var feats = new Array(np.length);
+    for (var f = 0; f < np.length; f++) {
+      var parts = new Array(np[f]);
+      for (var p = 0; p < np[f]; p++) {
+        var rings = new Array(nr[pi]);
+        for (var r = 0; r < nr[pi]; r++) {
+          var n = nv[ri++];
+          var ring = new Array(n);
+          for (var v = 0; v < n; v++) {
+            x += c[ci++];
+            y += c[ci++];
+            ring[v] = new L.LatLng(origin[1] + y * q, origin[0] + x * q);
+          }
+          rings[r] = ring;
+        }
+        pi++;
+        parts[p] = rings;
+      }
+      feats[f] = parts;
+    }
+    return feats;
+  }
+
+  /* A column of the attribute table: a list, or {d: dictionary, i: varint indices}. */
+  function column(col) {
+    if (col && !Array.isArray(col)) {
+      var idx = varints(col.i), out = new Array(idx.length);
+      for (var i = 0; i < idx.length; i++) {
+        out[i] = col.d[idx[i]];
+      }
+      return out;
+    }
+    return col || [];
+  }
+
+  function el(tag, cls, text, parent) {
+    var e = document.createElement(tag);
+    if (cls) {
+      e.className = cls;
+    }
+    if (text !== undefined && text !== null) {
+      e.textContent = text;
+    }
+    if (parent) {
+      parent.appendChild(e);
+    }
+    return e;
+  }
+
+  /* A legend swatch drawn from a style entry (the same symbol as on the map). */
+  function swatch(sw, parent) {
+    var s = el("span", "wlgeo-swatch", null, parent);
+    if (sw.t === "line") {
+      s.className += " wlgeo-line";
+      s.style.borderTopColor = sw.s;
+      s.style.borderTopWidth = Math.max(sw.w, 1.5) + "px";
+      if (sw.d) {
+        s.style.borderTopStyle = "dashed";
+      }
+    } else if (sw.t === "dot" || sw.t === "point") {
+      s.className += " wlgeo-point" + (sw.t === "dot" ? " wlgeo-dot" : "");
+      s.style.background = sw.f || sw.s;
+      s.style.border = "1px solid " + sw.s;
+    } else {
+      s.style.background = sw.f || "transparent";
+      s.style.opacity = sw.f ? Math.max(sw.o, 0.35) : 1;
+      s.style.border = Math.max(Math.round(sw.w), 1) + "px " + (sw.d ? "dashed" : "solid") + " " + sw.s;
+    }
+    return s;
+  }
+
+  function table(rows, parent) {
+    var t = el("table", null, null, parent);
+    rows.forEach(function (r) {
+      var tr = el("tr", null, null, t);
+      el("th", null, r[0], tr);
+      var td = el("td", null, null, tr);
+      if (r[2]) {
+        swatch(r[2], td);
+      }
+      td.appendChild(document.createTextNode(r[1] === null || r[1] === undefined ? "\u2014" : r[1]));
+    });
+    return t;
+  }
+
+  /* Popup / tooltip / search text of feature i of a layer, from its columns. */
+  function makeTexts(spec) {
+    var cols = (spec.cols || []).map(function (c) {
+      return { f: c.f, h: c.h, v: column(c.v) };
+    });
+    var byField = {};
+    cols.forEach(function (c) {
+      byField[c.f] = c.v;
+    });
+    var reasons = spec.reasons ? column(spec.reasons) : null;
+    function val(f, i) {
+      return byField[f] ? byField[f][i] : null;
+    }
+    function head(i) {
+      if (spec.popup === "quarry") {
+        return [val("quarry_id", i), val("name", i)].filter(function (v) {
+          return v !== null && v !== undefined;
+        }).join(" ");
+      }
+      if (spec.popup === "titled") {
+        var id = val(spec.id, i);
+        return spec.label + " " + (id === null || id === undefined ? "\u2014" : id);
+      }
+      var name = val("name", i);
+      return name === null || name === undefined ? spec.label : spec.label + ": " + name;
+    }
+    return {
+      head: head,
+      search: function (i) {
+        if (spec.popup === "quarry") {
+          return head(i);
+        }
+        var id = val(spec.id, i);
+        return id === null || id === undefined ? "" : String(id);
+      },
+      tooltip: function (i) {
+        return spec.popup === "quarry" ? head(i) + " \u2014 " + spec.decision.label : head(i);
+      },
+      popup: function (i) {
+        var div = el("div", "wlgeo-popup");
+        el("h4", null, spec.popup === "context" ? spec.label : head(i), div);
+        table(cols.map(function (c) {
+          return [c.h, c.v[i]];
+        }), div);
+        if (spec.popup === "quarry") {
+          table([["\u51b3\u7b56 Decision", spec.decision.label, spec.decision.sw]], div);
+          var b = el("div", null, null, div);
+          el("b", null, "\u7406\u7531 Reasons", b);
+          var ul = el("ul", null, null, div);
+          var lines = reasons && reasons[i] ? reasons[i].split("\n") : [];
+          (lines.length ? lines : ["\u2014"]).forEach(function (line) {
+            el("li", null, line, ul);
+          });
+        }
+        return div;
+      },
+    };
+  }
+
+  function styleFor(spec, kind) {
+    var s = spec.style;
+    if (spec.styleBy && kind !== null && kind !== undefined && spec.styleBy.styles[kind]) {
+      s = L.extend({}, s, spec.styleBy.styles[kind]);
+    }
+    return s;
+  }
+
+  /* The Leaflet layer of feature i at one level. */
+  function featureLayer(spec, geom, kindValue, opts) {
+    var style = styleFor(spec, kindValue);
+    if (!geom || !geom.length) {
+      return null;
+    }
+    var kind = opts.kind;
+    if (kind === "point") {
+      return L.circleMarker(geom[0][0][0], L.extend({ radius: spec.radius || 5 }, style, { fill: true }));
+    }
+    if (kind === "line") {
+      var lines = geom.map(function (part) {
+        return part[0];
+      });
+      return L.polyline(lines.length === 1 ? lines[0] : lines, style);
+    }
+    return L.polygon(geom.length === 1 ? geom[0] : geom, style);
+  }
+
+  function bind(layer, texts, i, feature) {
+    layer.feature = feature;
+    layer.bindPopup(function () {
+      return texts.popup(i);
+    }, { maxWidth: 380 });
+    layer.bindTooltip(function () {
+      return el("span", null, texts.tooltip(i));
+    }, { sticky: true });
+  }
+
+  /* A layer with display levels: the level for the zoom is decoded the first time it is needed. */
+  function leveledLayer(map, spec, origin, texts, kinds) {
+    var group = L.featureGroup();
+    var built = {};
+    var current = -1;
+    function levelFor(z) {
+      var k = 0;
+      for (var i = 0; i < spec.lods.length; i++) {
+        if (z >= spec.lods[i].z) {
+          k = i;
+        }
+      }
+      return k;
+    }
+    function build(k) {
+      if (!built[k]) {
+        var lvl = spec.lods[k];
+        var geoms = decodeLevel(lvl, origin);
+        var layers = [];
+        for (var i = 0; i < geoms.length; i++) {
+          var l = featureLayer(spec, geoms[i], kinds ? kinds[i] : null, { kind: lvl.k });
+          if (l) {
+            bind(l, texts, i, { properties: { kind: kinds ? kinds[i] : null } });
+            layers.push(l);
+          }
+        }
+        built[k] = layers;
+      }
+      return built[k];
+    }
+    function show(k) {
+      if (k === current) {
+        return;
+      }
+      var keep = map._popup && map.hasLayer(map._popup) ? map._popup : null;
+      group.clearLayers();
+      build(k).forEach(function (l) {
+        group.addLayer(l);
+      });
+      current = k;
+      if (keep && !map.hasLayer(keep)) {
+        map.closePopup();
+      }
+    }
+    show(levelFor(map.getZoom()));
+    function sync() {
+      show(levelFor(map.getZoom()));
+    }
+    group.on("add", function () {
+      map.on("zoomend", sync);
+      sync();
+    });
+    group.on("remove", function () {
+      map.off("zoomend", sync);
+    });
+    group.wlgeoLevel = function () {
+      return current;
+    };
+    return group;
+  }
+
+  /* Quarries, new sites, groups: polygons (one level) and dots below the outline zoom. */
+  function planLayer(map, spec, origin, texts) {
+    var geoms = decodeLevel(spec.lods[0], origin);
+    var marks = spec.m ? decodeLevel(spec.m, origin) : null;
+    var group = L.featureGroup();
+    for (var i = 0; i < geoms.length; i++) {
+      var l = featureLayer(spec, geoms[i], null, { kind: spec.lods[0].k });
+      if (!l) {
+        continue;
+      }
+      var props = {};
+      if (marks && marks[i] && marks[i].length) {
+        var at = marks[i][0][0][0];
+        props._m = [at.lng, at.lat];
+      }
+      var s = spec.popup === "quarry" || spec.search ? texts.search(i) : "";
+      if (s) {
+        props._s = s;
+      }
+      bind(l, texts, i, { properties: props });
+      group.addLayer(l);
+      if (s) {
+        W.index.push({ text: s.toLowerCase(), label: s, layer: l, group: group, key: spec.key });
+      }
+    }
+    if (spec.marker) {
+      W.addMarkers(group, spec);
+    }
+    return group;
+  }
+
+  function titleBox(D) {
+    var div = el("div");
+    el("h4", null, D.title, div);
+    if (D.note) {
+      el("div", "wlgeo-note", D.note, div);
+    }
+    if (D.synthetic) {
+      el("div", "wlgeo-synthetic", "\u793a\u610f\u6570\u636e Synthetic data", div);
+    }
+    return div;
+  }
+
+  function legendBox(D) {
+    var div = el("div");
+    el("h4", null, "\u56fe\u4f8b Legend", div);
+    D.legend.forEach(function (item) {
+      if (item.note) {
+        var n = el("div", "wlgeo-note", null, div);
+        item.note.forEach(function (line, j) {
+          if (j) {
+            el("br", null, null, n);
+          }
+          n.appendChild(document.createTextNode(line));
+        });
+        return;
+      }
+      var row = el("div", "wlgeo-item", null, div);
+      item.sw.forEach(function (sw) {
+        swatch(sw, row);
+      });
+      row.appendChild(document.createTextNode(item.t));
+    });
+    return div;
+  }
+
+  W.boot = function (script) {
+    var D = JSON.parse(script.textContent);
+    var map = L.map("wlgeo-map", { preferCanvas: true, zoomControl: true });
+    if (D.bounds) {
+      map.fitBounds(D.bounds);
+    } else {
+      map.setView([29.35, 107.75], 10);
+    }
+    var base = {};
+    D.tiles.forEach(function (t, i) {
+      var tl = L.tileLayer(t.url, { attribution: t.attribution, subdomains: t.subdomains, maxZoom: t.maxZoom });
+      tl.addTo(map);
+      base[t.name] = tl;
+    });
+    var overlays = {};
+    D.layers.forEach(function (spec) {
+      var texts = makeTexts(spec);
+      var group;
+      if (spec.key.indexOf("context:") === 0) {
+        group = leveledLayer(map, spec, D.origin, texts, spec.kind ? column(spec.kind) : null);
+      } else {
+        group = planLayer(map, spec, D.origin, texts);
+      }
+      window.wlgeoCounts[spec.key] = spec.n;
+      window.wlgeoLayers[spec.key] = group;
+      overlays[spec.name] = group;
+      if (spec.show) {
+        group.addTo(map);
+      }
+    });
+    L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+    W.box(map, titleBox(D), "bottomleft", "wlgeo-title");
+    W.box(map, legendBox(D), "bottomright", "wlgeo-legend");
+    L.control.scale({ metric: true, imperial: false, maxWidth: 160 }).addTo(map);
+    W.fullscreen(map);
+    W.measure(map);
+    W.search(map);
+    W.map = map;
+    W.ready(map);
+    return map;
+  };
+})();
