@@ -82,8 +82,8 @@ def encode_varints(values: np.ndarray) -> str:
     Examples
     --------
     >>> encode_varints(np.array([0, -1, 1, 16, -300]))
-    'ABCggtR'
-    >>> decode_varints('ABCggtR').tolist()
+    'ABCgB3S'
+    >>> decode_varints('ABCgB3S').tolist()
     [0, -1, 1, 16, -300]
     """
     v = np.asarray(values, dtype=np.int64)

@@ -186,39 +186,107 @@
     return s;
   }
 
-  /* The Leaflet layer of feature i at one level. */
-  function featureLayer(spec, geom, kindValue, opts) {
-    var style = styleFor(spec, kindValue);
+  /* Vector layers whose popup and tooltip are bound the first time they are needed (a mouse
+   * over or click reaching their group, or getPopup/openPopup/getTooltip/openTooltip called);
+   * a feature drawn as a dot below the outline zoom shares its popup and tooltip with its polygon
+   * (its "twin"), and opens them on the twin when it is itself not on the map. */
+  function ensure(layer) {
+    if (!layer._wlgeoBound && layer._wlgeoBind) {
+      layer._wlgeoBound = true;
+      layer._wlgeoBind(layer);
+    }
+    return layer;
+  }
+  function lazyOpen(kind) {
+    var own = L.Layer.prototype["open" + kind];
+    return function (latlng) {
+      ensure(this);
+      var twin = this._wlgeoTwin;
+      if (!this._map && twin && twin._map) {
+        ensure(twin);
+        own.call(twin, twin.getLatLng ? undefined : latlng || (this.getCenter ? this.getCenter() : undefined));
+        return this;
+      }
+      return own.call(this, latlng);
+    };
+  }
+  var Lazy = {
+    getPopup: function () {
+      return L.Layer.prototype.getPopup.call(ensure(this));
+    },
+    getTooltip: function () {
+      return L.Layer.prototype.getTooltip.call(ensure(this));
+    },
+    openPopup: lazyOpen("Popup"),
+    openTooltip: lazyOpen("Tooltip"),
+  };
+  var WPolygon = L.Polygon.extend(Lazy);
+  var WPolyline = L.Polyline.extend(Lazy);
+  var WCircle = L.CircleMarker.extend(Lazy);
+
+  /* First mouse-over or click of a not-yet-bound feature: bind, then open what was asked. */
+  function lazyEvents(group) {
+    group.on("mouseover click", function (e) {
+      var l = e.propagatedFrom || e.layer;
+      if (!l || l._wlgeoBound) {
+        return;
+      }
+      ensure(l);
+      if (e.type === "click") {
+        l.openPopup(l.getLatLng ? undefined : e.latlng);
+      } else {
+        l.openTooltip(e.latlng);
+      }
+    });
+  }
+
+  /* Popup and tooltip objects of feature i, shared by its polygon and its dot. */
+  function shared(texts, i, store) {
+    if (!store[i]) {
+      var popup = new L.Popup({ maxWidth: 380 });
+      popup.setContent(function () {
+        return texts.popup(i);
+      });
+      var tip = new L.Tooltip({ sticky: true });
+      tip.setContent(function () {
+        return el("span", null, texts.tooltip(i));
+      });
+      store[i] = { popup: popup, tooltip: tip };
+    }
+    return store[i];
+  }
+  function binder(texts, i, store) {
+    return function (layer) {
+      var s = shared(texts, i, store);
+      layer.bindPopup(s.popup);
+      layer.bindTooltip(s.tooltip);
+    };
+  }
+
+  /* The Leaflet layer of one feature at one level. */
+  function featureLayer(spec, geom, kindValue, kind) {
     if (!geom || !geom.length) {
       return null;
     }
-    var kind = opts.kind;
+    var style = styleFor(spec, kindValue);
     if (kind === "point") {
-      return L.circleMarker(geom[0][0][0], L.extend({ radius: spec.radius || 5 }, style, { fill: true }));
+      return new WCircle(geom[0][0][0], L.extend({ radius: spec.radius || 5 }, style, { fill: true }));
     }
     if (kind === "line") {
       var lines = geom.map(function (part) {
         return part[0];
       });
-      return L.polyline(lines.length === 1 ? lines[0] : lines, style);
+      return new WPolyline(lines.length === 1 ? lines[0] : lines, style);
     }
-    return L.polygon(geom.length === 1 ? geom[0] : geom, style);
+    return new WPolygon(geom.length === 1 ? geom[0] : geom, style);
   }
 
-  function bind(layer, texts, i, feature) {
-    layer.feature = feature;
-    layer.bindPopup(function () {
-      return texts.popup(i);
-    }, { maxWidth: 380 });
-    layer.bindTooltip(function () {
-      return el("span", null, texts.tooltip(i));
-    }, { sticky: true });
-  }
-
-  /* A layer with display levels: the level for the zoom is decoded the first time it is needed. */
+  /* A context layer with display levels: a level is decoded the first time its zoom is shown
+   * (or its features are asked for); a hidden layer costs nothing until switched on. */
   function leveledLayer(map, spec, origin, texts, kinds) {
     var group = L.featureGroup();
     var built = {};
+    var store = {};
     var current = -1;
     function levelFor(z) {
       var k = 0;
@@ -235,9 +303,10 @@
         var geoms = decodeLevel(lvl, origin);
         var layers = [];
         for (var i = 0; i < geoms.length; i++) {
-          var l = featureLayer(spec, geoms[i], kinds ? kinds[i] : null, { kind: lvl.k });
+          var l = featureLayer(spec, geoms[i], kinds ? kinds[i] : null, lvl.k);
           if (l) {
-            bind(l, texts, i, { properties: { kind: kinds ? kinds[i] : null } });
+            l.feature = { properties: { kind: kinds ? kinds[i] : null } };
+            l._wlgeoBind = binder(texts, i, store);
             layers.push(l);
           }
         }
@@ -249,20 +318,21 @@
       if (k === current) {
         return;
       }
-      var keep = map._popup && map.hasLayer(map._popup) ? map._popup : null;
-      group.clearLayers();
+      L.LayerGroup.prototype.clearLayers.call(group);
       build(k).forEach(function (l) {
-        group.addLayer(l);
+        L.FeatureGroup.prototype.addLayer.call(group, l);
       });
       current = k;
-      if (keep && !map.hasLayer(keep)) {
-        map.closePopup();
-      }
     }
-    show(levelFor(map.getZoom()));
     function sync() {
       show(levelFor(map.getZoom()));
     }
+    group.getLayers = function () {
+      if (current < 0) {
+        sync();
+      }
+      return L.LayerGroup.prototype.getLayers.call(group);
+    };
     group.on("add", function () {
       map.on("zoomend", sync);
       sync();
@@ -273,37 +343,143 @@
     group.wlgeoLevel = function () {
       return current;
     };
+    lazyEvents(group);
     return group;
   }
 
-  /* Quarries, new sites, groups: polygons (one level) and dots below the outline zoom. */
+  /* Quarries, new sites, groups: polygons (built when first needed) and, below the outline zoom,
+   * dots at a point inside each. The group is the one entry of the layer switcher. */
   function planLayer(map, spec, origin, texts) {
-    var geoms = decodeLevel(spec.lods[0], origin);
-    var marks = spec.m ? decodeLevel(spec.m, origin) : null;
+    var lvl = spec.lods[0];
+    var geoms = null;
+    var store = {};
     var group = L.featureGroup();
-    for (var i = 0; i < geoms.length; i++) {
-      var l = featureLayer(spec, geoms[i], null, { kind: spec.lods[0].k });
-      if (!l) {
-        continue;
-      }
+    var polys = [];
+    var markers = [];
+    var feats = [];
+    var ms = spec.marker;
+    var shown = null; /* "markers" | "polygons" | null (not on the map) */
+    var marks = spec.m ? decodeLevel(spec.m, origin) : null;
+    var n = spec.n;
+    for (var i = 0; i < n; i++) {
       var props = {};
       if (marks && marks[i] && marks[i].length) {
         var at = marks[i][0][0][0];
         props._m = [at.lng, at.lat];
       }
-      var s = spec.popup === "quarry" || spec.search ? texts.search(i) : "";
-      if (s) {
-        props._s = s;
+      var label = spec.popup === "quarry" || spec.search ? texts.search(i) : "";
+      if (label) {
+        props._s = label;
       }
-      bind(l, texts, i, { properties: props });
-      group.addLayer(l);
-      if (s) {
-        W.index.push({ text: s.toLowerCase(), label: s, layer: l, group: group, key: spec.key });
+      feats.push({ properties: props });
+    }
+    function poly(i) {
+      if (polys[i] === undefined) {
+        geoms = geoms || decodeLevel(lvl, origin);
+        var l = featureLayer(spec, geoms[i], null, lvl.k);
+        polys[i] = l;
+        if (l) {
+          l.feature = feats[i];
+          l._wlgeoBind = binder(texts, i, store);
+          if (markers[i]) {
+            l._wlgeoTwin = markers[i];
+          }
+          l.addEventParent(group);
+          group._layers[L.stamp(l)] = l;
+          if (shown === "polygons") {
+            map.addLayer(l);
+          }
+        }
+      }
+      return polys[i];
+    }
+    function twinOf(i) {
+      return function () {
+        return poly(i);
+      };
+    }
+    function allPolys() {
+      for (var i = 0; i < n; i++) {
+        poly(i);
       }
     }
-    if (spec.marker) {
-      W.addMarkers(group, spec);
+    if (ms) {
+      for (var j = 0; j < n; j++) {
+        var p = feats[j].properties._m;
+        if (!p) {
+          continue;
+        }
+        var mk = new WCircle([p[1], p[0]], styleFor({ style: ms.style, styleBy: ms.styleBy }, null));
+        mk.feature = feats[j];
+        mk._wlgeoBind = binder(texts, j, store);
+        Object.defineProperty(mk, "_wlgeoTwin", { get: twinOf(j) });
+        mk.addEventParent(group);
+        markers[j] = mk;
+      }
     }
+    var liveMarkers = markers.filter(function (m) {
+      return m;
+    });
+    function sync() {
+      var want = ms && map.getZoom() < ms.below ? "markers" : "polygons";
+      if (want === shown) {
+        return;
+      }
+      var pop = map._popup && map.hasLayer(map._popup) ? map._popup : null;
+      var source = pop ? pop._source : null;
+      var at = pop ? pop.getLatLng() : null;
+      if (want === "polygons") {
+        allPolys();
+      }
+      var on = want === "markers" ? liveMarkers : L.LayerGroup.prototype.getLayers.call(group);
+      var off = shown === "markers" ? liveMarkers : shown === "polygons" ? L.LayerGroup.prototype.getLayers.call(group) : [];
+      off.forEach(function (l) {
+        map.removeLayer(l);
+      });
+      on.forEach(function (l) {
+        map.addLayer(l);
+      });
+      shown = want;
+      if (source && source._wlgeoTwin && source._wlgeoTwin._map && !map.hasLayer(pop)) {
+        source._wlgeoTwin.openPopup(at);
+      }
+    }
+    group.getLayers = function () {
+      allPolys();
+      return L.LayerGroup.prototype.getLayers.call(group);
+    };
+    group.eachLayer = function (fn, ctx) {
+      allPolys();
+      return L.LayerGroup.prototype.eachLayer.call(group, fn, ctx);
+    };
+    group.onAdd = function () {
+      shown = null;
+      map.on("zoomend", sync);
+      sync();
+    };
+    group.onRemove = function () {
+      map.off("zoomend", sync);
+      L.LayerGroup.prototype.getLayers.call(group).concat(liveMarkers).forEach(function (l) {
+        map.removeLayer(l);
+      });
+      shown = null;
+    };
+    group.wlgeoMarkers = liveMarkers;
+    group.wlgeoShown = function () {
+      return shown;
+    };
+    lazyEvents(group);
+    feats.forEach(function (f, i) {
+      if (f.properties._s) {
+        var entry = { text: f.properties._s.toLowerCase(), label: f.properties._s, group: group, key: spec.key };
+        Object.defineProperty(entry, "layer", {
+          get: function () {
+            return poly(i);
+          },
+        });
+        W.index.push(entry);
+      }
+    });
     return group;
   }
 
