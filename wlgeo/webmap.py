@@ -376,9 +376,11 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
     groups = getattr(result, "consolidation_groups", None)
     if groups is not None and len(groups):
         symbol = LAYER_SYMBOLS["consolidation_groups"]
-        out.append(_plan_layer("groups", symbol.label, groups, symbol, gcj02=gcj02, origin=origin, marker=None,
-                               extra={"popup": "titled", "label": symbol.label, "id": "group_id",
-                                      "cols": _table(_feature_rows(groups), _GROUP_ROWS)}))
+        part = _feature_rows(groups)  # dissolved footprints: drawn with display levels, like the context
+        out.append({"key": "groups", "name": f"{symbol.label} ({len(part)})", "n": len(part), "show": True,
+                    "style": _style(symbol), "popup": "titled", "label": symbol.label, "id": "group_id",
+                    "cols": _table(part, _GROUP_ROWS),
+                    "lods": _levels(part, gcj02=gcj02, origin=origin, layer="consolidation_groups")})
     for decision, symbol in DECISION_SYMBOLS.items():
         if decision == "new":
             continue

@@ -536,7 +536,7 @@
     D.layers.forEach(function (spec) {
       var texts = makeTexts(spec);
       var group;
-      if (spec.key.indexOf("context:") === 0) {
+      if (!spec.marker) {
         group = leveledLayer(map, spec, D.origin, texts, spec.kind ? column(spec.kind) : null);
       } else {
         group = planLayer(map, spec, D.origin, texts);
