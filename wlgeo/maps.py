@@ -803,7 +803,7 @@ def save_map(
     tianditu_key: str | None = None,
     title: str | None = None,
     outline_zoom: int = OUTLINE_ZOOM,
-    district: str = "武隆区",
+    district: str | None = None,
     embed_font: bool = True,
 ) -> Path:
     """Write the light offline map of :func:`wlgeo.webmap.map_html` to ``path`` atomically.

@@ -50,9 +50,18 @@ import shapely
 
 from .crs import WORKING_CRS, wgs84_to_gcj02
 from .errors import MapError
-from .style import DECISION_SYMBOLS, LAYER_SYMBOLS, PROTECTED_KIND_LABELS, ROAD_KIND_SYMBOLS, Symbol
+from .style import (
+    DECISION_SYMBOLS,
+    DISTRICT_ZH,
+    LAYER_SYMBOLS,
+    PROTECTED_KIND_LABELS,
+    ROAD_KIND_SYMBOLS,
+    Symbol,
+    is_synthetic,
+    scenario_title,
+)
 
-__all__ = ["map_html", "LEVELS", "encode_varints", "decode_varints"]
+__all__ = ["map_html", "LEVELS", "encode_varints", "decode_varints", "simplify_for_display"]
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +234,7 @@ def _simplify(geoms: np.ndarray, tolerance: float, *, coverage: bool) -> np.ndar
     return shapely.simplify(geoms, tolerance, preserve_topology=True)
 
 
-def _simplify_display(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+def simplify_for_display(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     """Douglas-Peucker without topology checks (display only: a self-touch below the tolerance is
     below half a pixel); a polygon that would collapse keeps its topology-preserving form."""
     if tolerance <= 0:
@@ -251,7 +260,7 @@ def _levels(frame: gpd.GeoDataFrame, *, gcj02: bool, origin: tuple[float, float]
     out: list[dict] = []
     previous_count = None
     for min_zoom, tolerance in reversed(levels):  # finest first, so coarse ones can be dropped
-        simple = _simplify(arr, tolerance, coverage=True) if coverage else _simplify_display(arr, tolerance)
+        simple = _simplify(arr, tolerance, coverage=True) if coverage else simplify_for_display(arr, tolerance)
         count = int(shapely.get_num_coordinates(simple).sum())
         if previous_count is not None and count > 0.8 * previous_count:
             out[-1]["z"] = int(min_zoom)  # not worth a level: the finer one serves from this zoom
@@ -334,7 +343,7 @@ def _plan_layer(key: str, name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *,
                 origin: tuple[float, float], marker: dict | None, extra: dict) -> dict:
     frame = _feature_rows(frame)
     metric = np.asarray(frame.geometry.to_crs(WORKING_CRS).values, dtype=object)
-    simple = _simplify_display(metric, PLAN_TOLERANCE_M)
+    simple = simplify_for_display(metric, PLAN_TOLERANCE_M)
     level = _encode_level(_lonlat(simple, WORKING_CRS, gcj02=gcj02), 0.1 / _METRES_PER_DEGREE, origin, 0)
     spec = {"key": key, "name": f"{name} ({len(frame)})", "n": len(frame), "show": True,
             "style": _style(symbol), "lods": [level], **extra}
@@ -523,7 +532,7 @@ def map_html(
     tianditu_key: str | None = None,
     title: str | None = None,
     outline_zoom: int | None = None,
-    district: str = "武隆区",
+    district: str | None = None,
     embed_font: bool = True,
 ) -> str:
     """The light map of a plan as one self-contained HTML document.
@@ -538,7 +547,8 @@ def map_html(
     title : default ``<district>碎石矿山布局规划图 — <scenario title>``.
     outline_zoom : from this zoom on quarries are polygons, dots below (default
         :data:`wlgeo.maps.OUTLINE_ZOOM`).
-    district : the district's name for the default title.
+    district : the district's name for the default title (default: the pack's ``district``, else
+        :data:`wlgeo.style.DISTRICT_ZH`).
     embed_font : embed the CJK font subset (default).
 
     Raises
@@ -555,6 +565,7 @@ def map_html(
     del REASON_LABELS, _LEAFLET_CDN
     gcj02 = basemap == "gaode"
     tiles, note = _basemap(basemap, tianditu_key)
+    district = district or getattr(pack, "district", None) or DISTRICT_ZH
     title = title or f"{district}碎石矿山布局规划图 — {scenario_title(getattr(result, 'scenario', None))}"
     origin = (107.0, 29.0)
     context, road_kinds, bounds = _context_layers(pack, gcj02=gcj02, origin=origin)
@@ -593,27 +604,3 @@ def map_html(
         '<script>wlgeo.boot(document.getElementById("wlgeo-data"));</script>',
         "</body></html>\n",
     ])
-
-
-def scenario_title(scenario: Any) -> str:
-    """The scenario's Chinese title (``title_zh``), else its name, else ``—``."""
-    title = getattr(scenario, "title_zh", None)
-    if title:
-        return str(title)
-    return getattr(scenario, "name", None) or "—"
-
-
-def is_synthetic(pack: Any) -> bool:
-    """Whether the pack holds made-up data: ``synthetic = true`` in its catalog, or a layer whose
-    every ``source`` value starts with ``synthetic`` (as the demo's do)."""
-    if pack is None:
-        return False
-    if getattr(pack, "synthetic", None) is True:
-        return True
-    layers: Mapping = getattr(pack, "layers", {}) or {}
-    for frame in layers.values():
-        if "source" in getattr(frame, "columns", ()) and len(frame):
-            values = frame["source"].dropna().astype(str).str.strip().str.lower()
-            if len(values) and values.str.startswith("synthetic").all():
-                return True
-    return False
