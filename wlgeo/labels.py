@@ -32,8 +32,9 @@ __all__ = ["Label", "LabelPlacer", "LABEL_GID", "boxes_overlap"]
 #: ``gid`` of every placed label text (tests find them by it).
 LABEL_GID = "wlgeo-label"
 
-_DIRECTIONS = ((1, 1), (1, 0), (1, -1), (0, 1), (0, -1), (-1, 1), (-1, 0), (-1, -1))
-_RINGS_PT = (2.0, 6.0, 14.0, 24.0, 36.0, 52.0, 72.0, 100.0, 140.0, 190.0, 250.0)
+_DIRECTIONS = ((1, 1), (1, 0), (1, -1), (0, 1), (0, -1), (-1, 1), (-1, 0), (-1, -1),
+               (0.5, 1), (1, 0.5), (1, -0.5), (0.5, -1), (-0.5, -1), (-1, -0.5), (-1, 0.5), (-0.5, 1))
+_RINGS_PT = (2.0, 6.0, 12.0, 20.0, 30.0, 42.0, 56.0, 72.0, 90.0, 115.0, 145.0, 180.0, 220.0, 270.0)
 _LEADER_FROM = 2  # index of the first ring that gets a leader line
 
 
@@ -149,7 +150,7 @@ class LabelPlacer:
             for ring, r_pt in enumerate(_RINGS_PT):
                 r = r_pt * self.pt
                 for dx, dy in _DIRECTIONS:
-                    k = 0.71 if dx and dy else 1.0
+                    k = 1.0 / math.hypot(dx, dy)
                     x = ax_ + dx * r * k - w * (1 - dx) / 2
                     y = ay_ + dy * r * k - h * (1 - dy) / 2
                     candidates.append((x, y, ring >= _LEADER_FROM))
@@ -185,15 +186,12 @@ def ratio_denominator(ground_m: float, paper_mm: float) -> float:
 
 
 def nice_denominator(n: float) -> int:
-    """The next round scale at or above ``n`` (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k).
+    """The scale denominator at or above ``n`` rounded up to two significant digits.
 
     Examples
     --------
-    >>> nice_denominator(231_400), nice_denominator(50_000), nice_denominator(61_000)
-    (250000, 50000, 80000)
+    >>> nice_denominator(231_400), nice_denominator(50_000), nice_denominator(61_200)
+    (240000, 50000, 62000)
     """
-    exp = 10 ** math.floor(math.log10(n))
-    for step in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if step * exp >= n * (1 - 1e-9):
-            return int(round(step * exp))
-    return int(10 * exp)
+    exp = 10 ** max(math.floor(math.log10(n)) - 1, 0)
+    return int(math.ceil(n / exp - 1e-9) * exp)

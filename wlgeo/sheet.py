@@ -445,7 +445,7 @@ def sheet_figure(
         canvas = FigureCanvasAgg(fig)
         fig.text(0.5, 0.965, title, ha="center", va="top", fontproperties=font.properties(22 * scale))
         if is_synthetic(pack):
-            fig.text(0.5, 0.925, SYNTHETIC_NOTE, ha="center", va="top", color="#6a1b9a",
+            fig.text(0.985, 0.975, SYNTHETIC_NOTE, ha="right", va="top", color="#6a1b9a",
                      fontproperties=font.properties(12 * scale, weight="bold"),
                      bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "#6a1b9a", "linewidth": 0.8})
         legend_w = 0.20 if orientation == "landscape" else 0.30
