@@ -9,7 +9,7 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.patches import PathPatch
 from matplotlib.colors import to_hex
 
 import wlgeo
@@ -87,13 +87,14 @@ def test_legend_draws_roads_and_outlines_as_the_map(demo):
     handles = dict(zip([t.get_text() for t in legend.get_texts()], legend.legend_handles))
     # the town outline of the sheet: the same colour and width in the legend as on the map
     focus = handles["本乡镇界 Town boundary"]
-    drawn = [c for c in fig.axes[0].collections if isinstance(c, PatchCollection) and c.get_zorder() == 95]
+    drawn = [p for p in fig.axes[0].patches if isinstance(p, PathPatch) and p.get_zorder() == 95]
     assert len(drawn) == 1
-    assert to_hex(focus.get_edgecolor()) == to_hex(drawn[0].get_edgecolor()[0]) == "#222222"
-    assert focus.get_linewidth() == pytest.approx(drawn[0].get_linewidth()[0])
+    assert to_hex(focus.get_edgecolor()) == to_hex(drawn[0].get_edgecolor()) == "#222222"
+    assert focus.get_linewidth() == pytest.approx(drawn[0].get_linewidth())
+    assert focus.get_linestyle() == drawn[0].get_linestyle() == "-"
     # railway: a black line under white dashes; boundary: purple dash-dot; expressway ≠ national
-    lines = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
-    colours = {to_hex(c.get_color()[0]) for c in lines}
+    lines = [p for p in fig.axes[0].patches if isinstance(p, PathPatch) and not p.get_fill()]
+    colours = {to_hex(p.get_edgecolor()) for p in lines}
     assert {"#212121", "#ffffff", "#8d2b0b", "#ff9800", "#d32f2f", "#fbc02d"} <= colours
     railway = ROAD_KIND_SYMBOLS["railway"]
     assert railway.inner == "#ffffff" and railway.inner_dash and railway.stroke == "#212121"
