@@ -4,7 +4,7 @@ The 10 000-quarry pack of :mod:`bigpack` (red line of 40 polygons / 500 000 vert
 farmland parcels, the district boundary) is planned with ``wlgeo.plan`` (no new sites), then
 drawn twice:
 
-1. ``wlgeo.maps.save_map`` (what ``wlgeo run`` writes), the context restricted to the same
+1. ``wlgeo.webmap.save_map`` (what ``wlgeo run`` writes), the context restricted to the same
    three layers;
 2. the straightforward folium way: ``quarries.explore(column="decision", popup=True)`` and
    ``explore(m=...)`` of the boundary, red line and farmland, with Leaflet's JS and CSS inlined
@@ -39,7 +39,8 @@ from browser import Chromium  # noqa: E402
 
 import wlgeo  # noqa: E402
 from wlgeo.io.pack import LayerPack  # noqa: E402
-from wlgeo.maps import leaflet_assets, save_map  # noqa: E402
+from wlgeo.maps import leaflet_assets  # noqa: E402
+from wlgeo.webmap import save_map  # noqa: E402
 
 PROBE = ("<script>requestAnimationFrame(function(){requestAnimationFrame(function(){"
          "window.__frame=performance.now();});});</script>")

@@ -16,7 +16,8 @@ from browser import Chromium
 from wlgeo.crs import wgs84_to_gcj02
 from wlgeo.errors import MapError, OutputError, WlgeoError
 from wlgeo.io.pack import LayerPack
-from wlgeo.maps import OUTLINE_ZOOM, folium_map, reason_items, save_map
+from wlgeo.maps import OUTLINE_ZOOM, folium_map, reason_items
+from wlgeo.webmap import save_map
 
 X0, Y0 = 460_000.0, 3_250_000.0
 XSS_IMG = "<img src=x onerror=window.__xss=1>"

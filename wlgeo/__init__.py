@@ -50,7 +50,7 @@ _LAZY: dict[str, str] = {
     "read_pack": ".io",
     "write_geopackage": ".io",
     "folium_map": ".maps",
-    "save_map": ".maps",
+    "save_map": ".webmap",
     "PlanResult": ".plan",
     "plan": ".plan",
     "run": ".plan",

@@ -794,37 +794,36 @@ def _finish_map(m: folium.Map, bounds, *, gcj02: bool, title: str, note: str | N
     _Controls(title_html, legend).add_to(m)
 
 
-def save_map(
-    result: Any,
-    pack: Any,
-    path: str | PathLike,
-    *,
-    basemap: Basemap = "none",
-    tianditu_key: str | None = None,
-    title: str | None = None,
-    outline_zoom: int = OUTLINE_ZOOM,
-    district: str | None = None,
-    embed_font: bool = True,
-) -> Path:
-    """Write the light offline map of :func:`wlgeo.webmap.map_html` to ``path`` atomically.
-
-    The same layers, popups, dots, layer switcher, search and tools as :func:`folium_map`, in
-    compact form (quantised delta-coded coordinates, per-zoom simplification of the context
-    layers, a column table of attributes decoded in the page) and with the CJK font subset
-    embedded. Written to a temporary file, then renamed.
+def save_map(result: Any, pack: Any, path: str | PathLike, **kwargs: Any) -> Path:
+    """Write the map of :func:`folium_map` to ``path`` atomically (temporary file, then rename).
 
     Raises
     ------
-    MapError
-        Unknown basemap or decision, a Tianditu basemap without key, a layer without CRS.
     OutputError
         When the file cannot be written.
     """
-    from .webmap import map_html
-
     path = Path(path)
-    text = map_html(result, pack, basemap=basemap, tianditu_key=tianditu_key, title=title,
-                    outline_zoom=outline_zoom, district=district, embed_font=embed_font)
+    text = folium_map(result, pack, **kwargs).get_root().render()
     with atomic_path(path, what="map") as tmp, open(tmp, "x", encoding="utf-8") as f:
         f.write(text)
     return path
+
+
+# --------------------------------------------------------------------------- shared with the light map
+# Public names of the pieces :mod:`wlgeo.webmap` (the light map ``wlgeo run`` writes) builds on:
+# the same row heads, value formatting, Leaflet styles, dots, tiles and assets as this module.
+format_value = _fmt
+is_missing = _missing
+leaflet_style = _style
+marker_spec = _marker_spec
+new_site_marker = _new_site_marker
+check_inlinable = _check_inlinable
+js_safe = _js_safe
+check_outline_zoom = _check_outline_zoom
+own_assets = _own_assets
+QUARRY_ROWS = _QUARRY_ROWS
+SITE_ROWS = _SITE_ROWS
+GROUP_ROWS = _GROUP_ROWS
+CONTEXT_ROWS = _CONTEXT_ROWS
+SHOWN_LAYERS = _SHOWN
+TILES = {"osm": _OSM, "tianditu": _TIANDITU, "gaode": _GAODE}

@@ -594,7 +594,7 @@ def _write_maps(result: PlanResult, pack: LayerPack, out_dir: Path, *, basemap: 
                 tianditu_key: str | None, clock: _Clock | None = None) -> list[Path]:
     """Write ``map.html`` (offline unless a basemap is chosen) and ``sheet.png``/``sheet.pdf``;
     timed apart as ``write.map`` and ``write.sheet``."""
-    from .maps import save_map
+    from .webmap import save_map
     from .sheet import map_sheet
 
     html = save_map(result, pack, out_dir / MAP_FILE, basemap=basemap, tianditu_key=tianditu_key)

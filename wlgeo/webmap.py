@@ -1,6 +1,6 @@
 """The light offline map: compact data decoded in the page, one self-contained HTML file.
 
-What ``wlgeo run`` writes as ``map.html`` (through :func:`wlgeo.maps.save_map`). Compared with a
+What ``wlgeo run`` writes as ``map.html`` (:func:`save_map`). Compared with a
 GeoJSON map (``GeoDataFrame.explore()`` or :func:`wlgeo.maps.folium_map`) it carries the same
 features, popups, layer switcher and search in a fraction of the bytes and draws its first frame
 in a fraction of the time:
@@ -41,6 +41,7 @@ import os
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -50,6 +51,7 @@ import shapely
 
 from .crs import WORKING_CRS, wgs84_to_gcj02
 from .errors import MapError
+from .io.atomic import atomic_path
 from .style import (
     DECISION_SYMBOLS,
     DISTRICT_ZH,
@@ -61,7 +63,7 @@ from .style import (
     scenario_title,
 )
 
-__all__ = ["map_html", "LEVELS", "encode_varints", "decode_varints", "simplify_for_display"]
+__all__ = ["map_html", "save_map", "LEVELS", "encode_varints", "decode_varints", "simplify_for_display"]
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +289,7 @@ def _column(values: Sequence[str | None]) -> Any:
 
 
 def _text(values: pd.Series, field: str | None = None) -> list[str | None]:
-    from .maps import _fmt, _missing
+    from .maps import format_value as _fmt, is_missing as _missing
 
     out: list[str | None] = []
     for value in values.tolist():
@@ -317,7 +319,7 @@ def _table(frame: gpd.GeoDataFrame, rows: Sequence[tuple[str, str]], *, always: 
 
 
 def _style(symbol: Symbol) -> dict:
-    from .maps import _style as folium_style
+    from .maps import leaflet_style as folium_style
 
     return folium_style(symbol)
 
@@ -355,15 +357,13 @@ def _plan_layer(key: str, name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *,
 
 
 def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], outline_zoom: int) -> list[dict]:
-    from .maps import (
-        _GROUP_ROWS,
-        _QUARRY_ROWS,
-        _SITE_ROWS,
-        _marker_spec,
-        _missing,
-        _new_site_marker,
-        reason_items,
-    )
+    from .maps import GROUP_ROWS as _GROUP_ROWS
+    from .maps import QUARRY_ROWS as _QUARRY_ROWS
+    from .maps import SITE_ROWS as _SITE_ROWS
+    from .maps import is_missing as _missing
+    from .maps import marker_spec as _marker_spec
+    from .maps import new_site_marker as _new_site_marker
+    from .maps import reason_items
 
     quarries = result.quarries
     if "decision" not in quarries.columns:
@@ -417,7 +417,7 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
 
 
 def _context_layers(pack: Any, *, gcj02: bool, origin: tuple[float, float]) -> tuple[list[dict], list[str], Any]:
-    from .maps import _CONTEXT_ROWS, _SHOWN, CONTEXT_LAYERS
+    from .maps import CONTEXT_LAYERS, CONTEXT_ROWS as _CONTEXT_ROWS, SHOWN_LAYERS as _SHOWN
 
     specs, road_kinds, bounds = [], [], None
     present = []
@@ -468,7 +468,9 @@ def _legend(layers: list[dict], pack: Any, road_kinds: list[str], outline_zoom: 
 
 
 def _basemap(basemap: str, tianditu_key: str | None) -> tuple[list[dict], str | None]:
-    from .maps import _GAODE, _OSM, _TIANDITU, BASEMAPS
+    from .maps import BASEMAPS, TILES
+
+    _OSM, _TIANDITU, _GAODE = TILES["osm"], TILES["tianditu"], TILES["gaode"]
 
     if basemap == "none":
         return [], None
@@ -500,14 +502,14 @@ def _basemap(basemap: str, tianditu_key: str | None) -> tuple[list[dict], str | 
 
 @lru_cache(maxsize=1)
 def _light_js() -> str:
-    from .maps import _check_inlinable
+    from .maps import check_inlinable as _check_inlinable
 
     text = (resources.files("wlgeo") / "assets" / "wlgeo_light.js").read_text(encoding="utf-8")
     return _check_inlinable(text, "wlgeo_light.js", "</script")
 
 
 def _json_script(value: Any) -> str:
-    from .maps import _js_safe
+    from .maps import js_safe as _js_safe
 
     return _js_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
 
@@ -556,13 +558,14 @@ def map_html(
     MapError
         Unknown basemap or decision, a Tianditu basemap without key, a layer without CRS.
     """
-    from .maps import _LEAFLET_CDN, BASEMAPS, OUTLINE_ZOOM, REASON_LABELS, _check_outline_zoom, _own_assets, leaflet_assets
+    from .maps import BASEMAPS, OUTLINE_ZOOM, leaflet_assets
+    from .maps import check_outline_zoom as _check_outline_zoom
+    from .maps import own_assets as _own_assets
 
     if basemap not in BASEMAPS:
         raise MapError(f"unknown basemap {basemap!r}; allowed: {', '.join(BASEMAPS)}")
     outline_zoom = OUTLINE_ZOOM if outline_zoom is None else outline_zoom
     _check_outline_zoom(outline_zoom)
-    del REASON_LABELS, _LEAFLET_CDN
     gcj02 = basemap == "gaode"
     tiles, note = _basemap(basemap, tianditu_key)
     district = district or getattr(pack, "district", None) or DISTRICT_ZH
@@ -604,3 +607,38 @@ def map_html(
         '<script>wlgeo.boot(document.getElementById("wlgeo-data"));</script>',
         "</body></html>\n",
     ])
+
+
+def save_map(
+    result: Any,
+    pack: Any,
+    path: str | os.PathLike,
+    *,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+    outline_zoom: int | None = None,
+    district: str | None = None,
+    embed_font: bool = True,
+) -> Path:
+    """Write the light offline map of :func:`map_html` to ``path`` atomically (temporary file, then
+    rename). What ``wlgeo run`` writes as ``map.html``.
+
+    The same layers, popups, dots, layer switcher, search and tools as
+    :func:`wlgeo.maps.folium_map`, in compact form (quantised delta-coded coordinates, per-zoom
+    simplification of the context layers, a column table of attributes decoded in the page) and
+    with the CJK font subset embedded.
+
+    Raises
+    ------
+    MapError
+        Unknown basemap or decision, a Tianditu basemap without key, a layer without CRS.
+    OutputError
+        When the file cannot be written.
+    """
+    path = Path(path)
+    text = map_html(result, pack, basemap=basemap, tianditu_key=tianditu_key, title=title,
+                    outline_zoom=outline_zoom, district=district, embed_font=embed_font)
+    with atomic_path(path, what="map") as tmp, open(tmp, "x", encoding="utf-8") as f:
+        f.write(text)
+    return path
