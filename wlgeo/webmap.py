@@ -38,6 +38,7 @@ import html
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -518,6 +519,8 @@ def _font_face(text: str) -> str:
     """``@font-face`` of the CJK subset covering ``text`` (empty when no font is available)."""
     from .fonts import web_font_subset
 
+    # the page scripts write their Chinese as \\uXXXX escapes: count those characters too
+    text += "".join(chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text))
     data = web_font_subset(text)
     if data is None:
         return ""
