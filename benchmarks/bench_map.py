@@ -8,7 +8,8 @@ drawn twice:
    three layers;
 2. the straightforward folium way: ``quarries.explore(column="decision", popup=True)`` and
    ``explore(m=...)`` of the boundary, red line and farmland, with Leaflet's JS and CSS inlined
-   (folium's other CDN files removed) so that it, too, draws offline.
+   (folium's other CDN files removed, no tiles, no legend) so that it, too, draws offline with no
+   error.
 
 Each file is opened ``--repeat`` times, alternately, in headless Chromium with the network blocked.
 The first vector frame is the time from navigation start to the second animation frame after the
@@ -53,10 +54,11 @@ def explore_map(result, pack: LayerPack, path: Path) -> None:
     for column in quarries.columns:
         if str(quarries[column].dtype).startswith("datetime"):
             quarries[column] = quarries[column].astype(str)
-    m = pack["boundary"].explore(style_kwds={"fill": False, "color": "#222222"}, name="boundary")
+    m = pack["boundary"].explore(style_kwds={"fill": False, "color": "#222222"}, name="boundary", tiles=None)
     pack["red_line"].explore(m=m, color="#c51b7d", name="red_line")
     pack["farmland"].explore(m=m, color="#b8a100", name="farmland")
-    quarries.explore(m=m, column="decision", categorical=True, popup=True, name="quarries")
+    # no legend: branca's categorical legend needs jQuery from a CDN (an offline page would throw)
+    quarries.explore(m=m, column="decision", categorical=True, popup=True, legend=False, name="quarries")
     text = m.get_root().render()
     js, css = leaflet_assets()
     text = re.sub(r"<script[^>]+src=[^>]+></script>", "", text)
