@@ -148,3 +148,19 @@ def test_chinese_draws_without_any_system_cjk_font(tmp_path):
     assert len({pixels for _, pixels in real.values()}) == 4
     assert all(abs(width - 32) < 1 for width, _ in real.values())  # CJK glyphs are 1 em wide
     assert used
+
+
+def test_basemaps_and_tianditu_key(monkeypatch):
+    from wlgeo.errors import MapError
+
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    with pytest.raises(MapError, match="TIANDITU_KEY"):
+        map_html(_result(), None, basemap="tianditu", embed_font=False)
+    with pytest.raises(MapError, match="letters and digits"):
+        map_html(_result(), None, basemap="tianditu", tianditu_key='a"b', embed_font=False)
+    text = map_html(_result(), None, basemap="tianditu_img", tianditu_key="abc123", embed_font=False)
+    assert "LAYER=img" in text and "LAYER=cia" in text and "tk=abc123" in text
+    plain = map_html(_result(), None, embed_font=False)
+    assert "tianditu" not in plain and "openstreetmap" not in plain and "GCJ-02" not in plain
+    gaode = map_html(_result(), None, basemap="gaode", embed_font=False)
+    assert "GCJ-02" in gaode and "autonavi" in gaode

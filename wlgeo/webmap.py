@@ -484,6 +484,8 @@ def _basemap(basemap: str, tianditu_key: str | None) -> tuple[list[dict], str | 
                 f"basemap {basemap!r} needs a Tianditu key: pass tianditu_key= or set the environment "
                 "variable TIANDITU_KEY (a free key from the Tianditu console; never commit it)"
             )
+        if not re.fullmatch(r"[0-9A-Za-z]{1,128}", key):
+            raise MapError("the Tianditu key must be letters and digits only (as the Tianditu console issues it)")
         base, labels = ("vec", "cva") if basemap == "tianditu" else ("img", "cia")
         attr = "© 天地图 Tianditu"
         return [
