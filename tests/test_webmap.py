@@ -222,3 +222,21 @@ def test_coverage_simplified_per_zoom_without_gaps_or_overlaps():
         assert union.geom_type == "Polygon" and len(union.interiors) == 0  # no gap between parcels
         assert shapes.area.sum() == pytest.approx(union.area, rel=1e-6)  # no overlap
         assert union.area == pytest.approx(farmland.area.sum(), rel=0.01)  # a coverage: parcels add up
+
+
+def test_a_layer_of_points_and_polygons_is_drawn(tmp_path):
+    """bases may be points or polygons (DESIGN §3), even in one layer: each is drawn as itself."""
+    from wlgeo.io.pack import LayerPack
+
+    bases = gpd.GeoDataFrame({"name": ["点基地", "面基地"]},
+                             geometry=[shapely.Point(X0 + 1000, Y0 + 1000), shapely.box(X0 + 3000, Y0, X0 + 4000, Y0 + 800)],
+                             crs="EPSG:4545")
+    path = save_map(_result(), LayerPack({"bases": bases}), tmp_path / "map.html", embed_font=False)
+    with Chromium() as b:
+        b.open(path)
+        b.wait_for("window.wlgeoDrawn !== undefined")
+        kinds = b.evaluate("""window.wlgeoLayers['context:bases'].getLayers().map(l =>
+            [l instanceof L.CircleMarker, l instanceof L.Polygon, l.getPopup() ? l.getPopup()._content().textContent : ''])""")
+        assert b.page_errors == []
+    assert [k[:2] for k in kinds] == [[True, False], [False, True]]
+    assert "点基地" in kinds[0][2] and "面基地" in kinds[1][2]

@@ -136,45 +136,44 @@ def decode_varints(text: str) -> np.ndarray:
 # --------------------------------------------------------------------------- geometry
 
 
-def _structure(geoms: np.ndarray) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Flatten geometries: kind, parts per feature, rings per part, vertices per ring, coordinates.
+def _structure(geoms: np.ndarray) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flatten geometries: kind, parts per feature, rings per part, vertices per ring, coordinates,
+    and the kind of each feature (0 point, 1 line, 2 polygon).
 
-    Polygon rings lose their closing vertex (the page closes them). Points are one part of one
-    ring of one vertex.
+    Polygon rings lose their closing vertex (the page closes them); a line part is one ring; a
+    point is one ring of one vertex. ``kind`` is ``"polygon"``, ``"line"`` or ``"point"`` when
+    every feature is of that family, else ``"mixed"`` (a layer of points and polygons).
     """
     n = len(geoms)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    types = shapely.get_type_id(geoms[present])
-    kinds = {t for t in types.tolist()}
-    if kinds <= {3, 6}:
-        kind = "polygon"
-    elif kinds <= {1, 2, 5}:
-        kind = "line"
-    elif kinds <= {0, 4}:
-        kind = "point"
-    elif not kinds:
-        kind = "polygon"
-    else:
-        raise MapError(f"mixed geometry types {sorted(kinds)} cannot be drawn as one layer")
     idx = np.flatnonzero(present)
     parts, part_of = shapely.get_parts(geoms[present], return_index=True)
     parts_per_feature = np.zeros(n, dtype=np.int64)
     np.add.at(parts_per_feature, idx[part_of], 1)
-    if kind == "polygon":
-        rings, ring_of = shapely.get_rings(parts, return_index=True)
-        rings_per_part = np.bincount(ring_of, minlength=len(parts)).astype(np.int64)
-        coords, coord_of = shapely.get_coordinates(rings, return_index=True)
-        counts = np.bincount(coord_of, minlength=len(rings)).astype(np.int64)
-        last = np.cumsum(counts) - 1
-        keep = np.ones(len(coords), dtype=bool)
-        keep[last[counts > 0]] = False
-        coords = coords[keep]
-        counts = np.maximum(counts - 1, 0)
-    else:
-        rings_per_part = np.ones(len(parts), dtype=np.int64)
-        coords, coord_of = shapely.get_coordinates(parts, return_index=True)
-        counts = np.bincount(coord_of, minlength=len(parts)).astype(np.int64)
-    return kind, parts_per_feature, rings_per_part, counts, coords
+    ptype = shapely.get_type_id(parts)
+    family = np.select([ptype == 3, np.isin(ptype, (1, 2))], [2, 1], 0)
+    feature_kind = np.full(n, 2, dtype=np.int64)
+    first = np.unique(part_of, return_index=True)[1]
+    feature_kind[idx[part_of[first]]] = family[first]
+    is_poly = ptype == 3
+    poly_rings, poly_ring_of = shapely.get_rings(parts[is_poly], return_index=True)
+    ring_part = np.concatenate([np.flatnonzero(is_poly)[poly_ring_of], np.flatnonzero(~is_poly)]).astype(np.int64)
+    ring_geom = np.concatenate([poly_rings, parts[~is_poly]])
+    order = np.argsort(ring_part, kind="stable")
+    ring_part, ring_geom = ring_part[order], ring_geom[order]
+    rings_per_part = np.bincount(ring_part, minlength=len(parts)).astype(np.int64)
+    coords, coord_of = shapely.get_coordinates(ring_geom, return_index=True)
+    counts = np.bincount(coord_of, minlength=len(ring_geom)).astype(np.int64)
+    closing = is_poly[ring_part] & (counts > 0)
+    last = np.cumsum(counts) - 1
+    keep = np.ones(len(coords), dtype=bool)
+    keep[last[closing]] = False
+    coords = coords[keep]
+    counts = counts - closing.astype(np.int64)
+    kinds = set(family.tolist())
+    kind = {frozenset({2}): "polygon", frozenset({1}): "line", frozenset({0}): "point", frozenset(): "polygon"}.get(
+        frozenset(kinds), "mixed")
+    return kind, parts_per_feature, rings_per_part, counts, coords, feature_kind
 
 
 def _lonlat(geoms_m: np.ndarray, crs: Any, *, gcj02: bool) -> np.ndarray:
@@ -193,7 +192,7 @@ def _lonlat(geoms_m: np.ndarray, crs: Any, *, gcj02: bool) -> np.ndarray:
 
 
 def _encode_level(geoms_ll: np.ndarray, quantum_deg: float, origin: tuple[float, float], min_zoom: int) -> dict:
-    kind, n_parts, n_rings, n_verts, coords = _structure(geoms_ll)
+    kind, n_parts, n_rings, n_verts, coords, feature_kind = _structure(geoms_ll)
     ints = np.rint((coords - np.asarray(origin)) / quantum_deg).astype(np.int64)
     flat = ints.reshape(-1)
     deltas = np.diff(flat.reshape(-1, 2), axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).reshape(-1)
@@ -206,6 +205,7 @@ def _encode_level(geoms_ll: np.ndarray, quantum_deg: float, origin: tuple[float,
         "v": encode_varints(n_verts),
         "c": encode_varints(deltas),
         "nv": int(len(coords)),
+        **({"t": encode_varints(feature_kind)} if kind == "mixed" else {}),
     }
 
 
@@ -257,7 +257,7 @@ def _levels(frame: gpd.GeoDataFrame, *, gcj02: bool, origin: tuple[float, float]
     metric = frame.geometry.to_crs(WORKING_CRS).values
     arr = np.asarray(metric, dtype=object)
     types = shapely.get_type_id(arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))])
-    if len(types) and np.isin(types, (0, 4)).all():  # points: one level
+    if len(types) and np.isin(types, (0, 4)).any():  # points (alone or with shapes): one level
         return [_encode_level(_lonlat(arr, WORKING_CRS, gcj02=gcj02), 0.2 / _METRES_PER_DEGREE, origin, 0)]
     coverage = _is_coverage(arr)
     out: list[dict] = []

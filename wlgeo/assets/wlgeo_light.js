@@ -263,6 +263,17 @@
     };
   }
 
+  /* Per-feature kinds of a "mixed" level (points with polygons or lines), else null. */
+  var KINDS = ["point", "line", "polygon"];
+  function featureKinds(lvl) {
+    if (!lvl.t) {
+      return null;
+    }
+    return Array.prototype.map.call(varints(lvl.t), function (k) {
+      return KINDS[k];
+    });
+  }
+
   /* The Leaflet layer of one feature at one level. */
   function featureLayer(spec, geom, kindValue, kind) {
     if (!geom || !geom.length) {
@@ -301,9 +312,10 @@
       if (!built[k]) {
         var lvl = spec.lods[k];
         var geoms = decodeLevel(lvl, origin);
+        var fk = featureKinds(lvl);
         var layers = [];
         for (var i = 0; i < geoms.length; i++) {
-          var l = featureLayer(spec, geoms[i], kinds ? kinds[i] : null, lvl.k);
+          var l = featureLayer(spec, geoms[i], kinds ? kinds[i] : null, fk ? fk[i] : lvl.k);
           if (l) {
             l.feature = { properties: { kind: kinds ? kinds[i] : null } };
             l._wlgeoBind = binder(texts, i, store);
@@ -352,6 +364,7 @@
   function planLayer(map, spec, origin, texts) {
     var lvl = spec.lods[0];
     var geoms = null;
+    var fkinds = null;
     var store = {};
     var group = L.featureGroup();
     var polys = [];
@@ -376,7 +389,8 @@
     function poly(i) {
       if (polys[i] === undefined) {
         geoms = geoms || decodeLevel(lvl, origin);
-        var l = featureLayer(spec, geoms[i], null, lvl.k);
+        fkinds = fkinds || featureKinds(lvl);
+        var l = featureLayer(spec, geoms[i], null, fkinds ? fkinds[i] : lvl.k);
         polys[i] = l;
         if (l) {
           l.feature = feats[i];
