@@ -2,6 +2,7 @@
 # Debian packages the map and sheet tests need, installed only when missing:
 #   chromium        - the headless browser tests/browser.py drives (/usr/bin/chromium)
 #   fonts-noto-cjk  - a system CJK font, the fallback when the PyPI font package is absent
+#   fonts-dejavu-core - the only font of the isolated fontconfig (no CJK) of tests/test_webmap.py
 #   python3-qgis qgis-providers - real QGIS (3.22 on Debian 12) for tests/test_qgis.py, driven by
 #                     scripts/qgis_check.py under Debian's /usr/bin/python3; installed without
 #                     recommends (about 230 MB of packages, 1 GB on disk, under a minute here)
@@ -10,6 +11,7 @@ set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 if ! (command -v fc-list >/dev/null && fc-list :lang=zh-cn family | grep -qi "noto sans cjk"); then
   missing+=(fonts-noto-cjk)
 fi

@@ -53,9 +53,10 @@ class BrowserError(RuntimeError):
 class Chromium:
     """Headless Chromium with the network blocked; one page, driven over DevTools."""
 
-    def __init__(self, executable: str = CHROMIUM, *, timeout: float = 30.0) -> None:
+    def __init__(self, executable: str = CHROMIUM, *, timeout: float = 30.0, env: dict[str, str] | None = None) -> None:
         self.executable = executable
         self.timeout = timeout
+        self.env = env  # extra environment of the browser process (e.g. an isolated FONTCONFIG_FILE)
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.dialogs: list[str] = []
@@ -81,7 +82,8 @@ class Chromium:
             raise BrowserError(f"{self.executable} missing: run scripts/setup_test_env.sh")
         self._profile = tempfile.mkdtemp(prefix="wlgeo-chromium-")
         args = [self.executable, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0", "about:blank"]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, **self.env} if self.env else None
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         port_file = Path(self._profile) / "DevToolsActivePort"
         deadline = time.monotonic() + self.timeout
         while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):

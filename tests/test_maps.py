@@ -16,7 +16,8 @@ from browser import Chromium
 from wlgeo.crs import wgs84_to_gcj02
 from wlgeo.errors import MapError, OutputError, WlgeoError
 from wlgeo.io.pack import LayerPack
-from wlgeo.maps import OUTLINE_ZOOM, folium_map, reason_items, save_map
+from wlgeo.maps import OUTLINE_ZOOM, folium_map, reason_items
+from wlgeo.webmap import save_map
 
 X0, Y0 = 460_000.0, 3_250_000.0
 XSS_IMG = "<img src=x onerror=window.__xss=1>"
@@ -124,13 +125,31 @@ def test_attributes_escaped_in_html(map_path):
     assert "${window.__xss=2}" not in text.split("<script")[0]
 
 
-def test_geometry_rounded_and_in_wgs84(map_path):
-    text = map_path.read_text(encoding="utf-8")
-    coords = re.findall(r"\[(1\d\d\.\d+),(\d\d\.\d+)\]", text)
-    assert coords
-    for lon, lat in coords:
-        assert len(lon.split(".")[1]) <= 6 and len(lat.split(".")[1]) <= 6
-        assert 107.0 < float(lon) < 108.5 and 29.0 < float(lat) < 29.8
+def test_geometry_quantised_and_in_wgs84(loaded):
+    """The page decodes each quarry to its corners in EPSG:4326, within the 0.1 m quantum."""
+    drawn = loaded.evaluate(
+        """(() => { const out = {};
+        for (const k of ['decision:close', 'decision:retain']) for (const l of window.wlgeoLayers[k].getLayers())
+            out[l.feature.properties._s.split(' ')[0]] = l.getLatLngs()[0].map(p => [p.lng, p.lat]);
+        return out; })()"""
+    )
+    quarries = _result().quarries.to_crs(4326).set_index("quarry_id")
+    assert sorted(drawn) == ["Q-1", "Q-3", "Q-5", "Q-6"]
+    for qid, ring in drawn.items():
+        corners = np.array(quarries.geometry[qid].exterior.coords)[:-1]
+        assert len(ring) == 4  # the closing vertex is implied
+        for lon, lat in ring:
+            assert np.hypot(corners[:, 0] - lon, corners[:, 1] - lat).min() < 2e-6  # 0.1 m quantum ≈ 1e-6°
+
+
+def test_varints_round_trip():
+    from wlgeo.webmap import decode_varints, encode_varints
+
+    values = np.array([0, 1, -1, 15, 16, -16, -17, 31, 32, 1023, -1024, 2**31, -(2**35) + 3])
+    text = encode_varints(values)
+    assert set(text) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert decode_varints(text).tolist() == values.tolist()
+    assert encode_varints(np.array([0, -1, 1, 16, -300])) == "ABCgB3S"  # worked by hand: zigzag, 5 bits a char
 
 
 def test_window_l_and_counts(loaded):

@@ -117,7 +117,7 @@ def test_town_figure_title_legend_and_frame(run_dir):
     plan, pack = load_run(run_dir)
     fig = sheet_figure(plan, pack, town="和顺镇")
     # the district in the title is the pack's (its boundary is named 测试区), not a constant
-    assert fig.texts[0].get_text() == "测试区碎石矿山布局规划图 — 和顺镇 — baseline"
+    assert fig.texts[0].get_text() == "测试区碎石矿山布局规划图 — 和顺镇 — 基准方案"  # scenario title_zh (issue 15)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "关闭退出 Close (1)" in labels
     assert not [t for t in labels if t.startswith(("予以保留", "到期退出", "优化整合"))], labels
@@ -154,12 +154,13 @@ def test_each_town_sheet_shows_its_decisions_only(by_town, town):
     own = TOWN_DECISION[town]
     # the quarry is 1500 m × 1000 m, about 75 × 50 px at this scale: most of it is plain fill
     assert _count(pixels, _blend(FILL[own])) > 800, own
-    assert _count(legend, _rgb(FILL[own])) > 20, own
+    assert _count(legend, _blend(FILL[own])) > 20, own  # the legend patch is filled as on the map (0.75)
     for decision, colour in FILL.items():
         if decision != own:
             assert _count(pixels, _blend(colour)) == 0, decision
             assert _count(pixels, _rgb(colour)) == 0, decision
             assert _count(legend, _rgb(colour)) == 0, decision
+            assert _count(legend, _blend(colour)) == 0, decision
 
 
 def test_district_sheet_by_default_in_run_sheets(run_dir, tmp_path):

@@ -111,7 +111,7 @@ def test_run_writes_everything_in_zone_37_and_titles_the_district(tmp_path):
     assert manifest["district"] == "巫山县"
     assert manifest["working_crs"]["crs"] == "EPSG:4546" and "boundary" in manifest["working_crs"]["why"]
     assert manifest["counts"] == {"close": 3, "expire": 3, "retain": 2, "consolidate": 2}
-    assert "巫山县碎石矿山布局规划图 — baseline" in (out / "map.html").read_text(encoding="utf-8")
+    assert "巫山县碎石矿山布局规划图 — 基准方案" in (out / "map.html").read_text(encoding="utf-8")
     with rasterio.open(out / "suitability.tif") as src:
         assert src.crs.to_epsg() == 4546
     reread = wlgeo.runs.read_plan_layers(plan_gpkg)
@@ -120,7 +120,7 @@ def test_run_writes_everything_in_zone_37_and_titles_the_district(tmp_path):
 
 def test_sheet_title_and_grid(result, pack):
     fig = sheet_figure(result, pack)
-    assert fig.texts[0].get_text() == "巫山县碎石矿山布局规划图 — baseline"
+    assert fig.texts[0].get_text() == "巫山县碎石矿山布局规划图 — 基准方案"
     assert any("EPSG:4546" in t.get_text() for t in fig.texts)
 
 

@@ -56,7 +56,7 @@ _LAZY: dict[str, str] = {
     "read_pack": ".io",
     "write_geopackage": ".io",
     "folium_map": ".maps",
-    "save_map": ".maps",
+    "save_map": ".webmap",
     "PlanResult": ".plan",
     "plan": ".plan",
     "run": ".plan",
@@ -117,7 +117,8 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from .crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
     from .export import ExportReport, export_plan
     from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
-    from .maps import folium_map, save_map
+    from .maps import folium_map
+    from .webmap import save_map
     from .plan import PlanResult, plan, run
     from .runs import load_run, run_sheets
     from .scenario import Scenario, SitingParams, VisibilityParams, list_presets, load_scenario

@@ -398,6 +398,8 @@ def export_plan(
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError("exists and is not a directory", path=out_dir)
     all_layers = _read_plan(plan_gpkg)
+    for frame in all_layers.values():
+        frame.attrs = {}  # pandas deep-copies attrs on every subset: thousands of copies per export
     selected = _select_layers(all_layers, layers, plan_gpkg)
     if by == "decision" and "decision" not in all_layers["quarries"].columns:
         raise LayerError("has no field: is this a plan GeoPackage?", path=plan_gpkg, layer="quarries", field="decision")
@@ -417,6 +419,11 @@ def export_plan(
         refuse_existing([*targets.values(), index_path], out_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    # styles made once from the whole plan's layers, not once per file (each town's file holds a
+    # subset of the same layers, styled the same way)
+    from .qgis_style import layer_style
+
+    styles = {name: style for name, frame in selected.items() if (style := layer_style(name, frame)) is not None}
     base_meta = read_gpkg_metadata(plan_gpkg) or {}
     source = {"path": str(plan_gpkg), "sha256": file_sha256(plan_gpkg)}
     from . import __version__
@@ -433,7 +440,7 @@ def export_plan(
             "exported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         try:
-            write_geopackage(target, content, metadata=meta, overwrite=overwrite)
+            write_geopackage(target, content, metadata=meta, overwrite=overwrite, styles=styles)
         except (WlgeoError, OSError, ValueError) as err:
             log.warning("export of %s failed: %s", key, err)
             report.failures.append(ExportFailure(key=key, path=target, error=str(err)))

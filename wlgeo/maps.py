@@ -818,3 +818,23 @@ def save_map(result: Any, pack: Any, path: str | PathLike, **kwargs: Any) -> Pat
     with atomic_path(path, what="map") as tmp, open(tmp, "x", encoding="utf-8") as f:
         f.write(text)
     return path
+
+
+# --------------------------------------------------------------------------- shared with the light map
+# Public names of the pieces :mod:`wlgeo.webmap` (the light map ``wlgeo run`` writes) builds on:
+# the same row heads, value formatting, Leaflet styles, dots, tiles and assets as this module.
+format_value = _fmt
+is_missing = _missing
+leaflet_style = _style
+marker_spec = _marker_spec
+new_site_marker = _new_site_marker
+check_inlinable = _check_inlinable
+js_safe = _js_safe
+check_outline_zoom = _check_outline_zoom
+own_assets = _own_assets
+QUARRY_ROWS = _QUARRY_ROWS
+SITE_ROWS = _SITE_ROWS
+GROUP_ROWS = _GROUP_ROWS
+CONTEXT_ROWS = _CONTEXT_ROWS
+SHOWN_LAYERS = _SHOWN
+TILES = {"osm": _OSM, "tianditu": _TIANDITU, "gaode": _GAODE}

@@ -636,8 +636,7 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
         written = [write_geopackage(out_dir / PLAN_FILE, layers, metadata=json.loads(json.dumps(metadata, default=_json_default)),
                                     overwrite=True, crs=pack.working_crs)]
         clock.done("write.gpkg")
-        written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key))
-        clock.done("write.maps")
+        written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key, clock=clock))
         if result.siting is not None and result.siting.suitability is not None:
             from .siting import write_raster
 
@@ -695,13 +694,19 @@ def _siting_manifest(result: PlanResult) -> dict[str, Any] | None:
 
 
 def _write_maps(result: PlanResult, pack: LayerPack, out_dir: Path, *, basemap: str,
-                tianditu_key: str | None) -> list[Path]:
-    """Write ``map.html`` (offline unless a basemap is chosen) and ``sheet.png``/``sheet.pdf``."""
-    from .maps import save_map
+                tianditu_key: str | None, clock: _Clock | None = None) -> list[Path]:
+    """Write ``map.html`` (offline unless a basemap is chosen) and ``sheet.png``/``sheet.pdf``;
+    timed apart as ``write.map`` and ``write.sheet``."""
+    from .webmap import save_map
     from .sheet import map_sheet
 
     html = save_map(result, pack, out_dir / MAP_FILE, basemap=basemap, tianditu_key=tianditu_key)
-    return [html, *map_sheet(result, pack, out_dir / SHEET_STEM)]
+    if clock is not None:
+        clock.done("write.map")
+    sheets = map_sheet(result, pack, out_dir / SHEET_STEM)
+    if clock is not None:
+        clock.done("write.sheet")
+    return [html, *sheets]
 
 
 # ---------------------------------------------------------------------------- demo

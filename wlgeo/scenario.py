@@ -252,6 +252,9 @@ class Scenario:
     ----------
     name, description : str
         Label of the scenario (non-empty) and free text, for manifests and reports.
+    title_zh : str
+        Chinese title of the scenario for map and sheet titles (``基准方案``); empty = use ``name``.
+        A label only: not part of equality (two scenarios with the same rules plan alike).
     min_overlap_m2 : float
         An overlap with the red line, farmland or a closing protected area counts when larger
         than this, m² (≥ 0). [default] 1 m² ("any overlap", DOMAIN §1).
@@ -302,6 +305,7 @@ class Scenario:
 
     name: str = "baseline"
     description: str = ""
+    title_zh: str = field(default="", compare=False)  # a label: scenarios differing only in it plan alike
     min_overlap_m2: float = 1.0
     red_line_action: Literal["close", "expire"] = "close"
     closing_protected_kinds: tuple[str, ...] = PROTECTED_KINDS
@@ -603,6 +607,7 @@ class _Spec:
 _SCENARIO_SCALARS = (
     _Spec("name", "str", minimum=1),
     _Spec("description", "str"),
+    _Spec("title_zh", "str"),
     _Spec("min_overlap_m2", "float", " m²", minimum=0.0, maximum=MAX_AREA_M2),
     _Spec("red_line_action", "enum", allowed=RED_LINE_ACTIONS),
     _Spec("closing_protected_kinds", "kinds", allowed=PROTECTED_KINDS),

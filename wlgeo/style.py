@@ -24,7 +24,16 @@ __all__ = [
     "decision_symbol",
     "layer_symbol",
     "label",
+    "DISTRICT_ZH",
+    "SYNTHETIC_NOTE",
+    "scenario_title",
+    "is_synthetic",
 ]
+
+#: The district named in titles when the caller gives none (one place to change).
+DISTRICT_ZH = "武隆区"
+#: The note every output shows when the pack's data are made up (see :func:`is_synthetic`).
+SYNTHETIC_NOTE = "示意数据 Synthetic data"
 
 Geometry = Literal["polygon", "line", "point"]
 
@@ -35,6 +44,11 @@ class Symbol:
 
     Colours are ``#rrggbb``; ``dash`` is ``None`` for a solid line or a sequence of dash and gap
     lengths in points; ``z`` orders drawing (higher on top).
+
+    ``inner`` makes a double line on the printed sheet: a solid ``stroke`` line of ``width`` with
+    an ``inner`` line of ``inner_width`` on top (dashed by ``inner_dash``), as railways (black
+    and white dashes) and expressways (dark casing, orange core) are printed. Single-line
+    renderers (the web map, QGIS) draw ``stroke`` with ``dash``.
     """
 
     label_zh: str
@@ -47,6 +61,9 @@ class Symbol:
     dash: tuple[float, ...] | None = None
     marker_size: float = 6.0
     z: int = 0
+    inner: str | None = None
+    inner_width: float = 0.0
+    inner_dash: tuple[float, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -76,7 +93,7 @@ DECISION_LABELS_ZH: MappingProxyType[str, str] = MappingProxyType(
 
 LAYER_SYMBOLS: MappingProxyType[str, Symbol] = MappingProxyType(
     {
-        "boundary": Symbol("行政区界", "District boundary", "polygon", "#222222", None, 0.0, 2.0, (6.0, 3.0), z=90),
+        "boundary": Symbol("行政区界", "District boundary", "polygon", "#6a1b9a", None, 0.0, 2.0, (8.0, 2.5, 1.5, 2.5), z=90),
         "towns": Symbol("乡镇街道", "Towns", "polygon", "#7f7f7f", None, 0.0, 0.6, (2.0, 2.0), z=5),
         "red_line": Symbol("生态保护红线", "Ecological red line", "polygon", "#c51b7d", "#f1b6da", 0.35, 0.6, z=10),
         "farmland": Symbol("永久基本农田", "Permanent farmland", "polygon", "#b8a100", "#ffe066", 0.45, 0.3, z=11),
@@ -95,10 +112,12 @@ LAYER_SYMBOLS: MappingProxyType[str, Symbol] = MappingProxyType(
 
 ROAD_KIND_SYMBOLS: MappingProxyType[str, Symbol] = MappingProxyType(
     {
-        "expressway": Symbol("高速公路", "Expressway", "line", "#e65100", width=2.6, z=24),
-        "railway": Symbol("铁路", "Railway", "line", "#212121", width=2.2, dash=(6.0, 3.0), z=25),
-        "national": Symbol("国道", "National road", "line", "#d84315", width=2.0, z=23),
-        "provincial": Symbol("省道", "Provincial road", "line", "#f9a825", width=1.6, z=22),
+        "expressway": Symbol("高速公路", "Expressway", "line", "#8d2b0b", width=3.0, z=24,
+                             inner="#ff9800", inner_width=1.6),
+        "railway": Symbol("铁路", "Railway", "line", "#212121", width=2.2, dash=(6.0, 3.0), z=25,
+                          inner="#ffffff", inner_width=1.2, inner_dash=(4.0, 4.0)),
+        "national": Symbol("国道", "National road", "line", "#d32f2f", width=2.0, z=23),
+        "provincial": Symbol("省道", "Provincial road", "line", "#fbc02d", width=1.6, z=22),
         "county": Symbol("县道", "County road", "line", "#8d6e63", width=1.0, z=21),
         "township": Symbol("乡道", "Township road", "line", "#a1887f", width=0.7, z=20),
     }
@@ -138,3 +157,33 @@ def label(key: str, *, lang: Literal["zh", "en", "both"] = "both") -> str:
     if symbol is None:
         raise KeyError(f"no label for {key!r}")
     return {"zh": symbol.label_zh, "en": symbol.label_en, "both": symbol.label}[lang]
+
+
+def scenario_title(scenario: object) -> str:
+    """The title of a scenario on maps and sheets: its ``title_zh`` (基准方案), else its name, else ``—``."""
+    title = getattr(scenario, "title_zh", None)
+    if title:
+        return str(title)
+    return str(getattr(scenario, "name", None) or "—")
+
+
+def is_synthetic(pack: object) -> bool:
+    """Whether a layer pack holds made-up data, to be flagged :data:`SYNTHETIC_NOTE` on every output.
+
+    True when the catalog says ``synthetic = true`` (a ``synthetic`` attribute of the pack), or
+    when any layer's ``source`` field says ``synthetic…`` for every feature (as the demo's layers
+    do: its quarries, red line, farmland … are invented; only its boundary is real). One invented
+    layer is enough to make the map illustrative.
+    """
+    if pack is None:
+        return False
+    if getattr(pack, "synthetic", None) is True:
+        return True
+    layers = getattr(pack, "layers", None) or {}
+    for frame in layers.values():
+        columns = getattr(frame, "columns", ())
+        if "source" in columns and len(frame):
+            values = frame["source"].dropna().astype(str).str.strip().str.lower()
+            if len(values) == len(frame) and values.str.startswith("synthetic").all():
+                return True
+    return False

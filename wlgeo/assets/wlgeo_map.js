@@ -122,6 +122,7 @@
       }
     };
   }
+  W.addMarkers = addMarkers;
 
   /* Build one L.geoJSON layer from a spec {key, name, style, styleBy, radius, marker, data}. */
   W.layer = function (map, spec) {
@@ -163,13 +164,17 @@
     return group;
   };
 
-  /* A static HTML box (legend, title); the HTML is built and escaped in Python. */
+  /* A static box (legend, title): a DOM node, or HTML built and escaped in Python. */
   W.box = function (map, html, position, className) {
     var Box = L.Control.extend({
       options: { position: position },
       onAdd: function () {
         var div = L.DomUtil.create("div", "wlgeo-box " + className);
-        div.innerHTML = html;
+        if (typeof html === "string") {
+          div.innerHTML = html;
+        } else {
+          div.appendChild(html);
+        }
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         return div;
@@ -178,12 +183,37 @@
     return new Box().addTo(map);
   };
 
-  function button(bar, text, title, onClick) {
+  /* SVG icons of the tool buttons (24 x 24 view box, stroked paths). */
+  var ICONS = {
+    fullscreen: "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5",
+    measure: "M3 17L17 3l4 4L7 21zM7 13l2 2M10 10l2 2M13 7l2 2",
+  };
+
+  function icon(name) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "18");
+    svg.setAttribute("height", "18");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "wlgeo-icon");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "2");
+    path.setAttribute("stroke-linejoin", "round");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function button(bar, name, title, onClick) {
     var a = L.DomUtil.create("a", "wlgeo-btn", bar);
     a.href = "#";
     a.setAttribute("role", "button");
+    a.setAttribute("aria-label", title);
     a.title = title;
-    a.textContent = text;
+    a.appendChild(icon(name));
     L.DomEvent.on(a, "click", function (ev) {
       L.DomEvent.stop(ev);
       onClick(a);
@@ -198,7 +228,7 @@
       onAdd: function () {
         var bar = L.DomUtil.create("div", "leaflet-bar wlgeo-fullscreen");
         var box = map.getContainer();
-        button(bar, "\u5168", "\u5168\u5C4F Fullscreen", function () {
+        button(bar, "fullscreen", "\u5168\u5C4F Fullscreen", function () {
           if (document.fullscreenElement) {
             document.exitFullscreen();
           } else if (L.DomUtil.hasClass(box, "wlgeo-pseudo-fs")) {
@@ -250,7 +280,7 @@
         var bar = L.DomUtil.create("div", "leaflet-bar wlgeo-measure");
         state.out = L.DomUtil.create("div", "wlgeo-measure-out", bar);
         state.out.style.display = "none";
-        var btn = button(bar, "\u6D4B", "\u6D4B\u8DDD Measure distance", function () {
+        var btn = button(bar, "measure", "\u6D4B\u8DDD Measure distance", function () {
           state.on = !state.on;
           if (state.on) {
             L.DomUtil.addClass(btn, "wlgeo-on");

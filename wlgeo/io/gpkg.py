@@ -141,7 +141,7 @@ def write_geopackage(
     *,
     metadata: Mapping[str, Any] | None = None,
     descriptions: Mapping[str, str] | None = None,
-    styles: bool = True,
+    styles: bool | Mapping[str, Any] = True,
     overwrite: bool = False,
     crs=None,
 ) -> Path:
@@ -160,7 +160,9 @@ def write_geopackage(
         paths are written as strings; NaN is refused.
     descriptions : layer name → ``gpkg_contents.description``; defaults to the bilingual label
         of the layer in :mod:`wlgeo.style`.
-    styles : write a QGIS default style for every layer the style spec knows.
+    styles : write a QGIS default style for every layer the style spec knows; or a mapping layer
+        name → :class:`wlgeo.qgis_style.LayerStyle` made once by a caller writing many files
+        (batch export), used for the layers it names (the others get their default style).
     overwrite : replace an existing file; without it an existing target is an error.
     crs : the CRS every layer is written in (a pack's working CRS); default: the first layer's
         projected CRS, else EPSG:4545.
@@ -205,8 +207,8 @@ def write_geopackage(
             _write_aliases(conn, frames)
             if meta_json is not None:
                 _write_json_metadata(conn, meta_json)
-        if styles:
-            _write_styles(tmp, frames)
+            if styles is not False:
+                _write_styles(conn, frames, styles if isinstance(styles, Mapping) else {})
     log.info("wrote %s (%s)", target, ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
     return target
 
@@ -461,6 +463,8 @@ class _connect:
 
     def __init__(self, path: Path) -> None:
         self.conn = sqlite3.connect(str(path))
+        # the file is a temporary one, renamed only when complete: no need to sync to disk each commit
+        self.conn.execute("PRAGMA synchronous = OFF")
 
     def __enter__(self) -> sqlite3.Connection:
         return self.conn
@@ -559,50 +563,40 @@ def _write_json_metadata(conn: sqlite3.Connection, document: str) -> None:
     )
 
 
-def _write_styles(tmp: Path, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
+_STYLES_DDL = """
+CREATE TABLE "layer_styles" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "f_table_catalog" TEXT,
+  "f_table_schema" TEXT, "f_table_name" TEXT, "f_geometry_column" TEXT, "styleName" TEXT, "styleQML" TEXT,
+  "styleSLD" TEXT, "useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT, "ui" TEXT, "update_time" DATETIME)
+"""
+
+
+def _write_styles(conn: sqlite3.Connection, frames: Mapping[str, gpd.GeoDataFrame], given: Mapping[str, Any]) -> None:
+    """The QGIS ``layer_styles`` table (as QGIS and GDAL create it), registered as an attributes
+    table in ``gpkg_contents``; written in the connection that writes aliases and metadata."""
     from ..qgis_style import layer_style
 
     rows = []
-    now = np.datetime64(_dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None), "ms")
     for name, frame in frames.items():
-        style = layer_style(name, frame)
+        style = given.get(name) or layer_style(name, frame)
         if style is None:
             log.info("layer %s has no entry in the style spec: no QGIS style written", name)
             continue
         rows.append((name, style))
     if not rows:
         return
-    n = len(rows)
-    text = lambda values: np.array(values, dtype=object)  # noqa: E731
-    fields = [
-        "f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName",
-        "styleQML", "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time",
-    ]
-    data = [
-        text([""] * n),
-        text([""] * n),
-        text([name for name, _ in rows]),
-        text(["geom"] * n),
-        text([name for name, _ in rows]),
-        text([s.qml for _, s in rows]),
-        text([s.sld for _, s in rows]),
-        np.ones(n, dtype=bool),
-        text([s.description for _, s in rows]),
-        text(["wlgeo"] * n),
-        text([None] * n),
-        np.full(n, now, dtype="datetime64[ms]"),
-    ]
-    with gdal_path(tmp) as opened:  # a folder with '!' is not an archive
-        _ogr_write(
-            str(opened),
-            None,
-            data,
-            fields,
-            layer="layer_styles",
-            driver="GPKG",
-            append=True,
-            encoding="UTF-8",
-            layer_options={"FID": "id", "IDENTIFIER": "layer_styles", "DESCRIPTION": "QGIS layer styles (wlgeo)"},
-        )
-
-
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    conn.executescript(_STYLES_DDL)
+    conn.executemany(
+        'INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "styleName", '
+        '"styleQML", "styleSLD", "useAsDefault", description, owner, ui, update_time) '
+        "VALUES ('', '', ?, 'geom', ?, ?, ?, 1, ?, 'wlgeo', NULL, ?)",
+        [(name, name, st.qml, st.sld, st.description, now) for name, st in rows],
+    )
+    conn.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
+        "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles (wlgeo)', "
+        "strftime('%Y-%m-%dT%H:%M:%fZ','now'), 0)"
+    )
+    has_counts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'gpkg_ogr_contents'").fetchone()
+    if has_counts:
+        conn.execute("INSERT INTO gpkg_ogr_contents (table_name, feature_count) VALUES ('layer_styles', ?)", (len(rows),))
