@@ -231,6 +231,10 @@ class Scenario:
         (DOMAIN §1). The ``strict`` preset uses 2000. Confirm locally.
     siting : SitingParams
         New-site parameters (TOML table ``[siting]``).
+    city_caps : mapping or None
+        City-wide totals for a city pack of several districts (TOML table ``[city_caps]`` with
+        ``max_quarries`` and/or ``max_total_capacity``, same meaning as the district caps, which
+        then apply to each district); ``None`` = no city totals.
     notes : tuple of str
         What validation normalised (e.g. weights rescaled); not part of equality.
     """
@@ -250,6 +254,7 @@ class Scenario:
     max_quarries: int | None = 50
     max_total_capacity: float | None = 6000.0
     siting: SitingParams = field(default_factory=SitingParams)
+    city_caps: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -261,6 +266,7 @@ class Scenario:
         elif not isinstance(siting, SitingParams):
             raise ScenarioError(f"must be a table of siting parameters, got {_type_name(siting)}", field="siting")
         object.__setattr__(self, "siting", siting)
+        object.__setattr__(self, "city_caps", _city_caps(self.city_caps))
         notes = list(self.notes) + [n for n in siting.notes if n not in self.notes]
         object.__setattr__(self, "notes", tuple(notes))
 
@@ -379,7 +385,11 @@ class Scenario:
             if f.name == "notes":
                 continue
             value = getattr(self, f.name)
-            if f.name == "siting":
+            if f.name == "city_caps":
+                if value is None:
+                    continue  # absent from the TOML unless set: district runs' manifests unchanged
+                value = dict(value)
+            elif f.name == "siting":
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -513,6 +523,24 @@ _SITING_SCALARS = (
 )
 _SCENARIO_KEYS = tuple(f.name for f in fields(Scenario) if f.name != "notes")
 _SITING_KEYS = tuple(f.name for f in fields(SitingParams) if f.name != "notes")
+
+
+_CITY_CAP_SPECS = (
+    _Spec("max_quarries", "int", minimum=0, optional=True),
+    _Spec("max_total_capacity", "float", " 万吨/年", minimum=0.0, optional=True),
+)
+
+
+def _city_caps(value: object) -> Mapping[str, Any] | None:
+    """``[city_caps]``: ``max_quarries`` and ``max_total_capacity`` (each optional, ``"none"`` = no cap)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ScenarioError(f"must be a table with max_quarries / max_total_capacity, got {_type_name(value)}",
+                            field="city_caps")
+    allowed = tuple(spec.name for spec in _CITY_CAP_SPECS)
+    _refuse_unknown(value, allowed, "city_caps.", None)
+    return _FrozenDict({spec.name: spec.check(value.get(spec.name), f"city_caps.{spec.name}") for spec in _CITY_CAP_SPECS})
 
 
 def _refuse_unknown(data: Mapping, allowed: tuple[str, ...], prefix: str, source) -> None:

@@ -24,14 +24,16 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from ..crs import WORKING_CRS
 from ..errors import ReadError
 from ..schema import LAYER_NAMES, PLAN_OUTPUT_LAYERS
 from .read import file_sha256, read_layer
 from .vector import list_layers
 
-__all__ = ["LayerPack", "LayerSource", "PackSources", "read_pack", "pack_sources", "read_source", "CATALOG_KEYS"]
+__all__ = ["LayerPack", "LayerSource", "PackSources", "read_pack", "pack_sources", "read_source", "lazy_source",
+           "CATALOG_KEYS"]
 
-CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02"}
+CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02", "dsn", "table", "sql"}
 
 
 @dataclass
@@ -112,6 +114,13 @@ class PackSources:
         for entry in self.entries:
             if entry.name not in layers:
                 continue
+            if "dsn" in entry.options:
+                from .sources import redact_dsn
+
+                provenance[entry.name] = {"dsn": redact_dsn(entry.options["dsn"]), "table": entry.options.get("table"),
+                                          "sql": entry.options.get("sql"),
+                                          "notes": layers[entry.name].attrs.get("wlgeo_notes", [])}
+                continue
             digest = digests.setdefault(entry.path, file_sha256(entry.path))
             provenance[entry.name] = {
                 "path": str(entry.path),
@@ -127,8 +136,15 @@ class PackSources:
 
 
 def read_source(entry: LayerSource) -> gpd.GeoDataFrame:
-    """Read one pack layer through :func:`read_layer`, with canonical column names."""
-    return _canonical_names(read_layer(entry.path, **entry.options), entry.name)
+    """Read one pack layer through :func:`read_layer` (GeoParquet and PostGIS layers whole, then
+    reprojected to the working CRS), with canonical column names."""
+    lazy = lazy_source(entry)
+    if lazy is None:
+        return _canonical_names(read_layer(entry.path, **entry.options), entry.name)
+    frame = lazy.read(crs=WORKING_CRS)
+    frame.attrs["wlgeo_notes"] = [] if lazy.crs.equals(WORKING_CRS) else [
+        f"{lazy.describe()} was in {lazy.crs.to_string()}: reprojected to EPSG:{WORKING_CRS.to_epsg()}"]
+    return _canonical_names(frame, entry.name)
 
 
 def pack_sources(path: str | PathLike) -> PackSources:
@@ -185,12 +201,15 @@ def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
         raise ReadError(
             f"unknown layer [layers.{name}]; canonical layers are: {', '.join(LAYER_NAMES)}", path=path
         )
+    if isinstance(entry, dict) and "dsn" in entry and "path" not in entry:
+        return _database_entry(path, name, entry)
     if not isinstance(entry, dict) or "path" not in entry:
-        raise ReadError(f"[layers.{name}] needs a path = \"...\" entry", path=path)
+        raise ReadError(f"[layers.{name}] needs a path = \"...\" entry (or dsn = \"postgresql://...\")", path=path)
     unknown = set(entry) - CATALOG_KEYS
-    if unknown:
+    if unknown or {"dsn", "table", "sql"} & set(entry):
         raise ReadError(
-            f"[layers.{name}] has unknown keys {sorted(unknown)}; allowed: {sorted(CATALOG_KEYS)}",
+            f"[layers.{name}] has unknown keys {sorted(unknown or {'dsn', 'table', 'sql'} & set(entry))}; "
+            f"allowed: {sorted(CATALOG_KEYS - {'dsn', 'table', 'sql'})} (dsn with table or sql for PostGIS)",
             path=path,
         )
     file = _catalog_file(path, entry["path"], f"[layers.{name}] path")
@@ -205,6 +224,36 @@ def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
         raise ReadError(f"[layers.{name}] gcj02 must be true or false (no quotes), got {gcj02!r}", path=path)
     options["gcj02"] = gcj02
     return LayerSource(name, file, options)
+
+
+def _database_entry(path: Path, name: str, entry: dict) -> LayerSource:
+    """``dsn`` + ``table`` or ``sql``: a PostGIS layer (its LayerSource path is the catalog)."""
+    allowed = {"dsn", "table", "sql"}
+    unknown = set(entry) - allowed
+    if unknown:
+        raise ReadError(f"[layers.{name}] has unknown keys {sorted(unknown)} for a PostGIS layer; allowed: "
+                        f"{sorted(allowed)}", path=path)
+    for key in allowed & set(entry):
+        if not isinstance(entry[key], str) or not entry[key].strip():
+            raise ReadError(f"[layers.{name}] {key} must be text in quotes, got {entry[key]!r}", path=path)
+    if not entry["dsn"].startswith(("postgresql://", "postgres://")):
+        raise ReadError(f"[layers.{name}] dsn must start with postgresql://", path=path)
+    if ("table" in entry) == ("sql" in entry):
+        raise ReadError(f"[layers.{name}] needs exactly one of table = \"schema.table\" or sql = \"SELECT ...\"",
+                        path=path)
+    return LayerSource(name, path, {k: entry[k] for k in ("dsn", "table", "sql") if k in entry})
+
+
+def lazy_source(entry: LayerSource):
+    """A windowed reader (:mod:`wlgeo.io.sources`) for a GeoParquet or PostGIS entry, else ``None``."""
+    from .sources import ParquetSource, PostGISSource, is_parquet_path
+
+    if "dsn" in entry.options:
+        return PostGISSource(entry.options["dsn"], table=entry.options.get("table"), sql=entry.options.get("sql"),
+                             name=entry.name)
+    if is_parquet_path(entry.path):
+        return ParquetSource(entry.path, name=entry.name, crs=entry.options.get("crs"))
+    return None
 
 
 def _catalog_file(catalog: Path, raw, what: str) -> Path:
