@@ -6,6 +6,8 @@
 #   python3-qgis qgis-providers - real QGIS (3.22 on Debian 12) for tests/test_qgis.py, driven by
 #                     scripts/qgis_check.py under Debian's /usr/bin/python3; installed without
 #                     recommends (about 230 MB of packages, 1 GB on disk, under a minute here)
+#   postgresql postgis - a real PostgreSQL + PostGIS that tests/test_postgis.py starts itself
+#                     (initdb as the postgres user, on a free port, in a temporary folder)
 # Runs `apt-get update` only when something is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
@@ -14,6 +16,13 @@ missing=()
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 if ! (command -v fc-list >/dev/null && fc-list :lang=zh-cn family | grep -qi "noto sans cjk"); then
   missing+=(fonts-noto-cjk)
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
+  missing+=(postgis)
 fi
 
 qgis_missing=()

@@ -58,6 +58,8 @@ __all__ = [
     "classify",
     "consolidation_groups",
     "consolidation_links",
+    "canonical_group_ids",
+    "surviving_mask",
     "DECISIONS",
     "DECISION_ZH",
     "OUTPUT_COLUMNS",
@@ -228,8 +230,28 @@ def consolidation_links(
     return a[keep], b[keep]
 
 
-def _group_ids(n: int, a: np.ndarray, b: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """``G01``… per connected component of ≥ 2 linked quarries, ordered by smallest member id."""
+def canonical_group_ids(n: int, a: np.ndarray, b: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``G01``… per connected component of ≥ 2 linked quarries, ordered by smallest member id.
+
+    The numbering depends only on the links and the quarry ids, not on the order of the
+    quarries or on how they were partitioned: groups are sorted by their smallest ``quarry_id``
+    (as text) and numbered from ``G01`` (``G001`` from 100 groups on).
+
+    Parameters
+    ----------
+    n : number of quarries.
+    a, b : positions (0 … n−1) of the two ends of each link (any order, duplicates allowed).
+    ids : ``quarry_id`` text of each quarry (length ``n``).
+
+    Returns
+    -------
+    ndarray of object: the group id of each quarry, ``None`` for unlinked ones.
+
+    Examples
+    --------
+    >>> canonical_group_ids(4, np.array([3]), np.array([1]), np.array(["d", "c", "b", "a"])).tolist()
+    [None, 'G01', None, 'G01']
+    """
     out = np.full(n, None, dtype=object)
     if len(a) == 0:
         return out
@@ -252,6 +274,8 @@ def classify(
     quarries: gpd.GeoDataFrame,
     metrics: pd.DataFrame,
     scenario: Scenario | None = None,
+    *,
+    group_ids: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
     """Apply the DESIGN §4 rules to every quarry.
 
@@ -265,6 +289,10 @@ def classify(
         ``protected_kinds`` name the features in the reasons). A missing or all-null column means
         the rule was not checked.
     scenario : the rules' parameters; baseline defaults when ``None``.
+    group_ids : consolidation group of each quarry (aligned to ``quarries.index``, ``None`` when
+        in no group) formed elsewhere, e.g. from the links of every partition of a city
+        (:func:`canonical_group_ids`); only surviving quarries may carry one. Default: the
+        groups are formed here from the quarries given.
 
     Returns
     -------
@@ -290,6 +318,11 @@ def classify(
     >>> list(out["decision"]), out.loc[0, "reasons"]
     (['close', 'retain'], 'red_line:2500m2(25%)')
     """
+    return _classify(quarries, metrics, scenario, group_ids)[0]
+
+
+def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """:func:`classify`, and the surviving mask (not closed or expired by rules 1–2)."""
     scenario = scenario if scenario is not None else Scenario()
     if not isinstance(quarries, gpd.GeoDataFrame):
         raise LayerError("quarries must be a GeoDataFrame", layer="quarries")
@@ -394,11 +427,14 @@ def classify(
     surviving = ~close & ~corridor
 
     # rules 3–4: consolidation of surviving quarries; small ones with no link expire
-    geoms = np.asarray(quarries.geometry.values, dtype=object)
-    a, b = consolidation_links(
-        geoms, capacity, surviving, merge_distance_m=scenario.merge_distance_m, min_capacity=scenario.min_capacity
-    )
-    group_id = _group_ids(n, a, b, ids)
+    if group_ids is None:
+        geoms = np.asarray(quarries.geometry.values, dtype=object)
+        a, b = consolidation_links(
+            geoms, capacity, surviving, merge_distance_m=scenario.merge_distance_m, min_capacity=scenario.min_capacity
+        )
+        group_id = canonical_group_ids(n, a, b, ids)
+    else:
+        group_id = _given_groups(group_ids, quarries.index, surviving)
     small = capacity < scenario.min_capacity
     for i in np.flatnonzero(small):
         reasons[i].append(f"small:{_num(capacity[i])}<{_num(scenario.min_capacity)}")
@@ -438,7 +474,27 @@ def classify(
     out = out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
     out.attrs = {"not_checked": not_checked, "notes": notes}
     log.info("classified %d quarries: %s", n, pd.Series(decision).value_counts().to_dict())
+    return out, surviving
+
+
+def _given_groups(group_ids: pd.Series, index: pd.Index, surviving: np.ndarray) -> np.ndarray:
+    if not isinstance(group_ids, pd.Series) or not group_ids.index.equals(index):
+        raise LayerError("group_ids must be a Series aligned to the quarries' index", layer="quarries", field="group_id")
+    out = np.array([None if (g is None or (isinstance(g, float) and math.isnan(g))) else str(g)
+                    for g in group_ids.tolist()], dtype=object)
+    bad = np.flatnonzero((out != None) & ~surviving)  # noqa: E711 - elementwise
+    if len(bad):
+        raise LayerError("a quarry closed or expired by rules 1–2 cannot be in a consolidation group",
+                         layer="quarries", feature=str(index[bad[0]]), field="group_id")
     return out
+
+
+def surviving_mask(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, scenario: Scenario | None = None) -> np.ndarray:
+    """Quarries not closed or expired by rules 1–2 (the candidates for consolidation).
+
+    Same rules and figures as :func:`classify` (it is computed by it), without the groups.
+    """
+    return _classify(quarries, metrics, scenario, pd.Series(None, index=quarries.index, dtype=object))[1]
 
 
 # ---------------------------------------------------------------------------- groups layer

@@ -377,7 +377,13 @@ def _report_run(output) -> None:
     result = output.result
     echo_notes(result.notes)
     echo(result.to_text())
-    echo(f"wrote {', '.join(p.name for p in output.files)} in {output.out_dir}")
+    def shown(path: Path) -> str:
+        try:
+            return str(path.relative_to(output.out_dir))
+        except ValueError:
+            return path.name
+
+    echo(f"wrote {', '.join(shown(p) for p in output.files)} in {output.out_dir}")
 
 
 scenario_option = click.option(
@@ -397,8 +403,9 @@ memory_limit_option = click.option(
     "--memory-limit",
     default=None,
     metavar="SIZE",
-    help="Memory budget, e.g. 2GiB or 512MiB (default: half of the available memory); a step that would "
-    "need more is refused with its estimate.",
+    help="Memory budget, e.g. 2GiB or 512MiB: of the whole process with the local engine (default: half of "
+    "the available memory; a step that would need more is refused with its estimate), of each worker with "
+    "--engine dask.",
 )
 sites_option = click.option("--sites/--no-sites", default=True, show_default=True,
                             help="Propose new sites (规划新建); --no-sites skips siting.")
@@ -411,12 +418,28 @@ sites_option = click.option("--sites/--no-sites", default=True, show_default=Tru
 @overwrite_option
 @sites_option
 @basemap_option
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Run in this process, or as partitions on a dask.distributed cluster (same results).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Dask: start a local cluster of N worker processes (default 2), shut down afterwards.")
 @memory_limit_option
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Dask: use the running cluster at this scheduler address (its workers must see the pack's files).")
+@click.option("--outputs", default=None, metavar="LIST",
+              help="What to write among plan,tables,map,sheet (default all for a one-district local run; "
+                   "plan,tables for a city pack or --engine dask).")
+@click.option("--partition-size", "partition_size", type=click.IntRange(min=1), default=None,
+              help="Dask: most quarries per partition (default about four partitions per worker).")
 @click.pass_context
-def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool,
-         basemap: str, memory_limit: str | None) -> None:
+def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwrite: bool, sites: bool, basemap: str, engine: str,
+         workers: int | None, memory_limit: str | None, scheduler: str | None, outputs: str | None,
+         partition_size: int | None) -> None:
     """Validate PACK, run the plan and write plan.gpkg, map.html, sheet.png/.pdf, summary_towns.csv,
     caps.csv, summary.xlsx, suitability.tif and manifest.json (运行规划).
+
+    A city pack (a boundary with one polygon per district) or --engine dask writes plan.parquet,
+    districts/<district>/plan.gpkg, summary_towns.csv, caps.csv and manifest.json instead; draw a
+    district's map or sheet later with `wlgeo map RUN --district NAME` / `wlgeo sheet RUN --district NAME`.
 
     Refuses a pack whose validation finds errors (run `wlgeo validate PACK` to list them) and a
     non-empty output directory unless --overwrite.
@@ -426,10 +449,13 @@ def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwr
     """
     from .plan import run_plan
 
+    if engine == "local" and (workers is not None or scheduler is not None):
+        raise click.UsageError("--workers and --scheduler need --engine dask")
     output = run_plan(pack, scenario=scenario, out_dir=out, overwrite=overwrite, sites=sites, basemap=basemap,
-                      memory_limit=memory_limit)
+                      engine=engine, workers=workers, memory_limit=memory_limit, scheduler=scheduler,
+                      outputs=outputs, partition_size=partition_size)
     _report_run(output)
-    ctx.exit(EXIT_OK if output.result.caps.ok else EXIT_PROBLEMS)
+    ctx.exit(EXIT_OK if output.result.caps_ok else EXIT_PROBLEMS)
 
 
 @main.command()
@@ -479,17 +505,24 @@ def diff(run_a: Path, run_b: Path) -> None:
 @click.option("--dpi", default=300, show_default=True, type=click.IntRange(min=1), help="Resolution of the PNG.")
 @click.option("--format", "formats", default="png,pdf", show_default=True, help="Comma-separated: png, pdf, svg.")
 @overwrite_option
+@click.option("--district", default=None, metavar="NAME",
+              help="A city or dask run: draw this district (districts/NAME/plan.gpkg).")
 @click.pass_context
 def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns: tuple[str, ...], paper: str,
-          orientation: str, dpi: int, formats: str, overwrite: bool) -> None:
+          orientation: str, dpi: int, formats: str, overwrite: bool, district: str | None) -> None:
     """Draw printed map sheets (PNG/PDF) from a run: the district, or one per town (出图).
 
     RUN is a directory written by `wlgeo run` (or its plan.gpkg). With --by town each town gets
     its sheet, named after it (和顺镇.png); --town NAME draws only the towns named. Exits 1 when
     some sheets failed (the others are whole).
     """
+    from .cityrun import district_run
     from .runs import plan_file, run_sheets
 
+    if run.is_dir():
+        run = district_run(run, district)
+    elif district is not None:
+        raise click.UsageError("--district needs a run directory (RUN), not a plan.gpkg")
     if out is None:
         gpkg = plan_file(run)
         out = (run if run.is_dir() else gpkg.parent) / "sheets"
@@ -515,6 +548,29 @@ def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns
     for path in report.files:
         echo(f"wrote {path}")
     _report_failures(ctx, report.failures, total=report.total, what="sheets")
+
+
+@main.command("map")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--district", default=None, metavar="NAME",
+              help="A city or dask run: the district to draw (districts/NAME/plan.gpkg).")
+@out_option(help="The map file (default: map.html beside the plan.gpkg drawn).", required=False)
+@basemap_option
+@overwrite_option
+def map_(run: Path, district: str | None, out: Path | None, basemap: str, overwrite: bool) -> None:
+    """Draw the interactive map (map.html, offline) of a run, or of one district of a city run (交互地图)."""
+    from .cityrun import district_run
+    from .errors import OutputError
+    from .maps import save_map
+    from .runs import load_run
+
+    folder = district_run(run, district) if run.is_dir() else run
+    plan, pack = load_run(folder)
+    target = out or (plan.plan_gpkg.parent / "map.html")
+    if target.exists() and not overwrite:
+        raise OutputError("exists; pass --overwrite to replace it", path=target)
+    echo(f"wrote {save_map(plan, pack, target, basemap=basemap)}")
+
 
 if __name__ == "__main__":
     main()

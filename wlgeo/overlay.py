@@ -41,6 +41,7 @@ __all__ = [
     "corridor_lines",
     "overlap_area",
     "nearest_distance",
+    "protected_kinds",
     "subdivide",
     "METRIC_COLUMNS",
     "MAX_VERTICES",
@@ -384,20 +385,52 @@ def nearest_distance(geoms, targets, *, max_vertices: int = NEAREST_MAX_VERTICES
     return _nearest(geoms, targets, max_vertices=max_vertices)[0]
 
 
+def protected_kinds(quarries: gpd.GeoDataFrame, protected_m2, areas: gpd.GeoDataFrame | None,
+                    scenario: Scenario, *, crs=None) -> pd.Series:
+    """Kinds of the closing protected areas each quarry overlaps by more than ``min_overlap_m2``.
+
+    ``protected_m2`` is the quarries' ``protected_m2`` metric (only quarries over the threshold
+    are looked at); ``areas`` the ``protected_areas`` layer. Measured in ``crs`` (default
+    EPSG:4545), the quarries being in it already. Returns ``;``-free ``kind,kind`` text or None.
+    """
+    out = pd.Series(None, index=quarries.index, dtype=object)
+    if areas is None or "kind" not in areas.columns or protected_m2 is None:
+        return out
+    hit = (pd.Series(protected_m2, index=quarries.index).fillna(0) > scenario.min_overlap_m2).to_numpy()
+    if not hit.any():
+        return out
+    target = CRS.from_user_input(crs if crs is not None else WORKING_CRS)
+    if areas.crs is not None and CRS.from_user_input(areas.crs) != target:
+        areas = areas.to_crs(target)
+    geoms = quarries.geometry.values[hit]
+    kinds = areas["kind"].astype("string").str.strip()
+    found: list[list[str]] = [[] for _ in range(int(hit.sum()))]
+    for kind in scenario.closing_protected_kinds:
+        subset = areas.geometry[(kinds == kind).fillna(False).to_numpy()]
+        if len(subset) == 0:
+            continue
+        m2 = overlap_area(geoms, subset)
+        for j in np.flatnonzero(m2 > scenario.min_overlap_m2):
+            found[j].append(kind)
+    out.iloc[np.flatnonzero(hit)] = [",".join(k) if k else None for k in found]
+    return out
+
+
 # ---------------------------------------------------------------------- layer handling
-def _working(frame: gpd.GeoDataFrame, name: str, notes: list[str], working=WORKING_CRS) -> gpd.GeoDataFrame:
-    """The frame in the pack's working CRS (reprojected copy if needed, with a note)."""
-    label = crs_label(working)
+def _working(frame: gpd.GeoDataFrame, name: str, notes: list[str], crs=None) -> gpd.GeoDataFrame:
+    """The frame in ``crs`` (the pack's working CRS; default EPSG:4545), reprojected copy if needed, with a note."""
+    target = CRS.from_user_input(crs if crs is not None else WORKING_CRS)
+    label = crs_label(target)
     if frame.crs is None:
         notes.append(f"{name} has no CRS: taken as {label} (the pack's working CRS)")
         return frame
-    if CRS.from_user_input(frame.crs) != CRS.from_user_input(working):
+    if CRS.from_user_input(frame.crs) != target:
         notes.append(f"{name} was in {frame.crs.to_string()}: reprojected to {label} for measuring")
-        return frame.to_crs(working)
+        return frame.to_crs(target)
     return frame
 
 
-def _layer(pack: LayerPack, name: str, notes: list[str], not_checked: dict, rules: Iterable[str]):
+def _layer(pack: LayerPack, name: str, notes: list[str], not_checked: dict, rules: Iterable[str], crs=None):
     frame = pack.get(name)
     if frame is None:
         for rule in rules:
@@ -408,7 +441,7 @@ def _layer(pack: LayerPack, name: str, notes: list[str], not_checked: dict, rule
         for rule in rules:
             not_checked[rule] = f"layer {name} is empty"
         return None
-    return _working(frame, name, notes, pack.working_crs)
+    return _working(frame, name, notes, crs if crs is not None else pack.working_crs)
 
 
 def _truthy(values: pd.Series, name: str, notes: list[str]) -> np.ndarray:
@@ -485,6 +518,7 @@ def constraint_metrics(
     scenario: Scenario | None = None,
     *,
     max_vertices: int = MAX_VERTICES,
+    crs=None,
 ) -> pd.DataFrame:
     """Overlap areas and distances of every quarry against the pack's constraint layers.
 
@@ -496,6 +530,8 @@ def constraint_metrics(
     scenario : gives ``closing_protected_kinds`` and ``trunk_kinds``; baseline when ``None``.
     max_vertices : subdivision size for huge constraint polygons (overlaps); distance targets
         use :data:`NEAREST_MAX_VERTICES`.
+    crs : the metric CRS to measure in (default EPSG:4545); a city's district is measured in
+        its own 3-degree zone.
 
     Returns
     -------
@@ -526,7 +562,8 @@ def constraint_metrics(
         raise LayerError("quarries must be a GeoDataFrame", layer="quarries")
     notes: list[str] = []
     not_checked: dict[str, str] = {}
-    q = _working(quarries, "quarries", notes, pack.working_crs)
+    crs = crs if crs is not None else getattr(pack, "working_crs", None)
+    q = _working(quarries, "quarries", notes, crs)
     geoms = _as_array(q.geometry)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -548,11 +585,11 @@ def constraint_metrics(
             return np.where(q_area > 0, m2 / q_area * 100.0, np.nan)
 
     for rule, name in (("red_line", "red_line"), ("farmland", "farmland")):
-        frame = _layer(pack, name, notes, not_checked, [rule])
+        frame = _layer(pack, name, notes, not_checked, [rule], crs)
         m2 = nan if frame is None else overlap_area(geoms, frame.geometry, max_vertices=max_vertices)
         cols[f"{rule}_m2"], cols[f"{rule}_pct"] = m2, pct(m2)
 
-    frame = _layer(pack, "protected_areas", notes, not_checked, ["protected"])
+    frame = _layer(pack, "protected_areas", notes, not_checked, ["protected"], crs)
     if frame is None:
         cols["protected_m2"] = cols["protected_pct"] = nan
     else:
@@ -567,14 +604,14 @@ def constraint_metrics(
         cols["protected_m2"], cols["protected_pct"] = m2, pct(m2)
 
     names: dict[str, np.ndarray] = {}
-    frame = _layer(pack, "settlements", notes, not_checked, ["settlement"])
+    frame = _layer(pack, "settlements", notes, not_checked, ["settlement"], crs)
     if frame is None:
         cols["settlement_m"], names["nearest_settlement"] = nan, np.full(len(q), None, dtype=object)
     else:
         dist, which = _nearest(geoms, frame.geometry)
         cols["settlement_m"], names["nearest_settlement"] = dist, _names(frame, which)
 
-    frame = _layer(pack, "roads", notes, not_checked, ["trunk_line"])
+    frame = _layer(pack, "roads", notes, not_checked, ["trunk_line"], crs)
     cols["trunk_line_m"], names["nearest_trunk_line"] = nan, np.full(len(q), None, dtype=object)
     if frame is not None:
         keep = _kind_filter(frame, scenario.trunk_kinds, "roads", notes)
@@ -585,7 +622,7 @@ def constraint_metrics(
             dist, which = _nearest(geoms, trunk.geometry)
             cols["trunk_line_m"], names["nearest_trunk_line"] = dist, _names(trunk, which)
 
-    frame = _layer(pack, "rivers", notes, not_checked, ["main_river"])
+    frame = _layer(pack, "rivers", notes, not_checked, ["main_river"], crs)
     cols["main_river_m"], names["nearest_main_river"] = nan, np.full(len(q), None, dtype=object)
     if frame is not None:
         if "main" in frame.columns:

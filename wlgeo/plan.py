@@ -34,7 +34,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata as _metadata
 from os import PathLike
@@ -49,10 +49,10 @@ from pyproj import CRS
 
 from .classify import classify, consolidation_groups
 from .crs import WORKING_CRS, crs_label
-from .errors import OutputError, PackError
+from .errors import OutputError, PackError, WlgeoError
 from .io.pack import LayerPack, read_pack
 from .io.read import file_sha256
-from .overlay import constraint_metrics, overlap_area
+from .overlay import constraint_metrics, protected_kinds
 from .report import (
     CapsCheck,
     atomic_write,
@@ -100,7 +100,7 @@ MAP_FILE = "map.html"
 SHEET_STEM = "sheet"  # sheet.png and sheet.pdf
 SUITABILITY_FILE = "suitability.tif"
 RUN_FILES = (PLAN_FILE, MAP_FILE, f"{SHEET_STEM}.png", f"{SHEET_STEM}.pdf", SUITABILITY_FILE, SUMMARY_CSV,
-             CAPS_CSV, NOT_CHECKED_CSV, SUMMARY_XLSX, MANIFEST)
+             CAPS_CSV, NOT_CHECKED_CSV, SUMMARY_XLSX, MANIFEST, "plan.parquet")
 """Every file a run may write into its output directory."""
 #: Pack layers copied into ``plan.gpkg`` beside the results: the constraints the rules used and
 #: the context a sheet or an export needs (parks, bases, ports, resource zones, blocks).
@@ -149,6 +149,14 @@ class PlanResult:
     source: Path | None = None
     siting: Any = None
     visibility: dict[str, Any] | None = None
+    districts: dict[str, Any] = field(default_factory=dict)
+    engine: str = "local"
+    partitions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def caps_ok(self) -> bool:
+        """Every cap met: the caps (city totals for a city) and, for a city, every district's."""
+        return self.caps.ok and all(d.caps.ok for d in self.districts.values())
 
     def counts(self) -> dict[str, int]:
         """Number of quarries per decision (close, expire, retain, consolidate)."""
@@ -161,7 +169,6 @@ class PlanResult:
         lines = [
             f"scenario {self.scenario.name}: {len(self.quarries)} quarries — {counts}",
             f"{len(self.consolidation_groups)} consolidation group(s), {len(self.new_sites)} new site(s)",
-            self.caps.to_text(),
         ]
         selection = getattr(self.siting, "selection", None)
         if selection is not None:
@@ -170,6 +177,9 @@ class PlanResult:
             seen = "; ".join(f"{kind} visible {v['visible']}, hidden {v['hidden']}, not checked {v['not_checked']}"
                              for kind, v in self.visibility.items() if kind in ("trunk_line", "main_river"))
             lines.insert(2, f"三区两线 by line of sight within {self.visibility['max_distance_m']:g} m: {seen}")
+        for name, district in self.districts.items():
+            lines.append(f"district {name} (EPSG:{district.epsg}): {district.caps.to_text()}")
+        lines.append(("city " if self.districts else "") + self.caps.to_text())
         for rule, why in self.not_checked.items():
             lines.append(f"not checked: {rule} ({why})")
         return "\n".join(lines)
@@ -214,27 +224,8 @@ def _working_quarries(pack: LayerPack, notes: list[str]) -> gpd.GeoDataFrame:
 
 def _protected_kinds(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, pack: LayerPack, scenario: Scenario) -> pd.Series:
     """Kinds of the closing protected areas each quarry overlaps by more than ``min_overlap_m2``."""
-    out = pd.Series(None, index=quarries.index, dtype=object)
-    areas = pack.get("protected_areas")
-    if areas is None or "kind" not in areas.columns or "protected_m2" not in metrics.columns:
-        return out
-    hit = (metrics["protected_m2"].fillna(0) > scenario.min_overlap_m2).to_numpy()
-    if not hit.any():
-        return out
-    if areas.crs is not None and CRS.from_user_input(areas.crs) != CRS.from_user_input(quarries.crs):
-        areas = areas.to_crs(quarries.crs)
-    geoms = quarries.geometry.values[hit]
-    kinds = areas["kind"].astype("string").str.strip()
-    found: list[list[str]] = [[] for _ in range(int(hit.sum()))]
-    for kind in scenario.closing_protected_kinds:
-        subset = areas.geometry[(kinds == kind).fillna(False).to_numpy()]
-        if len(subset) == 0:
-            continue
-        m2 = overlap_area(geoms, subset)
-        for j in np.flatnonzero(m2 > scenario.min_overlap_m2):
-            found[j].append(kind)
-    out.iloc[np.flatnonzero(hit)] = [",".join(k) if k else None for k in found]
-    return out
+    m2 = metrics["protected_m2"] if "protected_m2" in metrics.columns else None
+    return protected_kinds(quarries, m2, pack.get("protected_areas"), scenario, crs=quarries.crs)
 
 
 def _empty_sites(crs=WORKING_CRS) -> gpd.GeoDataFrame:
@@ -250,7 +241,12 @@ def plan(
     scenario: Scenario | str | PathLike | None = None,
     *,
     sites: bool = True,
-    memory_limit: str | int | None = None,
+    engine: str = "local",
+    client: Any = None,
+    workers: int | None = None,
+    memory_limit: int | str | None = None,
+    scheduler: str | None = None,
+    partition_size: int | None = None,
 ) -> PlanResult:
     """Classify every quarry, build the consolidation groups and check the caps.
 
@@ -266,6 +262,18 @@ def plan(
         default the budget in force (:func:`wlgeo.resources.using_budget`), else half of the
         available memory. The siting grid, distance transforms, buffers and consolidation pairs
         are sized first and refused (:class:`~wlgeo.resources.ResourceError`) when over it.
+    engine : ``"local"`` (this process) or ``"dask"`` (partitions as tasks on a dask.distributed
+        cluster: ``client``, or a scheduler address ``scheduler``, or a local cluster of
+        ``workers`` processes with ``memory_limit`` each, shut down afterwards). The results are
+        the same: decisions, reasons, canonical group ids, areas and distances, caps.
+    partition_size : most quarries per partition (dask default: about four partitions per worker;
+        local default: one partition per district, or windows of about 100 000 constraint
+        features when the overlap layers hold more than 250 000).
+
+    A pack whose ``boundary`` holds several districts (``district`` field) is planned district
+    by district (:mod:`wlgeo.engine`): each in its own 3-degree zone, caps per district (and
+    ``[city_caps]`` city-wide), consolidation within a district; ``quarries`` then carries a
+    ``district`` column and the city-wide frames are in EPSG:4490.
 
     Returns
     -------
@@ -282,16 +290,44 @@ def plan(
     ResourceError
         A step would need more memory than ``memory_limit``.
     """
-    with using_budget(current_budget() if memory_limit is None else memory_limit):
-        return _plan(pack, scenario, sites=sites)
+    if engine not in ("local", "dask"):
+        raise ValueError(f"engine must be 'local' or 'dask', got {engine!r}")
+    if engine == "dask" and isinstance(memory_limit, str):
+        from .resources import parse_memory_limit
+
+        memory_limit = parse_memory_limit(memory_limit)
+    budget = current_budget() if memory_limit is None or engine == "dask" else memory_limit
+    with using_budget(budget):  # with dask, memory_limit is each worker's
+        return _plan(pack, scenario, sites=sites, engine=engine, client=client, workers=workers,
+                     memory_limit=memory_limit, scheduler=scheduler, partition_size=partition_size)
 
 
-def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike | None, *, sites: bool) -> PlanResult:
+def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike | None, *, sites: bool,
+          engine: str, client: Any, workers: int | None, memory_limit: int | str | None, scheduler: str | None,
+          partition_size: int | None) -> PlanResult:
     clock = _Clock()
+    scenario = load_scenario(scenario)
+    if engine == "dask":
+        from .engine_dask import check_files_visible, dask_executor
+
+        lazy: dict = {}
+        if not isinstance(pack, LayerPack):
+            pack, lazy = open_pack(pack)
+            clock.done("read")
+        with dask_executor(client, workers=workers, memory_limit=memory_limit, scheduler=scheduler) as executor:
+            files = [f for source in lazy.values() for f in source.files]
+            if pack.dem is not None and sites:
+                files.append(Path(pack.dem))
+            check_files_visible(executor, files)
+            clock.done("cluster")
+            return plan_partitioned(pack, scenario, executor=executor, lazy=lazy, sites=sites,
+                                    partition_size=partition_size, clock=clock)
     if not isinstance(pack, LayerPack):
         pack = read_pack(pack)
         clock.done("read")
-    scenario = load_scenario(scenario)
+    size = _local_partition_size(pack) if partition_size is None else partition_size
+    if _district_count(pack) > 1 or size is not None:
+        return plan_partitioned(pack, scenario, sites=sites, partition_size=size, clock=clock)
     notes: list[str] = list(scenario.notes)
     quarries = _working_quarries(pack, notes)
     clock.done("normalise")
@@ -381,6 +417,143 @@ def _sight(quarries: gpd.GeoDataFrame, pack: LayerPack, scenario: Scenario,
                  f"{params.target_height_m:g} m, DEM {grid.cell_x:g} m) replaces the trunk_line_m / main_river_m "
                  "corridors — " + "; ".join(parts))
     return sight, summary
+
+
+#: Above this many features in the overlap layers the local engine plans by partitions, so that
+#: its memory follows one partition's window rather than the whole layer (same results).
+LOCAL_PARTITION_FEATURES = 250_000
+_WINDOW_FEATURES = 100_000  # aim: about this many overlap features in one partition's window
+
+
+def _local_partition_size(pack: LayerPack) -> int | None:
+    features = sum(len(pack[name]) for name in ("red_line", "farmland", "protected_areas") if name in pack)
+    quarries = len(pack["quarries"]) if "quarries" in pack else 0
+    if features <= LOCAL_PARTITION_FEATURES or not quarries:
+        return None
+    return max(200, -(-quarries * _WINDOW_FEATURES // features))
+
+
+def _district_count(pack: LayerPack) -> int:
+    from .districts import read_districts
+
+    return len(read_districts(pack.get("boundary")))
+
+
+def open_pack(path: str | PathLike) -> tuple[LayerPack, dict]:
+    """The pack's small layers read here, and its GeoParquet/PostGIS layers as windowed sources
+    (:mod:`wlgeo.io.sources`) for the workers to read."""
+    from .io.pack import lazy_source, pack_sources, read_source
+
+    sources = pack_sources(path)
+    layers, lazy = {}, {}
+    for entry in sources.entries:
+        source = lazy_source(entry) or _big_vector(entry)
+        if source is None:
+            layers[entry.name] = read_source(entry)
+        else:
+            lazy[entry.name] = source
+    pack = sources.to_pack(layers)
+    for name, source in lazy.items():
+        entry = {"source": source.describe(), "read": "by window, in the workers"}
+        path = getattr(source, "path", None)
+        if path is not None:
+            entry.update(path=str(path), layer=None, sha256=file_sha256(Path(path)))
+        pack.provenance[name] = entry
+    return pack, lazy
+
+
+def _big_vector(entry):
+    """A huge GeoPackage/shapefile overlap layer with a declared CRS, as a windowed reader."""
+    from .io.sources import VectorSource
+
+    if entry.name not in ("red_line", "farmland", "protected_areas") or entry.path.suffix.lower() not in (
+            ".gpkg", ".shp") or entry.options.get("crs") or entry.options.get("gcj02"):
+        return None
+    try:
+        source = VectorSource(entry.path, layer=entry.options.get("layer"), name=entry.name,
+                              encoding=entry.options.get("encoding"))
+    except WlgeoError:
+        return None  # let the reading funnel say what is wrong
+    return source if source.rows > LOCAL_PARTITION_FEATURES else None
+
+
+def plan_partitioned(
+    pack: LayerPack,
+    scenario: Scenario,
+    *,
+    executor: Any = None,
+    lazy: Mapping[str, Any] | None = None,
+    sites: bool = True,
+    partition_size: int | None = None,
+    clock: _Clock | None = None,
+) -> PlanResult:
+    """:func:`plan` district by district and partition by partition (:func:`wlgeo.engine.plan_districts`).
+
+    ``lazy`` holds layers read by window (GeoParquet, PostGIS) beside the pack's in-memory ones.
+    """
+    from .engine import CITY_CRS, DISTRICT_COLUMN, LocalExecutor, city_caps, plan_districts
+    from .io.sources import FrameSource
+
+    clock = clock or _Clock()
+    executor = executor or LocalExecutor()
+    notes: list[str] = list(scenario.notes)
+    quarries = _working_quarries(pack, notes)
+    clock.done("normalise")
+    sources: dict[str, Any] = {name: FrameSource(frame, name) for name, frame in pack.layers.items()
+                               if name != "quarries" and frame.crs is not None}
+    sources.update(lazy or {})
+    if partition_size is None and getattr(executor, "name", "local") == "dask":
+        # about four partitions per worker, smaller when the overlap layers are big (a window of
+        # about 100 000 constraint features each), so a worker's memory follows its window
+        partition_size = max(50, -(-len(quarries) // (4 * max(1, executor.workers))))
+        features = sum(len(pack[n]) for n in ("red_line", "farmland", "protected_areas") if n in pack)
+        features += sum(getattr(source, "rows", 0) for source in (lazy or {}).values())
+        if features > LOCAL_PARTITION_FEATURES and len(quarries):
+            partition_size = min(partition_size, max(50, -(-len(quarries) * _WINDOW_FEATURES // features)))
+    city = plan_districts(quarries, sources, scenario, executor=executor, partition_size=partition_size, sites=sites,
+                          dem=pack.dem, empty_sites=_empty_sites)
+    clock.done("plan")
+    clock.timings.update({f"engine.{k}": v for k, v in city.timings.items()})
+    notes.extend(n for n in city.notes if n not in notes)
+    districts = city.districts
+    if len(districts) == 1:
+        only = next(iter(districts.values()))
+        groups, new_sites, summary, caps, siting = (only.consolidation_groups, only.new_sites, only.summary,
+                                                    only.caps, only.siting)
+        per_district: dict[str, Any] = {}
+    else:
+        def tagged(frame, name):
+            out = frame.to_crs(CITY_CRS)
+            out.insert(0, DISTRICT_COLUMN, name)
+            return out
+
+        groups = pd.concat([tagged(d.consolidation_groups, n) for n, d in districts.items()], ignore_index=True)
+        new_sites = pd.concat([tagged(d.new_sites, n) for n, d in districts.items()], ignore_index=True)
+        summary = pd.concat([d.summary.assign(**{DISTRICT_COLUMN: n})[[DISTRICT_COLUMN, *d.summary.columns]]
+                             for n, d in districts.items()], ignore_index=True)
+        caps, siting, per_district = city_caps(districts, scenario), None, dict(districts)
+    classified = city.quarries
+    classified.attrs = {}
+    result = PlanResult(
+        quarries=classified,
+        consolidation_groups=groups,
+        new_sites=new_sites,
+        summary=summary,
+        caps=caps,
+        scenario=scenario,
+        provenance=dict(pack.provenance),
+        not_checked=dict(city.not_checked),
+        notes=notes,
+        timings=clock.timings,
+        source=Path(pack.source) if pack.source is not None else None,
+        siting=siting,
+        districts=per_district,
+        engine=getattr(executor, "name", "local"),
+        partitions={"count": city.partitions, "size": partition_size, "largest_read": dict(city.largest_read),
+                    "workers": getattr(executor, "workers", 1)},
+    )
+    log.info("plan %s (%s engine, %d partitions): %s", scenario.name, result.engine, city.partitions, result.counts())
+    return result
 
 
 def _propose(pack, scenario, classified, groups, notes, not_checked):
@@ -541,7 +714,13 @@ def run_plan(
     basemap: str = "none",
     tianditu_key: str | None = None,
     manifest_extra: Mapping[str, Any] | None = None,
-    memory_limit: str | int | None = None,
+    engine: str = "local",
+    client: Any = None,
+    workers: int | None = None,
+    memory_limit: int | str | None = None,
+    scheduler: str | None = None,
+    partition_size: int | None = None,
+    outputs: str | Iterable[str] | None = None,
 ) -> RunOutput:
     """Validate the pack, run the plan and write its outputs into ``out_dir``.
 
@@ -562,6 +741,11 @@ def run_plan(
     tianditu_key : Tianditu key (else the ``TIANDITU_KEY`` environment variable).
     manifest_extra : more top-level entries for ``manifest.json`` (e.g. ``{"demo": True}``).
     memory_limit : memory budget of the run (see :func:`plan`).
+    engine, client, workers, memory_limit, scheduler, partition_size : see :func:`plan`.
+    outputs : what to write among ``plan``, ``tables``, ``map``, ``sheet`` (comma-separated text
+        or a list). Default: all for a one-district local run; ``plan,tables`` for a city pack
+        or a dask run, which write ``plan.parquet``, ``districts/<district>/plan.gpkg``,
+        ``summary_towns.csv`` and ``caps.csv`` (:mod:`wlgeo.cityrun`).
 
     Returns
     -------
@@ -582,20 +766,36 @@ def run_plan(
     """
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, overwrite=overwrite)
-    with using_budget(current_budget() if memory_limit is None else memory_limit):
+    if engine == "dask" and isinstance(memory_limit, str):
+        from .resources import parse_memory_limit
+
+        memory_limit = parse_memory_limit(memory_limit)  # each worker's; this process keeps the default budget
+    with using_budget(current_budget() if memory_limit is None or engine == "dask" else memory_limit):
         return _run_plan(pack, scenario=scenario, out_dir=out_dir, sites=sites, basemap=basemap,
-                         tianditu_key=tianditu_key, manifest_extra=manifest_extra)
+                         tianditu_key=tianditu_key, manifest_extra=manifest_extra, engine=engine, client=client,
+                         workers=workers, memory_limit=memory_limit, scheduler=scheduler,
+                         partition_size=partition_size, outputs=outputs)
 
 
 def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tianditu_key: str | None,
-              manifest_extra: Mapping[str, Any] | None) -> RunOutput:
+              manifest_extra: Mapping[str, Any] | None, engine: str, client: Any, workers: int | None,
+              memory_limit: int | str | None, scheduler: str | None, partition_size: int | None,
+              outputs) -> RunOutput:
     from .io.atomic import staged_dir
     from .io.gpkg import write_geopackage
     from .validate import check_pack
 
+    from .cityrun import parse_outputs
+
+    if engine not in ("local", "dask"):
+        raise ValueError(f"engine must be 'local' or 'dask', got {engine!r}")
+    parse_outputs(outputs, default=())  # refuse an unknown kind before any work
     clock = _Clock()
     scenario_obj = load_scenario(scenario)  # refuse a bad scenario before the (slower) validation
     _refuse_inputs_as_outputs(pack, _scenario_file(scenario), out_dir)
+    lazy: dict = {}
+    if engine == "dask" and not isinstance(pack, LayerPack):
+        pack, lazy = open_pack(pack)  # GeoParquet/PostGIS layers stay where they are
     report = check_pack(pack)
     if not report.ok:
         raise PackError("validation found errors; nothing was written:\n" + report.to_text(),
@@ -604,9 +804,23 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
     if not isinstance(pack, LayerPack):
         pack = read_pack(pack)
     clock.done("read")
-    result = plan(pack, scenario_obj, sites=sites)
+    if engine == "dask":
+        from .engine_dask import check_files_visible, dask_executor
+
+        with dask_executor(client, workers=workers, memory_limit=memory_limit, scheduler=scheduler) as executor:
+            files = [f for source in lazy.values() for f in source.files]
+            if pack.dem is not None and sites:
+                files.append(Path(pack.dem))
+            check_files_visible(executor, files)
+            clock.done("cluster")
+            result = plan_partitioned(pack, scenario_obj, executor=executor, lazy=lazy, sites=sites,
+                                      partition_size=partition_size)
+    else:
+        result = plan(pack, scenario_obj, sites=sites)
     timings = {**clock.timings, **{f"plan.{k}": v for k, v in result.timings.items()}}
     clock.done("plan")
+    city_run = engine == "dask" or bool(result.districts)
+    wanted = parse_outputs(outputs, default=("plan", "tables") if city_run else ("plan", "tables", "map", "sheet"))
 
     created = _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
     inputs = _inputs(pack, _scenario_file(scenario))
@@ -632,22 +846,45 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
         if name in pack:
             layers[name] = pack[name]
     final_dir = out_dir
+    written: list[Path] = []
     with staged_dir(final_dir, owned=RUN_FILES) as out_dir:  # complete or absent: renamed into place at the end
-        written = [write_geopackage(out_dir / PLAN_FILE, layers, metadata=json.loads(json.dumps(metadata, default=_json_default)),
-                                    overwrite=True, crs=pack.working_crs)]
-        clock.done("write.gpkg")
-        written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key, clock=clock))
-        if result.siting is not None and result.siting.suitability is not None:
-            from .siting import write_raster
+        if city_run:
+            from .cityrun import write_city_run
 
-            written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
-            clock.done("write.suitability")
-        written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary))
-        written.append(write_caps_csv(out_dir / CAPS_CSV, result.caps))
-        if result.not_checked:
-            written.append(write_csv(out_dir / NOT_CHECKED_CSV, not_checked_table(result.not_checked)))
-        written.append(write_summary_xlsx(out_dir / SUMMARY_XLSX, result.summary, result.caps, not_checked=result.not_checked))
-        clock.done("write.summary")
+            metadata["scenario_entry"] = {"name": scenario_obj.name, "parameters": scenario_obj.to_dict()}
+            metadata["engine"] = engine
+
+            def maps(district_result: PlanResult, district_pack: LayerPack, folder: Path) -> list[Path]:
+                return _write_maps(district_result, district_pack, folder, basemap=basemap, tianditu_key=tianditu_key,
+                                   html="map" in wanted, sheet="sheet" in wanted)
+
+            written.extend(write_city_run(result, pack, out_dir, outputs=wanted,
+                                          metadata=json.loads(json.dumps(metadata, default=_json_default)),
+                                          context_layers=CONTEXT_LAYERS, write_maps=maps,
+                                          as_result=lambda d: _district_result(d, result)))
+            clock.done("write.city")
+        else:
+            if "plan" in wanted:
+                written.append(write_geopackage(out_dir / PLAN_FILE, layers,
+                                                metadata=json.loads(json.dumps(metadata, default=_json_default)),
+                                                overwrite=True, crs=pack.working_crs))
+                clock.done("write.gpkg")
+            if "map" in wanted or "sheet" in wanted:
+                written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key,
+                                           html="map" in wanted, sheet="sheet" in wanted, clock=clock))
+            if "plan" in wanted and result.siting is not None and result.siting.suitability is not None:
+                from .siting import write_raster
+
+                written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
+                clock.done("write.suitability")
+            if "tables" in wanted:
+                written.append(write_summary_csv(out_dir / SUMMARY_CSV, result.summary))
+                written.append(write_caps_csv(out_dir / CAPS_CSV, result.caps))
+                if result.not_checked:
+                    written.append(write_csv(out_dir / NOT_CHECKED_CSV, not_checked_table(result.not_checked)))
+                written.append(write_summary_xlsx(out_dir / SUMMARY_XLSX, result.summary, result.caps,
+                                                  not_checked=result.not_checked))
+                clock.done("write.summary")
         timings.update({k: v for k, v in clock.timings.items() if k.startswith("write.")})
 
         manifest = {
@@ -668,7 +905,11 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
             "caps": result.caps.to_dict(),
             "not_checked": result.not_checked,
             "notes": result.notes,
-            "outputs": {p.name: file_sha256(p) for p in written},
+            "engine": engine,
+            "partitions": result.partitions,
+            "districts": {name: {"epsg": d.epsg, "counts": decision_counts(d.quarries), "caps": d.caps.to_dict()}
+                          for name, d in result.districts.items()},
+            "outputs": {str(p.relative_to(out_dir)): file_sha256(p) for p in written},
             "versions": versions,
             "timings": timings,
             **dict(manifest_extra or {}),
@@ -681,7 +922,7 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
 
         written.append(atomic_write(out_dir / MANIFEST, write))
     log.info("wrote %s", final_dir)
-    return RunOutput(final_dir, [final_dir / p.name for p in written], result, manifest)
+    return RunOutput(final_dir, [final_dir / p.relative_to(out_dir) for p in written], result, manifest)
 
 
 
@@ -694,19 +935,33 @@ def _siting_manifest(result: PlanResult) -> dict[str, Any] | None:
 
 
 def _write_maps(result: PlanResult, pack: LayerPack, out_dir: Path, *, basemap: str,
-                tianditu_key: str | None, clock: _Clock | None = None) -> list[Path]:
+                tianditu_key: str | None, html: bool = True, sheet: bool = True,
+                clock: _Clock | None = None) -> list[Path]:
     """Write ``map.html`` (offline unless a basemap is chosen) and ``sheet.png``/``sheet.pdf``;
     timed apart as ``write.map`` and ``write.sheet``."""
     from .webmap import save_map
     from .sheet import map_sheet
 
-    html = save_map(result, pack, out_dir / MAP_FILE, basemap=basemap, tianditu_key=tianditu_key)
-    if clock is not None:
-        clock.done("write.map")
-    sheets = map_sheet(result, pack, out_dir / SHEET_STEM)
-    if clock is not None:
-        clock.done("write.sheet")
-    return [html, *sheets]
+    out = []
+    if html:
+        out.append(save_map(result, pack, out_dir / MAP_FILE, basemap=basemap, tianditu_key=tianditu_key))
+        if clock is not None:
+            clock.done("write.map")
+    if sheet:
+        out.extend(map_sheet(result, pack, out_dir / SHEET_STEM))
+        if clock is not None:
+            clock.done("write.sheet")
+    return out
+
+
+def _district_result(district: Any, city: PlanResult) -> PlanResult:
+    """A district's plan (:class:`wlgeo.engine.DistrictPlan`) as a PlanResult, for the writers."""
+    if isinstance(district, PlanResult):
+        return district
+    return PlanResult(quarries=district.quarries, consolidation_groups=district.consolidation_groups,
+                      new_sites=district.new_sites, summary=district.summary, caps=district.caps,
+                      scenario=city.scenario, provenance=city.provenance, not_checked=city.not_checked,
+                      notes=city.notes, source=city.source, siting=district.siting)
 
 
 # ---------------------------------------------------------------------------- demo

@@ -299,6 +299,10 @@ class Scenario:
     visibility : VisibilityParams
         The line-of-sight test of the 三区两线 visible range (TOML table ``[visibility]``); off by
         default.
+    city_caps : mapping or None
+        City-wide totals for a city pack of several districts (TOML table ``[city_caps]`` with
+        ``max_quarries`` and/or ``max_total_capacity``, same meaning as the district caps, which
+        then apply to each district); ``None`` = no city totals.
     notes : tuple of str
         What validation normalised (e.g. weights rescaled); not part of equality.
     """
@@ -320,6 +324,7 @@ class Scenario:
     max_total_capacity: float | None = 6000.0
     siting: SitingParams = field(default_factory=SitingParams)
     visibility: VisibilityParams = field(default_factory=VisibilityParams)
+    city_caps: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -338,6 +343,7 @@ class Scenario:
         elif not isinstance(siting, SitingParams):
             raise ScenarioError(f"must be a table of siting parameters, got {_type_name(siting)}", field="siting")
         object.__setattr__(self, "siting", siting)
+        object.__setattr__(self, "city_caps", _city_caps(self.city_caps))
         notes = list(self.notes) + [n for n in siting.notes if n not in self.notes]
         object.__setattr__(self, "notes", tuple(notes))
 
@@ -468,7 +474,11 @@ class Scenario:
             if f.name == "notes":
                 continue
             value = getattr(self, f.name)
-            if f.name in ("siting", "visibility"):
+            if f.name == "city_caps":
+                if value is None:
+                    continue  # absent from the TOML unless set: district runs' manifests unchanged
+                value = dict(value)
+            elif f.name in ("siting", "visibility"):
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -642,6 +652,24 @@ _VISIBILITY_SCALARS = (
 _SCENARIO_KEYS = tuple(f.name for f in fields(Scenario) if f.name != "notes")
 _SITING_KEYS = tuple(f.name for f in fields(SitingParams) if f.name != "notes")
 _VISIBILITY_KEYS = tuple(f.name for f in fields(VisibilityParams))
+
+
+_CITY_CAP_SPECS = (
+    _Spec("max_quarries", "int", minimum=0, optional=True),
+    _Spec("max_total_capacity", "float", " 万吨/年", minimum=0.0, optional=True),
+)
+
+
+def _city_caps(value: object) -> Mapping[str, Any] | None:
+    """``[city_caps]``: ``max_quarries`` and ``max_total_capacity`` (each optional, ``"none"`` = no cap)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ScenarioError(f"must be a table with max_quarries / max_total_capacity, got {_type_name(value)}",
+                            field="city_caps")
+    allowed = tuple(spec.name for spec in _CITY_CAP_SPECS)
+    _refuse_unknown(value, allowed, "city_caps.", None)
+    return _FrozenDict({spec.name: spec.check(value.get(spec.name), f"city_caps.{spec.name}") for spec in _CITY_CAP_SPECS})
 
 
 def _refuse_unknown(data: Mapping, allowed: tuple[str, ...], prefix: str, source) -> None:

@@ -42,9 +42,9 @@ from .read import file_sha256, read_layer
 from .vector import list_layers
 
 __all__ = ["LayerPack", "LayerSource", "PackSources", "ReadContext", "read_pack", "pack_sources", "read_source",
-           "district_name", "CATALOG_KEYS", "CATALOG_TOP_KEYS"]
+           "district_name", "lazy_source", "CATALOG_KEYS", "CATALOG_TOP_KEYS"]
 
-CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02", *MAPPING_KEYS}
+CATALOG_KEYS = {"path", "layer", "encoding", "crs", "gcj02", "dsn", "table", "sql", *MAPPING_KEYS}
 CATALOG_TOP_KEYS = {"layers", "dem", "name", "description", "district", "synthetic", "working_crs"}
 """Top-level catalog keys: the tables, a name and description, and (before any table) the pack's
 working CRS, its district's name and whether its data are synthetic."""
@@ -246,6 +246,13 @@ class PackSources:
         for entry in self.entries:
             if entry.name not in layers:
                 continue
+            if "dsn" in entry.options:
+                from .sources import redact_dsn
+
+                provenance[entry.name] = {"dsn": redact_dsn(entry.options["dsn"]), "table": entry.options.get("table"),
+                                          "sql": entry.options.get("sql"),
+                                          "notes": layers[entry.name].attrs.get("wlgeo_notes", [])}
+                continue
             digest = digests.setdefault(entry.path, file_sha256(entry.path))
             provenance[entry.name] = {
                 "path": str(entry.path),
@@ -274,6 +281,14 @@ def read_source(entry: LayerSource, context: ReadContext | None = None) -> gpd.G
     field, value and unit mapping is applied first, then Chinese alias columns not mapped
     explicitly are renamed automatically.
     """
+    lazy = lazy_source(entry)
+    if lazy is not None:  # GeoParquet or PostGIS: read whole here (the dask engine reads them by window)
+        frame = lazy.read(crs=None if context is None else context.working_crs)
+        if context is not None and context.working_crs is None and frame.crs is not None and frame.crs.is_geographic:
+            frame = frame.to_crs(working_crs_for(frame))
+        frame.attrs["wlgeo_notes"] = [] if frame.crs is None or lazy.crs.equals(frame.crs) else [
+            f"{lazy.describe()} was in {lazy.crs.to_string()}: reprojected to {crs_label(frame.crs)}"]
+        return _canonical_names(frame, entry.name)
     options = dict(entry.options)
     if context is not None:
         options.update(context.options())
@@ -363,12 +378,15 @@ def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
         raise ReadError(
             f"unknown layer [layers.{name}]; canonical layers are: {', '.join(LAYER_NAMES)}", path=path
         )
+    if isinstance(entry, dict) and "dsn" in entry and "path" not in entry:
+        return _database_entry(path, name, entry)
     if not isinstance(entry, dict) or "path" not in entry:
-        raise ReadError(f"[layers.{name}] needs a path = \"...\" entry", path=path)
+        raise ReadError(f"[layers.{name}] needs a path = \"...\" entry (or dsn = \"postgresql://...\")", path=path)
     unknown = set(entry) - CATALOG_KEYS
-    if unknown:
+    if unknown or {"dsn", "table", "sql"} & set(entry):
         raise ReadError(
-            f"[layers.{name}] has unknown keys {sorted(unknown)}; allowed: {sorted(CATALOG_KEYS)}",
+            f"[layers.{name}] has unknown keys {sorted(unknown or {'dsn', 'table', 'sql'} & set(entry))}; "
+            f"allowed: {sorted(CATALOG_KEYS - {'dsn', 'table', 'sql'})} (dsn with table or sql for PostGIS)",
             path=path,
         )
     raw_paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
@@ -390,6 +408,36 @@ def _catalog_entry(path: Path, name: str, entry) -> LayerSource:
     options["gcj02"] = gcj02
     mapping = parse_mapping(entry, layer=name, catalog=path)
     return LayerSource(name, files[0], options, tuple(files) if len(files) > 1 else (), mapping or None)
+
+
+def _database_entry(path: Path, name: str, entry: dict) -> LayerSource:
+    """``dsn`` + ``table`` or ``sql``: a PostGIS layer (its LayerSource path is the catalog)."""
+    allowed = {"dsn", "table", "sql"}
+    unknown = set(entry) - allowed
+    if unknown:
+        raise ReadError(f"[layers.{name}] has unknown keys {sorted(unknown)} for a PostGIS layer; allowed: "
+                        f"{sorted(allowed)}", path=path)
+    for key in allowed & set(entry):
+        if not isinstance(entry[key], str) or not entry[key].strip():
+            raise ReadError(f"[layers.{name}] {key} must be text in quotes, got {entry[key]!r}", path=path)
+    if not entry["dsn"].startswith(("postgresql://", "postgres://")):
+        raise ReadError(f"[layers.{name}] dsn must start with postgresql://", path=path)
+    if ("table" in entry) == ("sql" in entry):
+        raise ReadError(f"[layers.{name}] needs exactly one of table = \"schema.table\" or sql = \"SELECT ...\"",
+                        path=path)
+    return LayerSource(name, path, {k: entry[k] for k in ("dsn", "table", "sql") if k in entry})
+
+
+def lazy_source(entry: LayerSource):
+    """A windowed reader (:mod:`wlgeo.io.sources`) for a GeoParquet or PostGIS entry, else ``None``."""
+    from .sources import ParquetSource, PostGISSource, is_parquet_path
+
+    if "dsn" in entry.options:
+        return PostGISSource(entry.options["dsn"], table=entry.options.get("table"), sql=entry.options.get("sql"),
+                             name=entry.name)
+    if is_parquet_path(entry.path):
+        return ParquetSource(entry.path, name=entry.name, crs=entry.options.get("crs"))
+    return None
 
 
 def _catalog_file(catalog: Path, raw, what: str) -> Path:

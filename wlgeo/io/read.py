@@ -84,10 +84,11 @@ def _read_raw(path: Path, *, layer, encoding) -> RawLayer:
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file (and, for a shapefile, of its sidecars in a fixed order)."""
+    """SHA-256 of a file (and, for a shapefile, of its sidecars in a fixed order; for a folder
+    of GeoParquet parts, of its ``*.parquet`` files in name order)."""
     digest = hashlib.sha256()
     paths = [path]
-    if path.is_dir():  # a FileGDB folder: its files in a fixed order
+    if path.is_dir():  # a FileGDB folder or a folder of GeoParquet parts: its files in a fixed order
         paths = sorted(p for p in path.rglob("*") if p.is_file())
     elif path.suffix.lower() == ".shp":
         paths = sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
