@@ -93,6 +93,16 @@ def value_key(value) -> str | None:
     return None if text is None else unicodedata.normalize("NFKC", text).strip()
 
 
+def _source_key(text: str) -> str:
+    """A values-table key as :func:`value_key` spells values: ``"40.0"`` and ``"40"`` are one key."""
+    key = unicodedata.normalize("NFKC", str(text)).strip()
+    try:
+        number = float(key)
+    except ValueError:
+        return key
+    return str(int(number)) if math.isfinite(number) and number.is_integer() and "." in key else key
+
+
 def _unit_key(unit: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", unit)).replace("／", "/")
 
@@ -130,7 +140,7 @@ def parse_mapping(entry: dict, *, layer: str, catalog: Path) -> FieldMapping:
         for source, target in table.items():
             if not isinstance(target, (str, bool, int, float)):
                 raise fail(f"values.{name}] {source!r} = {target!r}: the canonical value must be text, a number or true/false")
-            mapped[unicodedata.normalize("NFKC", str(source)).strip()] = target
+            mapped[_source_key(source)] = target
         values[name] = mapped
     units_raw = entry.get("units", {})
     if not isinstance(units_raw, dict):
