@@ -7,8 +7,9 @@ run:
 1. ``write_geopackage`` (DATE fields, aliases, JSON metadata, QGIS styles, temp + rename)
    vs ``pyogrio.write_dataframe`` of the same layers into one file;
 2. ``export_plan(by="town")`` (read back, assign towns, clip context, 26 styled files, index)
-   vs 26 bare ``pyogrio.write_dataframe`` calls of each town's quarries and context subsets
-   (clipped the same way, clipping time included).
+   vs bare ``pyogrio.write_dataframe`` calls of the same layers per town (its quarries and
+   their groups, roads and farmland clipped the same way — clipping time included — and the
+   town polygon).
 
 Run: ``python benchmarks/bench_gpkg.py [--quarries N] [--repeat R]``. Prints a table and ratios;
 the numbers are not asserted anywhere.
@@ -105,10 +106,14 @@ def raw_batch(plan: dict[str, gpd.GeoDataFrame], out: Path) -> None:
     out.mkdir()
     towns = plan["towns"]
     quarries = plan["quarries"]
+    groups = plan["consolidation_groups"]
     for town, polygon in zip(towns["town"], towns.geometry):
-        layers = {"quarries": quarries[quarries["town"] == town]}
+        # the layers export writes for a town: its quarries and their groups, the context clipped, the town
+        mine = quarries[quarries["town"] == town]
+        layers = {"quarries": mine, "consolidation_groups": groups[groups["group_id"].isin(mine["group_id"].dropna())]}
         for name in ("roads", "farmland"):
             layers[name] = gpd.clip(plan[name], polygon)
+        layers["towns"] = towns[towns["town"] == town]
         raw_write(out / f"{town}.gpkg", layers)
 
 

@@ -51,7 +51,6 @@ from .fonts import cjk_font
 from .labels import Label, LabelPlacer, nice_denominator, ratio_denominator
 from .style import (
     DECISION_SYMBOLS,
-    DISTRICT_ZH,
     LAYER_SYMBOLS,
     ROAD_KIND_SYMBOLS,
     SYNTHETIC_NOTE,
@@ -452,8 +451,8 @@ def sheet_figure(
     scenario_obj = getattr(result, "scenario", None)
     scenario = getattr(scenario_obj, "name", None) or "—"
     heading = scenario_title(scenario_obj)
-    district = district or getattr(pack, "district", None) or DISTRICT_ZH
     focus = _town_focus(result, pack, town) if town is not None else None
+    district = district or getattr(pack, "district", None) or ""
     if focus is not None:
         title = title or f"{district}碎石矿山布局规划图 — {town} — {heading}"
     title = title or f"{district}碎石矿山布局规划图 — {heading}"
@@ -631,8 +630,7 @@ def map_sheet(
     date, source : optional
         Footer values; default today and the pack's file name.
     district : str, optional
-        District named in the title (default: the pack's ``district``, else
-        :data:`wlgeo.style.DISTRICT_ZH`).
+        District named in the title (default: the pack's ``district``).
     town : str, optional
         Draw one town instead of the district: the map is framed on the town's polygon in the
         pack's ``towns`` layer (with a margin), the ground outside it is veiled in white and

@@ -24,14 +24,11 @@ __all__ = [
     "decision_symbol",
     "layer_symbol",
     "label",
-    "DISTRICT_ZH",
     "SYNTHETIC_NOTE",
     "scenario_title",
     "is_synthetic",
 ]
 
-#: The district named in titles when the caller gives none (one place to change).
-DISTRICT_ZH = "武隆区"
 #: The note every output shows when the pack's data are made up (see :func:`is_synthetic`).
 SYNTHETIC_NOTE = "示意数据 Synthetic data"
 

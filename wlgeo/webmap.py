@@ -55,7 +55,6 @@ from .errors import MapError
 from .io.atomic import atomic_path
 from .style import (
     DECISION_SYMBOLS,
-    DISTRICT_ZH,
     LAYER_SYMBOLS,
     PROTECTED_KIND_LABELS,
     ROAD_KIND_SYMBOLS,
@@ -209,6 +208,13 @@ def _encode_level(geoms_ll: np.ndarray, quantum_deg: float, origin: tuple[float,
     }
 
 
+def _metric_crs(frame: gpd.GeoDataFrame) -> Any:
+    """The CRS tolerances are measured in: the layer's own when projected (a pack's working CRS,
+    whatever its zone), else the default working CRS."""
+    crs = frame.crs
+    return crs if crs is not None and crs.is_projected else WORKING_CRS
+
+
 def _is_coverage(geoms: np.ndarray) -> bool:
     """Whether the polygons share edges and form a valid coverage (no overlaps)."""
     polys = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
@@ -254,11 +260,11 @@ def _levels(frame: gpd.GeoDataFrame, *, gcj02: bool, origin: tuple[float, float]
     """Encoded display levels of a context layer, coarsest first (see :data:`LEVELS`)."""
     if frame.crs is None:
         raise MapError("layer has no CRS; cannot place it on the map", layer=layer)
-    metric = frame.geometry.to_crs(WORKING_CRS).values
-    arr = np.asarray(metric, dtype=object)
+    crs = _metric_crs(frame)
+    arr = np.asarray(frame.geometry.to_crs(crs).values, dtype=object)
     types = shapely.get_type_id(arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))])
     if len(types) and np.isin(types, (0, 4)).any():  # points (alone or with shapes): one level
-        return [_encode_level(_lonlat(arr, WORKING_CRS, gcj02=gcj02), 0.2 / _METRES_PER_DEGREE, origin, 0)]
+        return [_encode_level(_lonlat(arr, crs, gcj02=gcj02), 0.2 / _METRES_PER_DEGREE, origin, 0)]
     coverage = _is_coverage(arr)
     out: list[dict] = []
     previous_count = None
@@ -269,7 +275,7 @@ def _levels(frame: gpd.GeoDataFrame, *, gcj02: bool, origin: tuple[float, float]
             out[-1]["z"] = int(min_zoom)  # not worth a level: the finer one serves from this zoom
             continue
         quantum = max(tolerance / 3, 0.1) / _METRES_PER_DEGREE
-        out.append(_encode_level(_lonlat(simple, WORKING_CRS, gcj02=gcj02), quantum, origin, min_zoom))
+        out.append(_encode_level(_lonlat(simple, crs, gcj02=gcj02), quantum, origin, min_zoom))
         previous_count = count
     out.reverse()
     out[0]["z"] = 0
@@ -345,15 +351,16 @@ def _feature_rows(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _plan_layer(key: str, name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *, gcj02: bool,
                 origin: tuple[float, float], marker: dict | None, extra: dict) -> dict:
     frame = _feature_rows(frame)
-    metric = np.asarray(frame.geometry.to_crs(WORKING_CRS).values, dtype=object)
+    crs = _metric_crs(frame)
+    metric = np.asarray(frame.geometry.to_crs(crs).values, dtype=object)
     simple = simplify_for_display(metric, PLAN_TOLERANCE_M)
-    level = _encode_level(_lonlat(simple, WORKING_CRS, gcj02=gcj02), 0.1 / _METRES_PER_DEGREE, origin, 0)
+    level = _encode_level(_lonlat(simple, crs, gcj02=gcj02), 0.1 / _METRES_PER_DEGREE, origin, 0)
     spec = {"key": key, "name": f"{name} ({len(frame)})", "n": len(frame), "show": True,
             "style": _style(symbol), "lods": [level], **extra}
     if marker is not None:
         points = shapely.point_on_surface(simple)
         spec["marker"] = marker
-        spec["m"] = _encode_level(_lonlat(points, WORKING_CRS, gcj02=gcj02), 0.1 / _METRES_PER_DEGREE, origin, 0)
+        spec["m"] = _encode_level(_lonlat(points, crs, gcj02=gcj02), 0.1 / _METRES_PER_DEGREE, origin, 0)
     return spec
 
 
@@ -554,8 +561,7 @@ def map_html(
     title : default ``<district>碎石矿山布局规划图 — <scenario title>``.
     outline_zoom : from this zoom on quarries are polygons, dots below (default
         :data:`wlgeo.maps.OUTLINE_ZOOM`).
-    district : the district's name for the default title (default: the pack's ``district``, else
-        :data:`wlgeo.style.DISTRICT_ZH`).
+    district : the district's name for the default title (default: the pack's ``district``).
     embed_font : embed the CJK font subset (default).
 
     Raises
@@ -573,7 +579,7 @@ def map_html(
     _check_outline_zoom(outline_zoom)
     gcj02 = basemap == "gaode"
     tiles, note = _basemap(basemap, tianditu_key)
-    district = district or getattr(pack, "district", None) or DISTRICT_ZH
+    district = district or getattr(pack, "district", None) or ""
     title = title or f"{district}碎石矿山布局规划图 — {scenario_title(getattr(result, 'scenario', None))}"
     origin = (107.0, 29.0)
     context, road_kinds, bounds = _context_layers(pack, gcj02=gcj02, origin=origin)
