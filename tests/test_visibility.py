@@ -32,11 +32,11 @@ ROAD = "G65 测试高速"
 ON = {"visibility.enabled": True}
 
 
-def _frame(geoms, **cols):
-    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=CRS)
+def _frame(geoms, crs=CRS, **cols):
+    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=crs)
 
 
-def _dem(path, height, *, x_range=(-500, 8500), y_range=(-500, 3500), nodata_box=None):
+def _dem(path, height, *, x_range=(-500, 8500), y_range=(-500, 3500), nodata_box=None, crs=CRS):
     """A DEM of 50 m cells; ``height(dx, dy)`` gives the ground at offsets from (X0, Y0)."""
     cols = int((x_range[1] - x_range[0]) / CELL)
     rows = int((y_range[1] - y_range[0]) / CELL)
@@ -48,7 +48,7 @@ def _dem(path, height, *, x_range=(-500, 8500), y_range=(-500, 3500), nodata_box
     if nodata_box is not None:
         a, b, c, d = nodata_box
         z[(gx >= a) & (gx <= c) & (gy >= b) & (gy <= d)] = -9999.0
-    with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs=CRS,
+    with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs=crs,
                        transform=transform, nodata=-9999.0) as dst:
         dst.write(z, 1)
     return path
@@ -64,13 +64,13 @@ def slope(gx, gy):
     return 300.0 + 0.2 * np.clip(gy - 1000.0, 0, None)
 
 
-def _pack(tmp_path, height, quarry, *, dem_kw=None, dem=True):
+def _pack(tmp_path, height, quarry, *, dem_kw=None, dem=True, crs=CRS):
     layers = {
-        "quarries": _frame([quarry], quarry_id=["Q-1"], capacity=[80.0], license_end=["2030-12-31"]),
-        "roads": _frame([LineString([(X0, Y0), (X0 + 8000, Y0)])], kind=["expressway"], name=[ROAD]),
+        "quarries": _frame([quarry], crs, quarry_id=["Q-1"], capacity=[80.0], license_end=["2030-12-31"]),
+        "roads": _frame([LineString([(X0, Y0), (X0 + 8000, Y0)])], crs, kind=["expressway"], name=[ROAD]),
     }
-    path = _dem(tmp_path / "dem.tif", height, **(dem_kw or {})) if dem else None
-    return LayerPack(layers, path, tmp_path / "pack.gpkg", {})
+    path = _dem(tmp_path / "dem.tif", height, crs=crs, **(dem_kw or {})) if dem else None
+    return LayerPack(layers, path, tmp_path / "pack.gpkg", {}, working_crs=crs)
 
 
 BEHIND_RIDGE = box(X0 + 4000, Y0 + 500, X0 + 4200, Y0 + 700)     # 500 m from the road
@@ -87,6 +87,14 @@ def test_a_ridge_hides_a_quarry_500_m_from_the_road(tmp_path):
     assert q["reasons"].split(";")[0] == f"hidden:500m({ROAD})"
     assert q["trunk_line_sight"] == "hidden" and np.isnan(q["trunk_line_seen_m"])
     assert sight.visibility["trunk_line"]["hidden"] == 1 and sight.visibility["sight_lines"] > 0
+
+
+def test_the_ridge_in_another_gauss_kruger_zone(tmp_path):
+    # the same ground in CGCS2000 3-degree zone 37 (EPSG:4546): nothing assumes EPSG:4545
+    pack = _pack(tmp_path, ridge, BEHIND_RIDGE, crs="EPSG:4546")
+    result = wlgeo.plan(pack, Scenario().replace(**ON), sites=False)
+    q = result.quarries.iloc[0]
+    assert q["decision"] == "retain" and q["reasons"].split(";")[0] == f"hidden:500m({ROAD})"
 
 
 def test_an_open_slope_shows_a_quarry_2_km_from_the_road(tmp_path):
