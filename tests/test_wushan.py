@@ -99,8 +99,13 @@ def test_new_sites_lie_in_the_resource_zone_and_are_measured_in_zone_37(result, 
         assert site["area_m2"] == pytest.approx(site.geometry.area, abs=1e-6)
 
 
-def test_run_writes_everything_in_zone_37_and_titles_the_district(tmp_path):
-    out = wlgeo.run(PACK, out_dir=tmp_path / "run")
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return wlgeo.run(PACK, out_dir=tmp_path_factory.mktemp("wushan") / "run")
+
+
+def test_run_writes_everything_in_zone_37_and_titles_the_district(run_dir):
+    out = run_dir
     plan_gpkg = out / "plan.gpkg"
     for name, gtype in pyogrio.list_layers(plan_gpkg):
         if gtype is not None:
@@ -116,6 +121,27 @@ def test_run_writes_everything_in_zone_37_and_titles_the_district(tmp_path):
         assert src.crs.to_epsg() == 4546
     reread = wlgeo.runs.read_plan_layers(plan_gpkg)
     assert reread["quarries"].crs.to_epsg() == 4546
+
+
+def test_map_in_headless_chromium_is_titled_and_placed_at_wushan(run_dir):
+    from browser import Chromium
+
+    with Chromium() as browser:
+        browser.open(run_dir / "map.html")
+        browser.wait_for("window.wlgeoDrawn !== undefined")
+        browser.pump(0.3)
+        title = browser.evaluate("document.querySelector('.wlgeo-title').textContent")
+        assert "巫山县碎石矿山布局规划图 — baseline" in title
+        assert browser.evaluate("window.wlgeoCounts['decision:close']") == 3
+        # the closed quarries W01–W03 (EPSG:4546, E 385 000–395 200, N 3 438 000) drawn at their lon/lat
+        lng = browser.evaluate("window.wlgeoLayers['decision:close'].getBounds().getCenter().lng")
+        lat = browser.evaluate("window.wlgeoLayers['decision:close'].getBounds().getCenter().lat")
+        assert browser.page_errors == [] and browser.blocked == []
+    x, y = X0 + 5_100.0, Y0 + 50.0  # centre of the three closed quarries' extent
+    from pyproj import Transformer
+
+    exp_lng, exp_lat = Transformer.from_crs(4546, 4326, always_xy=True).transform(x + 0.0, y)
+    assert abs(lng - exp_lng) < 0.01 and abs(lat - exp_lat) < 0.01
 
 
 def test_sheet_title_and_grid(result, pack):
