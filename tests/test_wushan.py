@@ -131,17 +131,25 @@ def test_map_in_headless_chromium_is_titled_and_placed_at_wushan(run_dir):
         browser.wait_for("window.wlgeoDrawn !== undefined")
         browser.pump(0.3)
         title = browser.evaluate("document.querySelector('.wlgeo-title').textContent")
-        assert "巫山县碎石矿山布局规划图 — baseline" in title
+        assert title.startswith("巫山县碎石矿山布局规划图 — ")
         assert browser.evaluate("window.wlgeoCounts['decision:close']") == 3
-        # the closed quarries W01–W03 (EPSG:4546, E 385 000–395 200, N 3 438 000) drawn at their lon/lat
-        lng = browser.evaluate("window.wlgeoLayers['decision:close'].getBounds().getCenter().lng")
-        lat = browser.evaluate("window.wlgeoLayers['decision:close'].getBounds().getCenter().lat")
+        # every vertex (or marker) of the closed quarries, as drawn in lon/lat
+        points = browser.evaluate(
+            """(() => { const out = [];
+            for (const l of window.wlgeoLayers['decision:close'].getLayers()) {
+                const ps = l.getLatLngs ? l.getLatLngs().flat(3) : [l.getLatLng()];
+                for (const p of ps) out.push([p.lng, p.lat]); }
+            return out; })()"""
+        )
         assert browser.page_errors == [] and browser.blocked == []
-    x, y = X0 + 5_100.0, Y0 + 50.0  # centre of the three closed quarries' extent
     from pyproj import Transformer
 
-    exp_lng, exp_lat = Transformer.from_crs(4546, 4326, always_xy=True).transform(x + 0.0, y)
-    assert abs(lng - exp_lng) < 0.01 and abs(lat - exp_lat) < 0.01
+    # back in EPSG:4546, each lies on one of W01–W03 (lower-left corners at E 385 000 + k × 5 000, N 3 438 000)
+    xs, ys = Transformer.from_crs(4326, 4546, always_xy=True).transform(*zip(*points))
+    boxes = [shapely.box(X0 + k * SLOT, Y0, X0 + k * SLOT + 200, Y0 + 100) for k in range(3)]
+    assert len(points) >= 3
+    for x, y in zip(xs, ys):
+        assert min(b.distance(shapely.Point(x, y)) for b in boxes) < 1.0, (x, y)
 
 
 def test_sheet_title_and_grid(result, pack):
