@@ -39,6 +39,8 @@ def _read(name: str, data: bytes, **options):
         warnings.simplefilter("ignore")
         path = Path(tmp) / name
         path.write_bytes(data)
+        # read as a Wulong pack reads them: tables without a zone or prefix take the pack's zone 36
+        options.setdefault("working_crs", "EPSG:4545")
         try:
             frame = wlgeo.read_layer(path, **options)
         except WlgeoError as err:

@@ -99,8 +99,13 @@ def test_new_sites_lie_in_the_resource_zone_and_are_measured_in_zone_37(result, 
         assert site["area_m2"] == pytest.approx(site.geometry.area, abs=1e-6)
 
 
-def test_run_writes_everything_in_zone_37_and_titles_the_district(tmp_path):
-    out = wlgeo.run(PACK, out_dir=tmp_path / "run")
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return wlgeo.run(PACK, out_dir=tmp_path_factory.mktemp("wushan") / "run")
+
+
+def test_run_writes_everything_in_zone_37_and_titles_the_district(run_dir):
+    out = run_dir
     plan_gpkg = out / "plan.gpkg"
     for name, gtype in pyogrio.list_layers(plan_gpkg):
         if gtype is not None:
@@ -116,6 +121,35 @@ def test_run_writes_everything_in_zone_37_and_titles_the_district(tmp_path):
         assert src.crs.to_epsg() == 4546
     reread = wlgeo.runs.read_plan_layers(plan_gpkg)
     assert reread["quarries"].crs.to_epsg() == 4546
+
+
+def test_map_in_headless_chromium_is_titled_and_placed_at_wushan(run_dir):
+    from browser import Chromium
+
+    with Chromium() as browser:
+        browser.open(run_dir / "map.html")
+        browser.wait_for("window.wlgeoDrawn !== undefined")
+        browser.pump(0.3)
+        title = browser.evaluate("document.querySelector('.wlgeo-title').textContent")
+        assert title.startswith("巫山县碎石矿山布局规划图 — ")
+        assert browser.evaluate("window.wlgeoCounts['decision:close']") == 3
+        # every vertex (or marker) of the closed quarries, as drawn in lon/lat
+        points = browser.evaluate(
+            """(() => { const out = [];
+            for (const l of window.wlgeoLayers['decision:close'].getLayers()) {
+                const ps = l.getLatLngs ? l.getLatLngs().flat(3) : [l.getLatLng()];
+                for (const p of ps) out.push([p.lng, p.lat]); }
+            return out; })()"""
+        )
+        assert browser.page_errors == [] and browser.blocked == []
+    from pyproj import Transformer
+
+    # back in EPSG:4546, each lies on one of W01–W03 (lower-left corners at E 385 000 + k × 5 000, N 3 438 000)
+    xs, ys = Transformer.from_crs(4326, 4546, always_xy=True).transform(*zip(*points))
+    boxes = [shapely.box(X0 + k * SLOT, Y0, X0 + k * SLOT + 200, Y0 + 100) for k in range(3)]
+    assert len(points) >= 3
+    for x, y in zip(xs, ys):
+        assert min(b.distance(shapely.Point(x, y)) for b in boxes) < 1.0, (x, y)
 
 
 def test_sheet_title_and_grid(result, pack):
