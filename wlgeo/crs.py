@@ -218,6 +218,7 @@ def data_centre(obj) -> tuple[float, float]:
         if obj is None or shapely.is_empty(obj):
             raise ValueError("empty geometry: cannot say which zone holds it")
         geoms = np.asarray([obj])
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)  # of the coordinates as given: always sound
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         geoms = geoms.copy()
@@ -232,9 +233,10 @@ def data_centre(obj) -> tuple[float, float]:
         weights = np.ones(len(geoms))
     ok = np.isfinite(centres).all(axis=1) & (weights > 0) if len(centres) == len(geoms) else None
     if ok is None or not ok.any():
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
         return float((minx + maxx) / 2), float((miny + maxy) / 2)
     lon, lat = np.average(centres[ok], axis=0, weights=weights[ok])
+    if not (minx <= lon <= maxx and miny <= lat <= maxy):  # a degenerate part (a bow tie's sliver) ran off
+        return float((minx + maxx) / 2), float((miny + maxy) / 2)
     return float(lon), float(lat)
 
 
@@ -356,64 +358,6 @@ def looks_like_lonlat(x: np.ndarray, y: np.ndarray) -> bool | None:
     return None
 
 
-# --- 3-degree zones -------------------------------------------------------------------------
-_GK3_FIRST_ZONE, _GK3_LAST_ZONE = 25, 45  # EPSG:4534 (zone 25, CM 75E) .. EPSG:4554 (zone 45, CM 135E)
-
-
-def gk3_zone_epsg(lon: float) -> int:
-    """EPSG code of the CGCS2000 3-degree Gauss-Kruger zone (no prefix) holding longitude ``lon``.
-
-    zone = round(lon / 3); EPSG = 4534 + (zone − 25). China spans zones 25–45.
-
-    Raises
-    ------
-    CRSError
-        ``lon`` is not finite or lies outside China's zones (73.5°E–136.5°E).
-
-    Examples
-    --------
-    >>> gk3_zone_epsg(107.7), gk3_zone_epsg(105.0), gk3_zone_epsg(111.2)
-    (4545, 4544, 4546)
-    """
-    value = float(lon)
-    if not np.isfinite(value):
-        raise CRSError(f"longitude {lon!r} is not a number; cannot choose a Gauss-Kruger zone")
-    zone = int(np.floor(value / 3.0 + 0.5))
-    if not _GK3_FIRST_ZONE <= zone <= _GK3_LAST_ZONE:
-        raise CRSError(f"longitude {value:.4f}° lies outside China's 3-degree zones 25–45 (73.5°E–136.5°E)")
-    return 4534 + (zone - _GK3_FIRST_ZONE)
-
-
-def working_crs_for(gdf_or_geometry) -> CRS:
-    """The CGCS2000 3-degree zone (no prefix) holding the centre of a GeoDataFrame, GeoSeries or
-    shapely geometry: :func:`gk3_zone_epsg` of the centroid of its geometries (their union) in
-    EPSG:4490 lon/lat.
-
-    A bare shapely geometry is taken as lon/lat (EPSG:4490).
-
-    Examples
-    --------
-    >>> import shapely
-    >>> working_crs_for(shapely.box(107.2, 29.1, 108.1, 29.6)).to_epsg()
-    4545
-    """
-    import geopandas as gpd
-    import shapely
-
-    if isinstance(gdf_or_geometry, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        series = gdf_or_geometry.geometry if isinstance(gdf_or_geometry, gpd.GeoDataFrame) else gdf_or_geometry
-        series = series[~(series.isna() | series.is_empty)]
-        if not len(series):
-            raise CRSError("no geometry to choose a working CRS from")
-        if series.crs is None:
-            raise CRSError("the layer has no CRS; cannot choose its Gauss-Kruger zone")
-        centre = shapely.union_all(series.to_crs(4490).geometry.values).centroid
-    else:
-        geom = gdf_or_geometry
-        if geom is None or shapely.is_empty(geom):
-            raise CRSError("no geometry to choose a working CRS from")
-        centre = shapely.centroid(geom)
-    return CRS.from_epsg(gk3_zone_epsg(centre.x))
 
 
 # --- GCJ-02 ---------------------------------------------------------------------------------
