@@ -9,7 +9,8 @@ that start with ``/vsi`` to GDAL's virtual file systems, so a folder named ``重
 as missing (pyogrio issue #632) and ``/vsi…`` names are not the local files they look like.
 :func:`gdal_path` gives GDAL an alias without those characters: a temporary folder holding a
 symbolic link to the file's folder (or, where links are not allowed, copies of the file and its
-sidecars). Ordinary paths are passed through unchanged.
+sidecars). Ordinary paths are passed on absolute, so that a relative name such as ``GPKG:a.gpkg``
+or ``PG:x`` is not read as a GDAL connection string.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def gdal_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     if not needs_alias(path):
-        yield path
+        yield Path(os.path.abspath(path))  # absolute: a relative "GPKG:x.gpkg" or "PG:..." is no connection string
         return
     folder = Path(os.path.abspath(path)).parent
     with tempfile.TemporaryDirectory(prefix="wlgeo-path-") as tmp:
