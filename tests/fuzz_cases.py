@@ -117,7 +117,7 @@ def corner_csv(draw) -> str:
                 if column in ("x", "X坐标", "纵坐标"):
                     row.append(_maybe(draw, clean, f"{x:.3f}", _coordinate(X0)))
                 elif column in ("y", "Y坐标", "横坐标"):
-                    row.append(_maybe(draw, clean, f"{y:.3f}", _coordinate(Y0)))
+                    row.append(_maybe(draw, clean, f"36{y:.3f}", _coordinate(Y0)))  # zone prefix: the zone is known
                 elif column in ("point", "拐点号", "点号"):
                     row.append(f"J{i}")
                 elif column in ("圈号",):
