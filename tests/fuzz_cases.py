@@ -178,7 +178,17 @@ def _geometry(draw):
 
 @st.composite
 def geojson_text(draw) -> str:
-    """A GeoJSON FeatureCollection (maybe with a crs member) of hostile features."""
+    """A GeoJSON FeatureCollection (maybe with a crs member) of hostile features; a quarter of
+    the files are clean (closed lon/lat squares, plain values)."""
+    if draw(st.integers(0, 3)) == 0:
+        features = []
+        for i in range(draw(st.integers(min_value=1, max_value=4))):
+            lon, lat = 107.5 + draw(st.integers(0, 50)) / 100, 29.2 + draw(st.integers(0, 30)) / 100
+            ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.002], [lon, lat + 0.002], [lon, lat]]
+            features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+                             "properties": {"quarry_id": f"Q{i}", "capacity": 60, "license_end": "2030-12-31",
+                                            "name": draw(st.sampled_from(HOSTILE_TEXT))}})
+        return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=draw(st.booleans()))
     features = []
     for i in range(draw(st.integers(min_value=0, max_value=4))):
         props = {"quarry_id": draw(st.one_of(st.just(f"Q{i}"), _JSON_VALUES)),
