@@ -100,7 +100,7 @@ def _check(target: str, case: bytes, tmp: Path, memory_limit: str) -> str:
             path = tmp / (name or "f" + suffixes[len(case) % len(suffixes)])
             path.write_bytes(case)
             frame = wlgeo.read_layer(path)
-            assert frame.crs is not None and frame.crs.to_epsg() == 4545
+            assert frame.crs is not None and frame.crs.is_projected  # the zone's working CRS
             return "ok"
         except WlgeoError as err:
             if not str(err).strip() or (len(str(err).splitlines()) > 1 and not isinstance(err, wlgeo.PackError)):

@@ -670,3 +670,23 @@ def test_nul_in_catalog_options(tmp_path):
         with pytest.raises(WlgeoError) as info:
             wlgeo.read_pack(catalog)
         assert "a\\x00b" in str(info.value) and "\x00" not in str(info.value)
+
+
+def test_zero_area_polygons_do_not_break_the_zone_choice(tmp_path):
+    """Fuzz finding: polygons whose points all coincide made ``working_crs_for`` raise a bare
+    GEOSException (the centroid of their union is empty)."""
+    ring = [[107.75, 29.35]] * 4
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"quarry_id": f"Q{i}", "capacity": 60, "license_end": "2030-12-31"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}} for i in range(2)]}
+    path = tmp_path / "q.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    try:
+        frame = wlgeo.read_layer(path)
+    except WlgeoError as err:
+        assert len(str(err).splitlines()) == 1
+    else:
+        assert frame.crs.to_epsg() == 4545 and len(frame) == 2
+    from wlgeo.crs import working_crs_for
+
+    assert working_crs_for(shapely.Polygon([(107.75, 29.35)] * 4)).to_epsg() == 4545
