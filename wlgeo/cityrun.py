@@ -202,8 +202,9 @@ def write_city_run(
             layers = {"quarries": district_result.quarries, "new_sites": district_result.new_sites,
                       "consolidation_groups": district_result.consolidation_groups, **context}
             meta = dict(metadata, district=name, counts=district_result.counts(), caps=district_result.caps.to_dict())
+            epsg = getattr(plan, "epsg", None)  # each district's GeoPackage in its own zone
             written.append(write_geopackage(folder / "plan.gpkg", layers, metadata=json.loads(
-                json.dumps(meta, default=str)), overwrite=True))
+                json.dumps(meta, default=str)), overwrite=True, crs=f"EPSG:{epsg}" if epsg else None))
             manifest = {"wlgeo": "district plan manifest", "district": name, "scenario": metadata.get("scenario_entry"),
                         "counts": district_result.counts(), "caps": district_result.caps.to_dict()}
             text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str)

@@ -216,24 +216,25 @@ def partition_classify(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, scenar
 
 def district_sites(sources: Mapping[str, LayerSource | None], dem, district: District, whole: bool,
                    scenario: Scenario, kept: gpd.GeoDataFrame, kept_capacity: float, kept_count: int):
-    """New sites of one district (:func:`wlgeo.siting.propose_sites` on its layers, in EPSG:4545)."""
+    """New sites of one district (:func:`wlgeo.siting.propose_sites` on its layers, in the district's own zone)."""
     from .siting import propose_sites
 
+    crs = district.crs
     window = None
     if not whole:
-        b = gpd.GeoSeries([district.geometry], crs=_pack_crs(sources)).to_crs(WORKING_CRS).total_bounds
+        b = gpd.GeoSeries([district.geometry], crs=_pack_crs(sources)).to_crs(crs).total_bounds
         window = _grow(tuple(float(v) for v in b), _SITING_MARGIN_M)
     layers = {}
     for name in SITING_LAYERS:
         source = sources.get(name)
         if source is None:
             continue
-        frame = source.read(window, crs=WORKING_CRS)
+        frame = source.read(window, crs=crs)
         if name == "boundary" and not whole:
             frame = gpd.GeoDataFrame({"name": [district.name]}, geometry=gpd.GeoSeries(
-                [district.geometry], crs=_pack_crs(sources)).to_crs(WORKING_CRS), crs=WORKING_CRS)
+                [district.geometry], crs=_pack_crs(sources)).to_crs(crs), crs=crs)
         layers[name] = frame
-    return propose_sites(LayerPack(layers, dem=dem), scenario, kept=kept.to_crs(WORKING_CRS),
+    return propose_sites(LayerPack(layers, dem=dem, working_crs=crs), scenario, kept=kept.to_crs(crs),
                          kept_capacity=kept_capacity, kept_count=kept_count)
 
 
