@@ -59,7 +59,7 @@ from .style import (
     Symbol,
 )
 
-__all__ = ["folium_map", "save_map", "BASEMAPS", "CONTEXT_LAYERS", "OUTLINE_ZOOM", "REASON_LABELS"]
+__all__ = ["folium_map", "save_map", "check_decisions", "BASEMAPS", "CONTEXT_LAYERS", "OUTLINE_ZOOM", "REASON_LABELS"]
 
 log = logging.getLogger(__name__)
 
@@ -545,10 +545,8 @@ def _titled_popup(rec: Mapping[str, Any], symbol: Symbol, id_field: str, rows) -
     title = f"{html.escape(symbol.label)} {_e(rec.get(id_field))}"
     return {"_p": f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, rows)}</div>', "_t": title}
 
-def _decision_layers(
-    result: Any, *, simplify_m: float, gcj02: bool, outline_zoom: int = OUTLINE_ZOOM
-) -> list[tuple[str, str, str, int, dict]]:
-    quarries = result.quarries
+def check_decisions(quarries) -> None:
+    """Raise :class:`MapError` naming the feature when ``quarries`` lack a known ``decision``."""
     if "decision" not in quarries.columns:
         raise MapError("quarries have no 'decision' column; run wlgeo.plan first", layer="quarries", field="decision")
     decisions = quarries["decision"].astype("string")
@@ -560,6 +558,14 @@ def _decision_layers(
             f"unknown decision {quarries.loc[first, 'decision']!r}; allowed: {', '.join(DECISION_SYMBOLS)}",
             layer="quarries", feature=feature, field="decision",
         )
+
+
+def _decision_layers(
+    result: Any, *, simplify_m: float, gcj02: bool, outline_zoom: int = OUTLINE_ZOOM
+) -> list[tuple[str, str, str, int, dict]]:
+    quarries = result.quarries
+    check_decisions(quarries)
+    decisions = quarries["decision"].astype("string")
     geoms = _display_geometries(quarries, simplify_m=simplify_m, gcj02=gcj02, layer="quarries")
     records = _records(quarries)
     fields = ["quarry_id", "name", "owner", "town", "capacity", "license_end"]

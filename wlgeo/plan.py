@@ -308,20 +308,12 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
     clock = _Clock()
     scenario = load_scenario(scenario)
     if engine == "dask":
-        from .engine_dask import check_files_visible, dask_executor
-
         lazy: dict = {}
         if not isinstance(pack, LayerPack):
             pack, lazy = open_pack(pack)
             clock.done("read")
-        with dask_executor(client, workers=workers, memory_limit=memory_limit, scheduler=scheduler) as executor:
-            files = [f for source in lazy.values() for f in source.files]
-            if pack.dem is not None and sites:
-                files.append(Path(pack.dem))
-            check_files_visible(executor, files)
-            clock.done("cluster")
-            return plan_partitioned(pack, scenario, executor=executor, lazy=lazy, sites=sites,
-                                    partition_size=partition_size, clock=clock)
+        return _plan_on_cluster(pack, lazy, scenario, client=client, workers=workers, memory_limit=memory_limit,
+                                scheduler=scheduler, sites=sites, partition_size=partition_size, clock=clock)
     if not isinstance(pack, LayerPack):
         pack = read_pack(pack)
         clock.done("read")
@@ -417,6 +409,24 @@ def _sight(quarries: gpd.GeoDataFrame, pack: LayerPack, scenario: Scenario,
                  f"{params.target_height_m:g} m, DEM {grid.cell_x:g} m) replaces the trunk_line_m / main_river_m "
                  "corridors — " + "; ".join(parts))
     return sight, summary
+
+
+def _plan_on_cluster(pack: LayerPack, lazy: Mapping[str, Any], scenario: Scenario, *, client: Any,
+                     workers: int | None, memory_limit: int | str | None, scheduler: str | None, sites: bool,
+                     partition_size: int | None, clock: _Clock | None = None) -> PlanResult:
+    """:func:`plan_partitioned` on a dask cluster (the user's, or a local one started and closed here),
+    after checking that its workers can see the files they will read."""
+    from .engine_dask import check_files_visible, dask_executor
+
+    clock = clock or _Clock()
+    with dask_executor(client, workers=workers, memory_limit=memory_limit, scheduler=scheduler) as executor:
+        files = [f for source in lazy.values() for f in source.files]
+        if pack.dem is not None and sites:
+            files.append(Path(pack.dem))
+        check_files_visible(executor, files)
+        clock.done("cluster")
+        return plan_partitioned(pack, scenario, executor=executor, lazy=lazy, sites=sites,
+                                partition_size=partition_size, clock=clock)
 
 
 #: Above this many features in the overlap layers the local engine plans by partitions, so that
@@ -805,16 +815,8 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
         pack = read_pack(pack)
     clock.done("read")
     if engine == "dask":
-        from .engine_dask import check_files_visible, dask_executor
-
-        with dask_executor(client, workers=workers, memory_limit=memory_limit, scheduler=scheduler) as executor:
-            files = [f for source in lazy.values() for f in source.files]
-            if pack.dem is not None and sites:
-                files.append(Path(pack.dem))
-            check_files_visible(executor, files)
-            clock.done("cluster")
-            result = plan_partitioned(pack, scenario_obj, executor=executor, lazy=lazy, sites=sites,
-                                      partition_size=partition_size)
+        result = _plan_on_cluster(pack, lazy, scenario_obj, client=client, workers=workers, memory_limit=memory_limit,
+                                  scheduler=scheduler, sites=sites, partition_size=partition_size)
     else:
         result = plan(pack, scenario_obj, sites=sites)
     timings = {**clock.timings, **{f"plan.{k}": v for k, v in result.timings.items()}}

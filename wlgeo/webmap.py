@@ -371,20 +371,11 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
     from .maps import is_missing as _missing
     from .maps import marker_spec as _marker_spec
     from .maps import new_site_marker as _new_site_marker
-    from .maps import reason_items
+    from .maps import check_decisions, reason_items
 
     quarries = result.quarries
-    if "decision" not in quarries.columns:
-        raise MapError("quarries have no 'decision' column; run wlgeo.plan first", layer="quarries", field="decision")
+    check_decisions(quarries)
     decisions = quarries["decision"].astype("string")
-    unknown = ~decisions.isin(list(DECISION_SYMBOLS)) | decisions.isna()
-    if unknown.any():
-        first = quarries.index[unknown.to_numpy()][0]
-        feature = quarries.loc[first, "quarry_id"] if "quarry_id" in quarries.columns else first
-        raise MapError(
-            f"unknown decision {quarries.loc[first, 'decision']!r}; allowed: {', '.join(DECISION_SYMBOLS)}",
-            layer="quarries", feature=feature, field="decision",
-        )
     fields = ["quarry_id", "name", "owner", "town", "capacity", "license_end"]
     fields += [f for f, _ in _QUARRY_ROWS if f not in fields and f in quarries.columns]
     heads = dict(_QUARRY_ROWS)
