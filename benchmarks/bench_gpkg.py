@@ -31,7 +31,7 @@ import pyogrio
 import shapely
 from shapely.geometry import box
 
-from wlgeo.export import export_plan
+from wlgeo.products.export import export_plan
 from wlgeo.io.gpkg import write_geopackage
 
 X0, Y0 = 440_000.0, 3_230_000.0

@@ -1,10 +1,10 @@
 """Benchmark: wlgeo's light offline map vs ``GeoDataFrame.explore()`` of the same layers.
 
 The 10 000-quarry pack of :mod:`bigpack` (red line of 40 polygons / 500 000 vertices, 8 000
-farmland parcels, the district boundary) is planned with ``wlgeo.plan`` (no new sites), then
+farmland parcels, the district boundary) is planned with ``wlgeo.runs.plan`` (no new sites), then
 drawn twice:
 
-1. ``wlgeo.webmap.save_map`` (what ``wlgeo run`` writes), the context restricted to the same
+1. ``wlgeo.products.webmap.save_map`` (what ``wlgeo run`` writes), the context restricted to the same
    three layers;
 2. the straightforward folium way: ``quarries.explore(column="decision", popup=True)`` and
    ``explore(m=...)`` of the boundary, red line and farmland, with Leaflet's JS and CSS inlined
@@ -40,8 +40,8 @@ from browser import Chromium  # noqa: E402
 
 import wlgeo  # noqa: E402
 from wlgeo.io.pack import LayerPack  # noqa: E402
-from wlgeo.maps import leaflet_assets  # noqa: E402
-from wlgeo.webmap import save_map  # noqa: E402
+from wlgeo.products.maps import leaflet_assets  # noqa: E402
+from wlgeo.products.webmap import save_map  # noqa: E402
 
 PROBE = ("<script>requestAnimationFrame(function(){requestAnimationFrame(function(){"
          "window.__frame=performance.now();});});</script>")

@@ -1,6 +1,6 @@
 """Memory estimates vs what the steps really allocate, side by side.
 
-wlgeo sizes four steps before running them (``wlgeo.resources``): the siting grid, each distance
+wlgeo sizes four steps before running them (``wlgeo.model.resources``): the siting grid, each distance
 transform, each buffer and the consolidation pairs. This benchmark runs each on inputs of a few
 sizes with ``tracemalloc`` on (NumPy and SciPy report their arrays to it; GEOS allocations are
 not seen: the buffer rows add 24 bytes per vertex GEOS made) and prints estimate, measured peak
@@ -18,11 +18,11 @@ import tracemalloc
 import numpy as np
 import shapely
 
-from wlgeo.classify import PAIR_BYTES, consolidation_links, estimate_pairs
-from wlgeo.resources import format_bytes, using_budget
-from wlgeo.siting.factors import EDT_BYTES_PER_CELL, _pad_cells, distance_to
-from wlgeo.siting.grid import SITING_BYTES_PER_CELL, grid_from_bounds
-from wlgeo.siting.mask import BUFFER_BYTES_PER_VERTEX, _QUAD_SEGS, burn_outside
+from wlgeo.engine.classify import PAIR_BYTES, consolidation_links, estimate_pairs
+from wlgeo.model.resources import format_bytes, using_budget
+from wlgeo.engine.siting.factors import EDT_BYTES_PER_CELL, _pad_cells, distance_to
+from wlgeo.engine.siting.grid import SITING_BYTES_PER_CELL, grid_from_bounds
+from wlgeo.engine.siting.mask import BUFFER_BYTES_PER_VERTEX, _QUAD_SEGS, burn_outside
 
 
 def traced(fn):

@@ -1,4 +1,4 @@
-"""Benchmark: ``wlgeo.overlay.constraint_metrics`` vs the straightforward geopandas way.
+"""Benchmark: ``wlgeo.engine.overlay.constraint_metrics`` vs the straightforward geopandas way.
 
 Synthetic data shaped like the bureau's, over Wulong's extent in EPSG:4545:
 
@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from wlgeo import LayerPack, Scenario
-from wlgeo.overlay import constraint_metrics
+from wlgeo.engine.overlay import constraint_metrics
 
 E_MIN, E_MAX, N_MIN, N_MAX = 424_655.0, 507_808.0, 3_212_358.0, 3_283_713.0
 CRS = "EPSG:4545"

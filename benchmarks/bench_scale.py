@@ -67,7 +67,7 @@ def _child(config: str, toml: str, memory_limit: str, partition_size: int | None
     else:
         import distributed
 
-        from wlgeo.resources import parse_memory_limit
+        from wlgeo.model.resources import parse_memory_limit
 
         workers = int(config.split("-")[1])
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

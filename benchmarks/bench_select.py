@@ -1,11 +1,11 @@
 """Benchmark: optimal vs greedy new-site selection, objective and time.
 
 1. **The demo** (``layers/wulong.gpkg``, baseline scenario, kept quarries as the plan keeps
-   them): :func:`wlgeo.siting.propose_sites` with ``selection = "greedy"`` and ``"optimal"``.
+   them): :func:`wlgeo.engine.siting.propose_sites` with ``selection = "greedy"`` and ``"optimal"``.
 2. **A 10× larger candidate set**: the demo's candidate ground and suitability tiled 5 × 2 into
    a grid ten times the size (each tile's suitability multiplied by a seeded random factor of
    0.97–1.00 per cell, so the tiles are not identical), with ten times the sites
-   (``max_new_sites`` 50, no caps), solved by :func:`wlgeo.siting.optimal.choose_sites`.
+   (``max_new_sites`` 50, no caps), solved by :func:`wlgeo.engine.siting.optimal.choose_sites`.
 
 For each: the objective (sum of the chosen sites' scores) of greedy and optimal, the optimal
 gap, the pool size, the pairwise conflicts, and the time of each selection. Ratios are printed
@@ -27,9 +27,9 @@ from affine import Affine
 
 import wlgeo
 from wlgeo import Scenario, read_pack
-from wlgeo.siting import Grid, propose_sites
-from wlgeo.siting.optimal import Caps, choose_sites
-from wlgeo.siting.select import candidate_ground
+from wlgeo.engine.siting import Grid, propose_sites
+from wlgeo.engine.siting.optimal import Caps, choose_sites
+from wlgeo.engine.siting.select import candidate_ground
 
 REPO = Path(__file__).resolve().parents[1]
 

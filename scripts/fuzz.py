@@ -68,8 +68,8 @@ def _check(target: str, case: bytes, tmp: Path, memory_limit: str) -> str:
     import warnings
 
     import wlgeo
-    from wlgeo.errors import WlgeoError
-    from wlgeo.resources import using_budget
+    from wlgeo.model.errors import WlgeoError
+    from wlgeo.model.resources import using_budget
 
     with using_budget(memory_limit), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -164,7 +164,7 @@ def _save(out: Path, target: str, kind: str, case: bytes, text: str, found: dict
 
 
 def campaign(args) -> int:
-    from wlgeo.resources import format_bytes, parse_memory_limit
+    from wlgeo.model.resources import format_bytes, parse_memory_limit
 
     limit = parse_memory_limit(args.memory_limit)
     out = Path(args.out)

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import wlgeo
-from wlgeo.fonts import cjk_font
+from wlgeo.products.fonts import cjk_font
 
 PACK = Path("../layers/wulong.gpkg")  # the bundled demo pack (run from notebooks/)
 plt.rcParams["font.family"] = [cjk_font().name, "DejaVu Sans"]  # Chinese labels without tofu
@@ -59,7 +59,7 @@ NOTEBOOKS["01_layers.ipynb"] = [
     ("code", "pack = wlgeo.read_pack(PACK)\npack"),
     ("md", "## 图层与要素数 Layers and feature counts"),
     ("code", '''\
-from wlgeo.schema import LAYERS
+from wlgeo.model.schema import LAYERS
 
 layers = pd.DataFrame(
     [
@@ -82,7 +82,7 @@ print(report.to_text())
 report.to_frame()'''),
     ("md", "## 快速地图 Quick map"),
     ("code", '''\
-from wlgeo.style import LAYER_SYMBOLS, QUARRY_SYMBOL
+from wlgeo.products.style import LAYER_SYMBOLS, QUARRY_SYMBOL
 
 fig, ax = plt.subplots(figsize=(8, 8))
 for name in ("towns", "red_line", "farmland", "protected_areas", "rivers", "roads", "parks", "settlements", "boundary"):
@@ -243,7 +243,7 @@ result.new_sites[["site_id", "score", "capacity", "area_m2", "slope_deg", "road_
            "scoring 0.8, the spacing forbidding the middle with either neighbour. "
            "— 贪心法逐个取最优地块，可能错过更好的组合；最优法以整数规划求总分最高的组合，并给出最优性差距。"),
     ("code", '''\
-from wlgeo.siting.optimal import Caps, solve_selection
+from wlgeo.engine.siting.optimal import Caps, solve_selection
 
 toy = solve_selection([0.8, 0.9, 0.8], ([0, 1], [1, 2]), Caps(max_sites=5))  # conflicts: 0–1 and 1–2
 print(f"toy: greedy takes the middle (0.9); optimal takes {toy.chosen.tolist()} = {toy.objective:.1f}, gap {toy.gap:g}")

@@ -22,7 +22,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from wlgeo import CRSError, CRSWarning, DatumWarning, read_layer
-from wlgeo.crs import (
+from wlgeo.model.crs import (
     GKGrid,
     gcj02_to_wgs84,
     gk3_zone_epsg,

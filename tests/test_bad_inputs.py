@@ -19,8 +19,8 @@ import pyogrio
 import pytest
 
 import wlgeo
-from wlgeo.errors import ReadError, ScenarioError, WlgeoWarning
-from wlgeo.values import parse_date
+from wlgeo.model.errors import ReadError, ScenarioError, WlgeoWarning
+from wlgeo.model.values import parse_date
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import plan_fixtures as pf  # noqa: E402
@@ -90,7 +90,7 @@ def test_catalog_naming_a_run_output_is_refused(tmp_path, base_pack):
     tmp_csv.write_text("x\n", encoding="utf-8")
     catalog = tmp_path / "cat.toml"
     catalog.write_text('[layers.quarries]\npath = "q.gpkg"\n[layers.farmland]\npath = "summary_towns.csv"\n', encoding="utf-8")
-    with pytest.raises(wlgeo.errors.OutputError, match="overwrite its own input"):
+    with pytest.raises(wlgeo.model.errors.OutputError, match="overwrite its own input"):
         wlgeo.run(catalog, out_dir=tmp_path, overwrite=True, sites=False)
     assert tmp_csv.read_text(encoding="utf-8") == "x\n"
 

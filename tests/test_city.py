@@ -16,9 +16,9 @@ from city_fixtures import PREFIX, ZONES, centre, city_layers, write_pack
 
 import wlgeo
 from wlgeo.cli import main
-from wlgeo.crs import gk3_zone_epsg, working_crs_for
-from wlgeo.errors import LayerError
-from wlgeo.scenario import Scenario
+from wlgeo.model.crs import gk3_zone_epsg, working_crs_for
+from wlgeo.model.errors import LayerError
+from wlgeo.model.scenario import Scenario
 
 
 def cli(args):

@@ -9,11 +9,11 @@ import pytest
 import shapely
 
 import plan_fixtures as fx
-from wlgeo.classify import classify, consolidation_groups
-from wlgeo.errors import LayerError
+from wlgeo.engine.classify import classify, consolidation_groups
+from wlgeo.model.errors import LayerError
 from wlgeo.io.pack import LayerPack
-from wlgeo.overlay import constraint_metrics
-from wlgeo.scenario import Scenario
+from wlgeo.engine.overlay import constraint_metrics
+from wlgeo.model.scenario import Scenario
 
 
 def _run(pack: LayerPack, scenario: Scenario | None = None) -> gpd.GeoDataFrame:

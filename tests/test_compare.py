@@ -21,10 +21,10 @@ from browser import Chromium  # noqa: E402
 import plan_fixtures as fx  # noqa: E402
 import wlgeo  # noqa: E402
 from wlgeo import ScenarioError  # noqa: E402
-from wlgeo.compare import CHANGE_COLUMNS, compare, decision_changes, diff_map, plot_sweep, sweep  # noqa: E402
-from wlgeo.fonts import cjk_font  # noqa: E402
+from wlgeo.review.compare import CHANGE_COLUMNS, compare, decision_changes, diff_map, plot_sweep, sweep  # noqa: E402
+from wlgeo.products.fonts import cjk_font  # noqa: E402
 from wlgeo.io.pack import LayerPack  # noqa: E402
-from wlgeo.report import TOTAL_ROW  # noqa: E402
+from wlgeo.products.report import TOTAL_ROW  # noqa: E402
 
 BASE = wlgeo.Scenario()  # baseline: blast 300 m, min_capacity 50, min_overlap 1 m², merge 1000 m
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -167,7 +167,7 @@ def test_new_sites_added_dropped_moved():
 
     a = sites(["N-01", "N-02", "N-03"], [(0, 0, 100, 100), (1000, 0, 1100, 100), (5000, 0, 5100, 100)])
     b = sites(["N-01", "N-02", "N-03"], [(1000, 0, 1100, 100), (50, 0, 150, 100), (9000, 0, 9100, 100)])
-    from wlgeo.compare import _compare_sites
+    from wlgeo.review.compare import _compare_sites
 
     out = _compare_sites(a, b).sort_values(["status", "site_id_b"]).reset_index(drop=True)
     assert out[["status", "site_id_a", "site_id_b"]].fillna("-").values.tolist() == [
@@ -324,8 +324,8 @@ def test_diff_map_in_a_real_browser(diff_html):
 # ------------------------------------------------------------------------------ runs on disk share the core
 def test_diff_runs_names_the_cause_from_the_manifests(tmp_path):
     """``wlgeo diff`` reads the runs back and goes through the same decision_changes as compare."""
-    from wlgeo.diff import diff_runs
-    from wlgeo.plan import run_plan
+    from wlgeo.review.diff import diff_runs
+    from wlgeo.runs.plan import run_plan
 
     gpkg = tmp_path / "pack.gpkg"
     fx.write_pack(gpkg)

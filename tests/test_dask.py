@@ -21,7 +21,7 @@ import pytest
 
 import wlgeo
 from wlgeo.cli import main
-from wlgeo.errors import ReadError
+from wlgeo.model.errors import ReadError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("red_line_m2", "red_line_pct", "farmland_m2", "farmland_pct", "protected_m2", "settlement_m",
@@ -114,7 +114,7 @@ def test_dask_one_worker_cli_run_equals_local(city, local_city, tmp_path):
 def test_dask_on_the_demo_pack_equals_local(client, monkeypatch):
     """The demo's red line and farmland read by window from its GeoPackage in the workers
     (what a dask run does for GeoPackage layers bigger than 250 000 features)."""
-    plan_module = importlib.import_module("wlgeo.plan")
+    plan_module = importlib.import_module("wlgeo.runs.plan")
 
     pack = ROOT / "layers" / "wulong.gpkg"
     local = wlgeo.plan(pack)
@@ -183,7 +183,7 @@ def test_a_part_that_fails_to_read_in_a_worker_names_it(city, client, tmp_path):
 
 
 def test_workers_that_cannot_see_the_files_are_named(client):
-    from wlgeo.engine_dask import DaskError, DaskExecutor, check_files_visible
+    from wlgeo.engine.cluster import DaskError, DaskExecutor, check_files_visible
 
     with pytest.raises(DaskError, match="cannot see /nonexistent/farmland.parquet"):
         check_files_visible(DaskExecutor(client), [Path("/nonexistent/farmland.parquet")])
@@ -193,8 +193,8 @@ def test_a_worker_that_dies_is_one_clear_error(city, client):  # last: it kills 
     from city_fixtures import DyingSource
     from pyproj import CRS
 
-    from wlgeo.engine_dask import DaskError, DaskExecutor
-    from wlgeo.plan import plan_partitioned
+    from wlgeo.engine.cluster import DaskError, DaskExecutor
+    from wlgeo.runs.plan import plan_partitioned
 
     pack = wlgeo.read_pack(city["gpkg"])
     with pytest.raises(DaskError, match="worker .* died while running partition_metrics"):

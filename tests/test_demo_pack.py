@@ -21,7 +21,7 @@ from osgeo_utils.samples import validate_gpkg
 from pyproj import Transformer
 
 import wlgeo
-from wlgeo.schema import LAYER_NAMES, PARK_ROLES, PROTECTED_KINDS, ROAD_KINDS
+from wlgeo.model.schema import LAYER_NAMES, PARK_ROLES, PROTECTED_KINDS, ROAD_KINDS
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "build_demo_pack.py"

@@ -16,7 +16,7 @@ import pytest
 
 import plan_fixtures as fx
 import wlgeo
-from wlgeo.report import caps_table, write_caps_csv, write_summary_csv, write_summary_xlsx
+from wlgeo.products.report import caps_table, write_caps_csv, write_summary_csv, write_summary_xlsx
 
 HEAVY = ("pandas", "geopandas", "shapely", "pyproj", "folium", "matplotlib", "rasterio", "scipy")
 
@@ -55,8 +55,8 @@ def test_import_wlgeo_is_light_and_the_public_names_still_resolve():
         "import sys, types\n"
         "import wlgeo\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
-        "from wlgeo.plan import run_plan\n"  # importing the submodule must not hide the function
-        "import wlgeo.compare\n"
+        "from wlgeo.runs.plan import run_plan\n"  # importing the submodule must not hide the function
+        "import wlgeo.review.compare\n"
         "assert callable(wlgeo.plan) and not isinstance(wlgeo.plan, types.ModuleType)\n"
         "assert callable(wlgeo.compare) and not isinstance(wlgeo.compare, types.ModuleType)\n"
         "assert all(getattr(wlgeo, n) is not None for n in wlgeo.__all__)\n"
@@ -126,7 +126,7 @@ HOSTILE_TOWNS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "æ™®é
 
 
 def test_spreadsheet_safe_quotes_every_trigger_and_leaves_numbers():
-    from wlgeo.report import spreadsheet_safe
+    from wlgeo.products.report import spreadsheet_safe
 
     frame = pd.DataFrame({"t": ["=1+1", "+1", "-1", "@x", "\tx", "\rx", "ok", "a=b"], "n": [-1, 2, 3, 4, 5, 6, 7, 8]})
     safe = spreadsheet_safe(frame)

@@ -108,7 +108,7 @@ def test_template_names_show_literally_in_the_browser(hostile_run):
 
 def test_diff_map_shows_template_names_literally(tmp_path):
     import wlgeo
-    from wlgeo.compare import diff_map
+    from wlgeo.review.compare import diff_map
     from wlgeo.io.pack import LayerPack
 
     layers = fx.layers()
@@ -132,8 +132,8 @@ def test_diff_map_shows_template_names_literally(tmp_path):
 
 
 def test_tianditu_key_is_not_template_source(monkeypatch):
-    from wlgeo.errors import MapError
-    from wlgeo.maps import folium_map
+    from wlgeo.model.errors import MapError
+    from wlgeo.products.maps import folium_map
     import wlgeo
     from wlgeo.io.pack import LayerPack
 
@@ -147,7 +147,7 @@ def test_tianditu_key_is_not_template_source(monkeypatch):
 import hostile_fixtures as hf  # noqa: E402
 
 import wlgeo  # noqa: E402
-from wlgeo.errors import LayerError, ReadError, WlgeoError  # noqa: E402
+from wlgeo.model.errors import LayerError, ReadError, WlgeoError  # noqa: E402
 
 X0, Y0 = 460_000.0, 3_250_000.0
 BUBIAO = """[属性描述]
@@ -299,7 +299,7 @@ def test_paths_with_exclamation_marks_are_read(tmp_path):
     ("min_overlap_m2 = 1e300\n", "min_overlap_m2"),
 ])
 def test_scenario_numbers_bounded_with_the_allowed_range(tmp_path, text, field):
-    from wlgeo.errors import ScenarioError
+    from wlgeo.model.errors import ScenarioError
 
     path = tmp_path / "s.toml"
     path.write_text(text, encoding="utf-8")
@@ -319,7 +319,7 @@ def test_scenario_bound_in_the_cli(tmp_path):
 
 
 def test_room_for_sites_with_a_huge_cap_over_a_tiny_site():
-    from wlgeo.siting.select import room_for_sites
+    from wlgeo.engine.siting.select import room_for_sites
 
     scenario = wlgeo.Scenario(max_total_capacity=1e6, max_quarries=None,
                               siting={"new_site_capacity": 5e-324, "max_new_sites": 7})
@@ -332,7 +332,7 @@ def test_room_for_sites_with_a_huge_cap_over_a_tiny_site():
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
-from wlgeo.resources import (  # noqa: E402
+from wlgeo.model.resources import (  # noqa: E402
     MemoryBudget,
     ResourceError,
     parse_memory_limit,
@@ -382,7 +382,7 @@ def test_dem_grid_refused_before_it_is_read(tmp_path):
     import rasterio
     from affine import Affine
 
-    from wlgeo.siting.grid import read_dem
+    from wlgeo.engine.siting.grid import read_dem
 
     dem = tmp_path / "dem_1m.tif"
     with rasterio.open(dem, "w", driver="GTiff", width=60_000, height=50_000, count=1, dtype="float32",
@@ -395,8 +395,8 @@ def test_dem_grid_refused_before_it_is_read(tmp_path):
 
 
 def test_distance_transform_refused_under_the_budget():
-    from wlgeo.siting.factors import distance_to
-    from wlgeo.siting.grid import grid_from_bounds
+    from wlgeo.engine.siting.factors import distance_to
+    from wlgeo.engine.siting.grid import grid_from_bounds
 
     grid = grid_from_bounds((450_000, 3_200_000, 470_000, 3_220_000), 10.0)  # 2000 × 2000 cells
     far_port = [shapely.Point(520_000, 3_210_000)]  # 50 km east: padding to reach it makes 2000 × 7000 cells
@@ -409,8 +409,8 @@ def test_distance_transform_refused_under_the_budget():
 
 
 def test_buffers_refused_under_the_budget():
-    from wlgeo.siting.grid import grid_from_bounds
-    from wlgeo.siting.mask import burn_outside
+    from wlgeo.engine.siting.grid import grid_from_bounds
+    from wlgeo.engine.siting.mask import burn_outside
 
     grid = grid_from_bounds((450_000, 3_200_000, 460_000, 3_210_000), 50.0)
     rng = np.random.default_rng(0)
@@ -426,7 +426,7 @@ def test_buffers_refused_under_the_budget():
 
 
 def test_candidate_pairs_refused_under_the_budget():
-    from wlgeo.classify import consolidation_links, estimate_pairs
+    from wlgeo.engine.classify import consolidation_links, estimate_pairs
 
     rng = np.random.default_rng(1)
     xy = rng.random((20_000, 2)) * 5_000  # 20 000 quarries in 5 km × 5 km, all within 10 km of each other
@@ -448,7 +448,7 @@ def test_estimate_pairs_counts_near_pairs():
 
 
 def estimate_pairs_of(xy, d):
-    from wlgeo.classify import estimate_pairs
+    from wlgeo.engine.classify import estimate_pairs
 
     return estimate_pairs(shapely.points(np.asarray(xy, dtype=float)), d)
 
@@ -473,7 +473,7 @@ def test_memory_limit_in_the_cli(tmp_path):
 
 
 def test_bidi_controls_removed_from_file_names():
-    from wlgeo.export import safe_filename
+    from wlgeo.products.export import safe_filename
 
     assert safe_filename("和顺镇\u202egpj.exe") == "和顺镇gpj.exe"
     for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c":
@@ -500,14 +500,14 @@ def test_export_file_names_without_bidi(tmp_path):
 def test_failed_run_leaves_nothing_and_keeps_the_previous_run(tmp_path, monkeypatch):
     """A run failing while writing (here: the map cannot be made) leaves no plan.gpkg of its own,
     no temporary directory, and a previous run in the directory untouched."""
-    from wlgeo.errors import MapError
+    from wlgeo.model.errors import MapError
 
     pack = tmp_path / "pack.gpkg"
     fx.write_pack(pack)
     out = tmp_path / "run"
     import importlib
 
-    plan_module = importlib.import_module("wlgeo.plan")
+    plan_module = importlib.import_module("wlgeo.runs.plan")
 
     first = plan_module.run_plan(pack, out_dir=out, sites=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -687,6 +687,6 @@ def test_zero_area_polygons_do_not_break_the_zone_choice(tmp_path):
         assert len(str(err).splitlines()) == 1
     else:
         assert frame.crs.to_epsg() == 4545 and len(frame) == 2
-    from wlgeo.crs import working_crs_for
+    from wlgeo.model.crs import working_crs_for
 
     assert working_crs_for(shapely.Polygon([(107.75, 29.35)] * 4)).to_epsg() == 4545

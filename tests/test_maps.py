@@ -13,11 +13,11 @@ import pytest
 import shapely
 
 from browser import Chromium
-from wlgeo.crs import wgs84_to_gcj02
-from wlgeo.errors import MapError, OutputError, WlgeoError
+from wlgeo.model.crs import wgs84_to_gcj02
+from wlgeo.model.errors import MapError, OutputError, WlgeoError
 from wlgeo.io.pack import LayerPack
-from wlgeo.maps import OUTLINE_ZOOM, folium_map, reason_items
-from wlgeo.webmap import save_map
+from wlgeo.products.maps import OUTLINE_ZOOM, folium_map, reason_items
+from wlgeo.products.webmap import save_map
 
 X0, Y0 = 460_000.0, 3_250_000.0
 XSS_IMG = "<img src=x onerror=window.__xss=1>"
@@ -143,7 +143,7 @@ def test_geometry_quantised_and_in_wgs84(loaded):
 
 
 def test_varints_round_trip():
-    from wlgeo.webmap import decode_varints, encode_varints
+    from wlgeo.products.webmap import decode_varints, encode_varints
 
     values = np.array([0, 1, -1, 15, 16, -16, -17, 31, 32, 1023, -1024, 2**31, -(2**35) + 3])
     text = encode_varints(values)
@@ -535,7 +535,7 @@ def test_diff_map_uses_the_same_dots(browser2, tmp_path):
     import plan_fixtures as fx
 
     import wlgeo
-    from wlgeo.compare import diff_map
+    from wlgeo.review.compare import diff_map
 
     pack = LayerPack(fx.layers())
     a = wlgeo.plan(pack, wlgeo.Scenario(), sites=False)

@@ -13,7 +13,7 @@ from shapely import LineString, MultiPolygon, Point, Polygon
 
 import wlgeo
 from wlgeo import LayerPack, Scenario
-from wlgeo.overlay import (
+from wlgeo.engine.overlay import (
     METRIC_COLUMNS,
     constraint_metrics,
     nearest_distance,

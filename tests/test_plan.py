@@ -26,9 +26,9 @@ import shapely
 
 import plan_fixtures as fx
 from wlgeo import OutputError, PackError, PlanResult, Scenario, plan, read_layer, run
-from wlgeo.diff import diff_runs
+from wlgeo.review.diff import diff_runs
 from wlgeo.io.pack import LayerPack
-from wlgeo.report import TOTAL_ROW, TOWN_COLUMN, atomic_write, quarry_towns
+from wlgeo.products.report import TOTAL_ROW, TOWN_COLUMN, atomic_write, quarry_towns
 
 COUNT = "{} 数量 {} count"
 CAP = "{} 产能 {} capacity (万吨/年)"

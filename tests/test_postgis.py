@@ -25,7 +25,7 @@ from city_fixtures import city_layers, write_pack
 
 import wlgeo
 from wlgeo.cli import main
-from wlgeo.errors import CRSError, ReadError
+from wlgeo.model.errors import CRSError, ReadError
 
 PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 

@@ -21,9 +21,9 @@ import pytest
 from PIL import Image
 from shapely.geometry import LineString, box
 
-from wlgeo.export import export_plan
+from wlgeo.products.export import export_plan
 from wlgeo.io.gpkg import write_geopackage
-from wlgeo.style import DECISION_SYMBOLS, LAYER_SYMBOLS, QUARRY_SYMBOL, ROAD_KIND_SYMBOLS
+from wlgeo.products.style import DECISION_SYMBOLS, LAYER_SYMBOLS, QUARRY_SYMBOL, ROAD_KIND_SYMBOLS
 
 REPO = Path(__file__).resolve().parents[1]
 CHECK = REPO / "scripts" / "qgis_check.py"

@@ -11,8 +11,8 @@ import pytest
 
 import wlgeo
 from wlgeo import ReadError, Scenario, ScenarioError, load_scenario
-from wlgeo.scenario import SitingParams, list_presets
-from wlgeo.schema import PROTECTED_KINDS
+from wlgeo.model.scenario import SitingParams, list_presets
+from wlgeo.model.schema import PROTECTED_KINDS
 
 
 def write(tmp_path, text, name="sc.toml"):

@@ -13,10 +13,10 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-import wlgeo.fonts as fonts
+import wlgeo.products.fonts as fonts
 from test_maps import _pack, _result
-from wlgeo.errors import MapError, OutputError, WlgeoWarning
-from wlgeo.sheet import map_sheet, sheet_figure
+from wlgeo.model.errors import MapError, OutputError, WlgeoWarning
+from wlgeo.products.sheet import map_sheet, sheet_figure
 
 TITLE = "武隆区碎石矿山布局规划图 — baseline"
 

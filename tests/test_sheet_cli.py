@@ -9,7 +9,7 @@ in each, chosen so each town holds a different decision (DESIGN §4, by hand):
 - ``../x``: C1 (no town field) small (20 < 50) and alone → expire.
 
 Colours are counted in the PNGs: a decision's polygon fill (opacity 0.75) over the white map is
-0.75 × fill + 0.25 × 255 per channel, worked out here from the hex codes of wlgeo.style.
+0.75 × fill + 0.25 × 255 per channel, worked out here from the hex codes of wlgeo.products.style.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ import shapely
 from PIL import Image
 
 import wlgeo
-from wlgeo.runs import load_run
-from wlgeo.sheet import sheet_figure
+from wlgeo.runs.reader import load_run
+from wlgeo.products.sheet import sheet_figure
 
 CRS = "EPSG:4545"
 X0, Y0 = 450_000.0, 3_250_000.0
 TOWNS = ["和顺镇", "白马镇", "../x"]
 FILES = {"和顺镇": "和顺镇.png", "白马镇": "白马镇.png", "../x": "__x.png"}
-# fill colours of wlgeo.style.DECISION_SYMBOLS, copied by hand
+# fill colours of wlgeo.products.style.DECISION_SYMBOLS, copied by hand
 FILL = {"close": "#e31a1c", "expire": "#fd8d3c", "retain": "#33a02c", "consolidate": "#1f78b4"}
 TOWN_DECISION = {"和顺镇": "close", "白马镇": "retain", "../x": "expire"}
 A3_50DPI = (int(420 / 25.4 * 50), int(297 / 25.4 * 50))  # matplotlib truncates inches × dpi

@@ -13,11 +13,11 @@ from matplotlib.patches import PathPatch
 from matplotlib.colors import to_hex
 
 import wlgeo
-from wlgeo.export import assign_towns
-from wlgeo.labels import LABEL_GID
-from wlgeo.plan import demo_pack_path
-from wlgeo.sheet import sheet_figure
-from wlgeo.style import LAYER_SYMBOLS, ROAD_KIND_SYMBOLS, is_synthetic
+from wlgeo.products.export import assign_towns
+from wlgeo.products.labels import LABEL_GID
+from wlgeo.runs.plan import demo_pack_path
+from wlgeo.products.sheet import sheet_figure
+from wlgeo.products.style import LAYER_SYMBOLS, ROAD_KIND_SYMBOLS, is_synthetic
 
 
 @pytest.fixture(scope="module")

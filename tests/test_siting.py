@@ -18,8 +18,8 @@ from affine import Affine
 from shapely.geometry import LineString, Point, box
 
 from wlgeo import LayerPack, Scenario
-from wlgeo.errors import CRSError, LayerError
-from wlgeo.siting import (
+from wlgeo.model.errors import CRSError, LayerError
+from wlgeo.engine.siting import (
     Grid,
     burn_inside,
     burn_outside,
@@ -33,7 +33,7 @@ from wlgeo.siting import (
     weighted_sum,
     write_raster,
 )
-from wlgeo.crs import WORKING_CRS
+from wlgeo.model.crs import WORKING_CRS
 
 X0, Y0 = 450_000.0, 3_250_000.0  # a corner inside Wulong's GK extent
 CRS = "EPSG:4545"

@@ -12,10 +12,10 @@ import shapely
 from affine import Affine
 
 from wlgeo import Scenario
-from wlgeo.crs import WORKING_CRS
-from wlgeo.siting import Grid, propose_sites
-from wlgeo.siting.optimal import Caps, choose_sites, conflict_pairs, solve_selection
-from wlgeo.siting.select import candidate_ground
+from wlgeo.model.crs import WORKING_CRS
+from wlgeo.engine.siting import Grid, propose_sites
+from wlgeo.engine.siting.optimal import Caps, choose_sites, conflict_pairs, solve_selection
+from wlgeo.engine.siting.select import candidate_ground
 
 X0, Y0 = 450_000.0, 3_250_000.0
 CELL = 10.0
@@ -96,9 +96,9 @@ def test_no_room_under_the_caps_is_said():
 
 
 def test_block_conflicts_and_cliques_agree_with_polygon_distances():
-    from wlgeo.siting import grid_from_bounds
-    from wlgeo.siting.optimal import block_cliques, block_conflicts
-    from wlgeo.siting.select import polygonise
+    from wlgeo.engine.siting import grid_from_bounds
+    from wlgeo.engine.siting.optimal import block_cliques, block_conflicts
+    from wlgeo.engine.siting.select import polygonise
 
     grid = grid_from_bounds((X0, Y0, X0 + 3000, Y0 + 3000), 30)
     rng = np.random.default_rng(7)

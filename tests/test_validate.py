@@ -10,7 +10,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 import wlgeo
 from wlgeo import LayerError, LayerPack, check_pack, normalise_quarries, read_pack
-from wlgeo.validate import parse_date_series
+from wlgeo.io.validate import parse_date_series
 
 CRS = "EPSG:4545"
 # District: a 60 km square inside Wulong's EPSG:4545 extent.

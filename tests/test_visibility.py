@@ -20,10 +20,10 @@ from shapely.geometry import LineString, box
 
 import wlgeo
 from wlgeo import LayerPack, Scenario
-from wlgeo.crs import WORKING_CRS
-from wlgeo.errors import PackError
-from wlgeo.siting import Grid, propose_sites, read_dem
-from wlgeo.visibility import EARTH_RADIUS_M, REFRACTION, line_of_sight, observer_points, quarry_visibility, visible_cells
+from wlgeo.model.crs import WORKING_CRS
+from wlgeo.model.errors import PackError
+from wlgeo.engine.siting import Grid, propose_sites, read_dem
+from wlgeo.engine.visibility import EARTH_RADIUS_M, REFRACTION, line_of_sight, observer_points, quarry_visibility, visible_cells
 
 X0, Y0 = 450_000.0, 3_250_000.0
 CELL = 50.0

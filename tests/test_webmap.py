@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 
 from browser import Chromium
 from test_maps import X0, Y0, _pack, _result
-from wlgeo.webmap import map_html, save_map
+from wlgeo.products.webmap import map_html, save_map
 
 TEMPLATE = "{{7*7}}"
 TEMPLATE_PY = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
@@ -154,7 +154,7 @@ def test_chinese_draws_without_any_system_cjk_font(tmp_path):
 
 
 def test_basemaps_and_tianditu_key(monkeypatch):
-    from wlgeo.errors import MapError
+    from wlgeo.model.errors import MapError
 
     monkeypatch.delenv("TIANDITU_KEY", raising=False)
     with pytest.raises(MapError, match="TIANDITU_KEY"):
@@ -171,7 +171,7 @@ def test_basemaps_and_tianditu_key(monkeypatch):
 
 def _decode(level: dict, origin) -> list:
     """An independent decoder of one encoded level: per feature, a list of polygons (rings)."""
-    from wlgeo.webmap import decode_varints
+    from wlgeo.products.webmap import decode_varints
 
     parts, rings, verts = (decode_varints(level[k]) for k in ("p", "r", "v"))
     xy = decode_varints(level["c"]).reshape(-1, 2).cumsum(axis=0) * level["q"] + np.asarray(origin)

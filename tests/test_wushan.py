@@ -22,7 +22,7 @@ from osgeo_utils.samples import validate_gpkg
 
 import wlgeo
 from wlgeo import CRSError, read_pack
-from wlgeo.sheet import sheet_figure
+from wlgeo.products.sheet import sheet_figure
 
 pytestmark = pytest.mark.filterwarnings("ignore::wlgeo.WlgeoWarning")
 
@@ -119,7 +119,7 @@ def test_run_writes_everything_in_zone_37_and_titles_the_district(run_dir):
     assert "巫山县碎石矿山布局规划图 — 基准方案" in (out / "map.html").read_text(encoding="utf-8")
     with rasterio.open(out / "suitability.tif") as src:
         assert src.crs.to_epsg() == 4546
-    reread = wlgeo.runs.read_plan_layers(plan_gpkg)
+    reread = wlgeo.runs.reader.read_plan_layers(plan_gpkg)
     assert reread["quarries"].crs.to_epsg() == 4546
 
 
@@ -254,7 +254,7 @@ def test_the_hand_worked_pack_planned_in_zone_40(tmp_path):
         frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
     pack = read_pack(path)
     assert pack.working_crs.to_epsg() == 4549 and pack.district == "测试区"
-    from wlgeo.plan import run_plan
+    from wlgeo.runs.plan import run_plan
 
     out = run_plan(pack, out_dir=tmp_path / "run", sites=False)
     q = out.result.quarries.set_index("quarry_id")

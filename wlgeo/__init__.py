@@ -5,7 +5,7 @@ The public API is listed in ``__all__``; everything else is internal.
 
 from __future__ import annotations
 
-from . import interrupt as _interrupt
+from wlgeo.io import interrupt as _interrupt
 
 # The wlgeo command handles SIGINT/SIGTERM (one line, exit 130/143) from its first line on,
 # before anything else is imported; a library user's process is left alone.
@@ -13,11 +13,9 @@ _interrupt.install_for_cli()
 
 import importlib  # noqa: E402
 import logging  # noqa: E402
-import sys  # noqa: E402
-import types  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
-from .errors import (
+from wlgeo.model.errors import (
     CRSError,
     CRSWarning,
     DatumWarning,
@@ -40,43 +38,43 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 #: geopandas, shapely, pyproj, folium, matplotlib, rasterio or scipy): each module is imported the
 #: first time one of its names is used, so ``wlgeo --help`` starts fast.
 _LAZY: dict[str, str] = {
-    "WORKING_CRS": ".crs",
-    "gcj02_to_wgs84": ".crs",
-    "wgs84_to_gcj02": ".crs",
-    "Comparison": ".compare",
-    "compare": ".compare",
-    "diff_map": ".compare",
-    "plot_sweep": ".compare",
-    "sweep": ".compare",
-    "ExportReport": ".export",
-    "export_plan": ".export",
-    "LayerPack": ".io",
-    "read_gpkg_metadata": ".io",
-    "read_layer": ".io",
-    "read_pack": ".io",
-    "write_geopackage": ".io",
-    "folium_map": ".maps",
-    "save_map": ".webmap",
-    "PlanResult": ".plan",
-    "plan": ".plan",
-    "run": ".plan",
-    "map_sheet": ".sheet",
-    "load_run": ".runs",
-    "run_sheets": ".runs",
-    "SitingResult": ".siting",
-    "propose_sites": ".siting",
-    "write_raster": ".siting",
-    "Scenario": ".scenario",
-    "SitingParams": ".scenario",
-    "VisibilityParams": ".scenario",
-    "list_presets": ".scenario",
-    "load_scenario": ".scenario",
-    "Problem": ".validate",
-    "ValidationReport": ".validate",
-    "check_pack": ".validate",
-    "normalise_quarries": ".validate",
-    "InitResult": ".catalog_init",
-    "init_catalog": ".catalog_init",
+    "WORKING_CRS": "wlgeo.model.crs",
+    "gcj02_to_wgs84": "wlgeo.model.crs",
+    "wgs84_to_gcj02": "wlgeo.model.crs",
+    "Comparison": "wlgeo.review.compare",
+    "compare": "wlgeo.review.compare",
+    "diff_map": "wlgeo.review.compare",
+    "plot_sweep": "wlgeo.review.compare",
+    "sweep": "wlgeo.review.compare",
+    "ExportReport": "wlgeo.products.export",
+    "export_plan": "wlgeo.products.export",
+    "LayerPack": "wlgeo.io",
+    "read_gpkg_metadata": "wlgeo.io",
+    "read_layer": "wlgeo.io",
+    "read_pack": "wlgeo.io",
+    "write_geopackage": "wlgeo.io",
+    "folium_map": "wlgeo.products.maps",
+    "save_map": "wlgeo.products.webmap",
+    "PlanResult": "wlgeo.runs.plan",
+    "plan": "wlgeo.runs.plan",
+    "run": "wlgeo.runs.plan",
+    "map_sheet": "wlgeo.products.sheet",
+    "load_run": "wlgeo.runs.reader",
+    "run_sheets": "wlgeo.runs.reader",
+    "SitingResult": "wlgeo.engine.siting",
+    "propose_sites": "wlgeo.engine.siting",
+    "write_raster": "wlgeo.engine.siting",
+    "Scenario": "wlgeo.model.scenario",
+    "SitingParams": "wlgeo.model.scenario",
+    "VisibilityParams": "wlgeo.model.scenario",
+    "list_presets": "wlgeo.model.scenario",
+    "load_scenario": "wlgeo.model.scenario",
+    "Problem": "wlgeo.io.validate",
+    "ValidationReport": "wlgeo.io.validate",
+    "check_pack": "wlgeo.io.validate",
+    "normalise_quarries": "wlgeo.io.validate",
+    "InitResult": "wlgeo.io.catalog_init",
+    "init_catalog": "wlgeo.io.catalog_init",
 }
 
 
@@ -85,7 +83,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'wlgeo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
@@ -94,38 +92,22 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-class _Package(types.ModuleType):
-    """The ``wlgeo`` package object: ``wlgeo.plan`` and ``wlgeo.compare`` stay the *functions*.
-
-    Importing the submodules ``wlgeo.plan`` / ``wlgeo.compare`` would otherwise bind the
-    modules over the public functions of the same name (the eager ``__init__`` used to rebind
-    them); the modules remain reachable as ``sys.modules["wlgeo.plan"]`` and through
-    ``from wlgeo.plan import ...``.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("plan", "compare") and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 if TYPE_CHECKING:  # what static tools and IDEs see
-    from .compare import Comparison, compare, diff_map, plot_sweep, sweep
-    from .crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
-    from .export import ExportReport, export_plan
-    from .io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
-    from .maps import folium_map
-    from .webmap import save_map
-    from .plan import PlanResult, plan, run
-    from .runs import load_run, run_sheets
-    from .scenario import Scenario, SitingParams, VisibilityParams, list_presets, load_scenario
-    from .sheet import map_sheet
-    from .siting import SitingResult, propose_sites, write_raster
-    from .validate import Problem, ValidationReport, check_pack, normalise_quarries
-    from .catalog_init import InitResult, init_catalog
+    from wlgeo.review.compare import Comparison, compare, diff_map, plot_sweep, sweep
+    from wlgeo.model.crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
+    from wlgeo.products.export import ExportReport, export_plan
+    from wlgeo.io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
+    from wlgeo.products.maps import folium_map
+    from wlgeo.products.webmap import save_map
+    from wlgeo.runs.plan import PlanResult, plan, run
+    from wlgeo.runs.reader import load_run, run_sheets
+    from wlgeo.model.scenario import Scenario, SitingParams, VisibilityParams, list_presets, load_scenario
+    from wlgeo.products.sheet import map_sheet
+    from wlgeo.engine.siting import SitingResult, propose_sites, write_raster
+    from wlgeo.io.validate import Problem, ValidationReport, check_pack, normalise_quarries
+    from wlgeo.io.catalog_init import InitResult, init_catalog
 
 __all__ = [
     "__version__",

@@ -3,7 +3,7 @@
 Every command parses its options, calls one library function and reports. What is shared lives
 here once:
 
-- :class:`WlgeoGroup` turns every :class:`~wlgeo.errors.WlgeoError` (and any ``OSError``) raised
+- :class:`WlgeoGroup` turns every :class:`~wlgeo.model.errors.WlgeoError` (and any ``OSError``) raised
   by a command into a one-line ``error: ...`` on stderr and exit code 2 — never a traceback for
   bad input. An unexpected exception is a bug: one line and exit code 3 (``-vv`` logs the
   traceback).
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import sys
 
-from . import interrupt
+from wlgeo.io import interrupt
 
 interrupt.install_for_cli()  # the wlgeo command: SIGINT/SIGTERM give one line and exit 130/143 from here on
 
@@ -42,9 +42,9 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from . import __version__  # noqa: E402
-from .errors import WlgeoError, WlgeoWarning  # noqa: E402
-from .schema import LAYER_NAMES  # noqa: E402
+from wlgeo import __version__  # noqa: E402
+from wlgeo.model.errors import WlgeoError, WlgeoWarning  # noqa: E402
+from wlgeo.model.schema import LAYER_NAMES  # noqa: E402
 
 __all__ = [
     "main",
@@ -137,7 +137,7 @@ class WlgeoGroup(click.Group):
     """A click group whose commands report bad input in one line and exit 2."""
 
     def main(self, *args, **kwargs):
-        """Run the command; SIGINT/SIGTERM end it with one line and exit 130/143 (:mod:`wlgeo.interrupt`)."""
+        """Run the command; SIGINT/SIGTERM end it with one line and exit 130/143 (:mod:`wlgeo.io.interrupt`)."""
         with interrupt.armed():
             try:
                 return super().main(*args, **kwargs)
@@ -231,7 +231,7 @@ def validate(ctx: click.Context, pack: Path, strict: bool, repair: bool) -> None
     Exits 0 when the pack has no errors (with --strict: no warnings either), 1 when it has, and
     2 when it cannot be read at all.
     """
-    from .validate import check_pack
+    from wlgeo.io.validate import check_pack
 
     report = check_pack(pack, strict=strict, repair=repair)
     echo(report.to_text())
@@ -255,7 +255,7 @@ def init(ctx: click.Context, folder: Path, out: Path, overwrite: bool, max_files
     validates, 1 when validation found errors (fix the catalog, then `wlgeo validate`), 2 on bad
     input.
     """
-    from .catalog_init import init_catalog
+    from wlgeo.io.catalog_init import init_catalog
 
     bar = None
 
@@ -303,7 +303,7 @@ def import_(
     SOURCE is a GeoPackage, shapefile, GeoJSON, 部标 TXT or corner table. The pack is written
     safely: a copy is changed and renamed over the original only when complete.
     """
-    from .io.append import import_layer
+    from wlgeo.io.append import import_layer
 
     result = import_layer(
         source,
@@ -334,7 +334,7 @@ def export(ctx: click.Context, plan_gpkg: Path, by: str, out: Path, layers: str 
     Each file is valid, styled for QGIS and carries the plan's metadata; index.csv lists every
     file with its feature counts. Exits 1 when some outputs failed (the others are whole).
     """
-    from .export import export_plan
+    from wlgeo.products.export import export_plan
 
     bar = None
 
@@ -447,7 +447,7 @@ def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwr
     Exit codes: 0 plan written and every cap met; 1 plan written but a cap is not met; 2 bad
     input (nothing written); 3 internal error.
     """
-    from .plan import run_plan
+    from wlgeo.runs.plan import run_plan
 
     if engine == "local" and (workers is not None or scheduler is not None):
         raise click.UsageError("--workers and --scheduler need --engine dask")
@@ -473,7 +473,7 @@ def demo(ctx: click.Context, scenario: str | None, out: Path | None, overwrite: 
     A previous demo output in the directory is replaced; any other non-empty directory is
     refused unless --overwrite. Exit codes as for `wlgeo run`: 0 caps met, 1 a cap not met.
     """
-    from .plan import DEMO_OUT, run_demo
+    from wlgeo.runs.plan import DEMO_OUT, run_demo
 
     output = run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites, basemap=basemap,
                       memory_limit=memory_limit)
@@ -489,7 +489,7 @@ def diff(run_a: Path, run_b: Path) -> None:
 
     RUN_A and RUN_B are directories written by `wlgeo run` (or their plan.gpkg).
     """
-    from .diff import diff_runs
+    from wlgeo.review.diff import diff_runs
 
     echo(diff_runs(run_a, run_b).to_text())
 
@@ -516,8 +516,8 @@ def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns
     its sheet, named after it (和顺镇.png); --town NAME draws only the towns named. Exits 1 when
     some sheets failed (the others are whole).
     """
-    from .cityrun import district_run
-    from .runs import plan_file, run_sheets
+    from wlgeo.runs.city import district_run
+    from wlgeo.runs.reader import plan_file, run_sheets
 
     if run.is_dir():
         run = district_run(run, district)
@@ -559,10 +559,10 @@ def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns
 @overwrite_option
 def map_(run: Path, district: str | None, out: Path | None, basemap: str, overwrite: bool) -> None:
     """Draw the interactive map (map.html, offline) of a run, or of one district of a city run (交互地图)."""
-    from .cityrun import district_run
-    from .errors import OutputError
-    from .maps import save_map
-    from .runs import load_run
+    from wlgeo.runs.city import district_run
+    from wlgeo.model.errors import OutputError
+    from wlgeo.products.maps import save_map
+    from wlgeo.runs.reader import load_run
 
     folder = district_run(run, district) if run.is_dir() else run
     plan, pack = load_run(folder)

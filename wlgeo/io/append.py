@@ -16,13 +16,13 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from ..errors import OPTION_SLOT, LayerError, OutputError, ReadError
-from ..schema import LAYER_NAMES, LAYERS
-from .gpkg import layer_identifier
-from .read import read_layer
-from .vector import list_layers
-from .atomic import atomic_path
-from .paths import gdal_path
+from wlgeo.model.errors import OPTION_SLOT, LayerError, OutputError, ReadError
+from wlgeo.model.schema import LAYER_NAMES, LAYERS
+from wlgeo.io.gpkg import layer_identifier
+from wlgeo.io.read import read_layer
+from wlgeo.io.vector import list_layers
+from wlgeo.io.atomic import atomic_path
+from wlgeo.io.paths import gdal_path
 
 __all__ = ["ImportResult", "add_layer", "import_layer", "canonical_columns"]
 

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
-from .. import interrupt
-from ..errors import OutputError, WlgeoError
+from wlgeo.io import interrupt
+from wlgeo.model.errors import OutputError, WlgeoError
 
 __all__ = ["atomic_path", "atomic_write", "refuse_existing", "staged_dir"]
 
@@ -42,7 +42,7 @@ def atomic_path(path: str | PathLike, *, what: str = "file") -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix); rename it onto ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left as it was; errors that
-    are not wlgeo's own become :class:`~wlgeo.errors.OutputError` naming ``path``.
+    are not wlgeo's own become :class:`~wlgeo.model.errors.OutputError` naming ``path``.
 
     Examples
     --------
@@ -76,7 +76,7 @@ def atomic_write(path: str | PathLike, write: Callable[[Path], None], *, what: s
 
 
 def refuse_existing(paths, *, out_dir: str | PathLike, what: str = "output") -> None:
-    """Raise :class:`~wlgeo.errors.OutputError` naming the files of ``paths`` that already exist.
+    """Raise :class:`~wlgeo.model.errors.OutputError` naming the files of ``paths`` that already exist.
 
     Batch writers call it before writing anything, so that a refused batch changes nothing.
     """
@@ -103,7 +103,7 @@ def staged_dir(out_dir: str | PathLike, *, owned: Iterable[str] = ()) -> Iterato
       into a folder with other things in it): each staged file is renamed onto its namesake,
       ``owned`` files not written this time are removed, the other files are left alone.
 
-    The renames run with SIGINT/SIGTERM held back (:func:`wlgeo.interrupt.deferred`). On any
+    The renames run with SIGINT/SIGTERM held back (:func:`wlgeo.io.interrupt.deferred`). On any
     exception or signal the staging directory is removed and ``out_dir`` is left as it was.
     """
     out_dir = Path(os.path.abspath(out_dir))

@@ -27,9 +27,9 @@ import geopandas as gpd
 import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 
-from ..errors import CRSError, LayerError
-from .gridhint import datum_from_text, hint_from_header
-from .raw import RawLayer, read_text_file
+from wlgeo.model.errors import CRSError, LayerError
+from wlgeo.io.gridhint import datum_from_text, hint_from_header
+from wlgeo.io.raw import RawLayer, read_text_file
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import os
 import re
 from pathlib import Path
 
-from ..schema import LAYER_NAMES, LAYERS
-from .infer import CatalogProposal, LayerProposal, Unplaced
+from wlgeo.model.schema import LAYER_NAMES, LAYERS
+from wlgeo.io.infer import CatalogProposal, LayerProposal, Unplaced
 
 __all__ = ["proposal_to_toml", "toml_string", "toml_key"]
 

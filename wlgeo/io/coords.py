@@ -12,7 +12,7 @@ as a note:
 3. undo the GCJ-02 offset when asked (lon/lat inside China only);
 4. refuse a layer that lies outside the region it belongs to, naming where it lies;
 5. reproject to the working CRS: the one given, else the CGCS2000 3-degree GK zone holding
-   the data's centre (:func:`wlgeo.crs.working_crs_for`).
+   the data's centre (:func:`wlgeo.model.crs.working_crs_for`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as ProjCRSError
 
-from ..crs import (
+from wlgeo.model.crs import (
     GK_ZONES,
     LONLAT_CRS,
     WORKING_CRS,
@@ -42,8 +42,8 @@ from ..crs import (
     out_of_china,
     working_crs_for,
 )
-from ..errors import CRSError, CRSWarning, DatumWarning
-from .gridhint import GridHint
+from wlgeo.model.errors import CRSError, CRSWarning, DatumWarning
+from wlgeo.io.gridhint import GridHint
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _strip_prefix(frame, zone: int):
 
 
 def _loc(where: dict) -> str:
-    from ..errors import where as fmt
+    from wlgeo.model.errors import where as fmt
 
     return fmt(where.get("path"), layer=where.get("layer"))
 

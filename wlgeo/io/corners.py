@@ -20,11 +20,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from ..errors import LayerError, ReadError
-from ..schema import LAYERS
-from .bubiao import assemble_polygon, invalid_geometry_notes
-from .gridhint import GridHint, hint_from_text
-from .raw import RawLayer, read_text_file
+from wlgeo.model.errors import LayerError, ReadError
+from wlgeo.model.schema import LAYERS
+from wlgeo.io.bubiao import assemble_polygon, invalid_geometry_notes
+from wlgeo.io.gridhint import GridHint, hint_from_text
+from wlgeo.io.raw import RawLayer, read_text_file
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ writes, beyond what a plain ``to_file`` does:
   ``description`` is filled;
 - dates as GeoPackage ``DATE`` fields (``license_end``, ``license_start``, any column of
   :class:`datetime.date` values), booleans as ``BOOLEAN``;
-- Chinese field aliases from :data:`wlgeo.schema.FIELD_ALIASES` in ``gpkg_data_columns``
+- Chinese field aliases from :data:`wlgeo.model.schema.FIELD_ALIASES` in ``gpkg_data_columns``
   (the *Schema* extension; GDAL >= 3.7 and QGIS read ``name`` as the field alias);
 - the caller's metadata (scenario, inputs, versions, ...) as one JSON document in
   ``gpkg_metadata`` referenced for the whole GeoPackage (``application/json``); GDAL lists it
   as dataset metadata item ``GPKG_METADATA_ITEM_1`` (``ogrinfo``, ``pyogrio.read_info``);
-- a QGIS default style per styled layer in ``layer_styles`` (see :mod:`wlgeo.qgis_style`).
+- a QGIS default style per styled layer in ``layer_styles`` (see :mod:`wlgeo.products.qgis_style`).
 
 The file is written under a temporary name in the target directory and renamed with
 :func:`os.replace` only when complete: an exception leaves no partial file and a pre-existing
@@ -38,11 +38,11 @@ import shapely
 from pyproj import CRS
 from pyogrio.raw import write as _ogr_write
 
-from ..crs import WORKING_CRS
-from ..errors import OutputError
-from ..schema import FIELD_ALIASES, LAYERS
-from .atomic import atomic_path
-from .paths import gdal_path
+from wlgeo.model.crs import WORKING_CRS
+from wlgeo.model.errors import OutputError
+from wlgeo.model.schema import FIELD_ALIASES, LAYERS
+from wlgeo.io.atomic import atomic_path
+from wlgeo.io.paths import gdal_path
 
 __all__ = [
     "write_geopackage",
@@ -122,7 +122,7 @@ def layer_identifier(name: str) -> str:
 
 
 def _default_description(name: str) -> str:
-    from ..style import DECISION_SYMBOLS, LAYER_SYMBOLS
+    from wlgeo.products.style import DECISION_SYMBOLS, LAYER_SYMBOLS
 
     if name == "quarries":
         classes = "/".join(s.label_zh for k, s in DECISION_SYMBOLS.items() if k != "new")
@@ -159,9 +159,9 @@ def write_geopackage(
         ``geopackage``-scope reference (read it back with :func:`read_gpkg_metadata`). Dates and
         paths are written as strings; NaN is refused.
     descriptions : layer name → ``gpkg_contents.description``; defaults to the bilingual label
-        of the layer in :mod:`wlgeo.style`.
+        of the layer in :mod:`wlgeo.products.style`.
     styles : write a QGIS default style for every layer the style spec knows; or a mapping layer
-        name → :class:`wlgeo.qgis_style.LayerStyle` made once by a caller writing many files
+        name → :class:`wlgeo.products.qgis_style.LayerStyle` made once by a caller writing many files
         (batch export), used for the layers it names (the others get their default style).
     overwrite : replace an existing file; without it an existing target is an error.
     crs : the CRS every layer is written in (a pack's working CRS); default: the first layer's
@@ -347,7 +347,7 @@ _MULTI_LAYERS = {"quarries", "consolidation_groups", "new_sites"}
 
 
 def _spec_geometry(name: str) -> str | None:
-    from ..style import LAYER_SYMBOLS
+    from wlgeo.products.style import LAYER_SYMBOLS
 
     if name in _MULTI_LAYERS:
         return "MultiPolygon"
@@ -573,7 +573,7 @@ CREATE TABLE "layer_styles" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
 def _write_styles(conn: sqlite3.Connection, frames: Mapping[str, gpd.GeoDataFrame], given: Mapping[str, Any]) -> None:
     """The QGIS ``layer_styles`` table (as QGIS and GDAL create it), registered as an attributes
     table in ``gpkg_contents``; written in the connection that writes aliases and metadata."""
-    from ..qgis_style import layer_style
+    from wlgeo.products.qgis_style import layer_style
 
     rows = []
     for name, frame in frames.items():

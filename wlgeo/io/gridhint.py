@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..crs import GK_ZONES, Datum
+from wlgeo.model.crs import GK_ZONES, Datum
 
 __all__ = ["GridHint", "hint_from_header", "hint_from_text", "datum_from_text", "LOCAL_GRID"]
 

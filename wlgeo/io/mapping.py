@@ -30,8 +30,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import LayerError, ReadError
-from ..values import id_text, is_missing
+from wlgeo.model.errors import LayerError, ReadError
+from wlgeo.model.values import id_text, is_missing
 
 __all__ = ["FieldMapping", "parse_mapping", "apply_mapping", "value_key", "UNITS", "MAPPING_KEYS"]
 

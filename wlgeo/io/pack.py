@@ -33,13 +33,13 @@ import geopandas as gpd
 
 from pyproj import CRS
 
-from ..crs import WORKING_CRS, check_working_crs, crs_label, data_centre, gk_grid, working_crs_for
-from ..errors import CRSError, ReadError
-from ..schema import LAYER_NAMES, PLAN_OUTPUT_LAYERS
-from .mapping import MAPPING_KEYS, FieldMapping, apply_mapping, parse_mapping
-from .paths import checked_path
-from .read import file_sha256, read_layer
-from .vector import list_layers
+from wlgeo.model.crs import WORKING_CRS, check_working_crs, crs_label, data_centre, gk_grid, working_crs_for
+from wlgeo.model.errors import CRSError, ReadError
+from wlgeo.model.schema import LAYER_NAMES, PLAN_OUTPUT_LAYERS
+from wlgeo.io.mapping import MAPPING_KEYS, FieldMapping, apply_mapping, parse_mapping
+from wlgeo.io.paths import checked_path
+from wlgeo.io.read import file_sha256, read_layer
+from wlgeo.io.vector import list_layers
 
 __all__ = ["LayerPack", "LayerSource", "PackSources", "ReadContext", "read_pack", "pack_sources", "read_source",
            "district_name", "lazy_source", "CATALOG_KEYS", "CATALOG_TOP_KEYS"]
@@ -187,7 +187,7 @@ class ReadContext:
             self.why = (f"the CGCS2000 3-degree Gauss-Kruger zone holding the centre of the '{name}' layer "
                         f"({lon:.3f}°E, {lat:.3f}°N → {zone})")
         if name == "boundary" and self.region is None:
-            from ..crs import LONLAT_CRS
+            from wlgeo.model.crs import LONLAT_CRS
 
             w, s, e, n = frame.to_crs(LONLAT_CRS).total_bounds
             m = REGION_MARGIN_DEG
@@ -247,7 +247,7 @@ class PackSources:
             if entry.name not in layers:
                 continue
             if "dsn" in entry.options:
-                from .sources import redact_dsn
+                from wlgeo.io.sources import redact_dsn
 
                 provenance[entry.name] = {"dsn": redact_dsn(entry.options["dsn"]), "table": entry.options.get("table"),
                                           "sql": entry.options.get("sql"),
@@ -430,7 +430,7 @@ def _database_entry(path: Path, name: str, entry: dict) -> LayerSource:
 
 def lazy_source(entry: LayerSource):
     """A windowed reader (:mod:`wlgeo.io.sources`) for a GeoParquet or PostGIS entry, else ``None``."""
-    from .sources import ParquetSource, PostGISSource, is_parquet_path
+    from wlgeo.io.sources import ParquetSource, PostGISSource, is_parquet_path
 
     if "dsn" in entry.options:
         return PostGISSource(entry.options["dsn"], table=entry.options.get("table"), sql=entry.options.get("sql"),
@@ -452,7 +452,7 @@ def _catalog_file(catalog: Path, raw, what: str) -> Path:
 
 def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """Rename Chinese-alias or DBF-truncated columns (``license_en``) to canonical names, noted."""
-    from .append import canonical_columns
+    from wlgeo.io.append import canonical_columns
 
     notes = frame.attrs.get("wlgeo_notes", [])
     renamed, mapping = canonical_columns(frame, name)

@@ -1,7 +1,7 @@
 """Local file paths: checked without surprises, and opened by GDAL as the files they name.
 
 :func:`checked_path` turns what the OS says about a path (a NUL byte, a name too long, a symlink
-loop, no permission) into a one-line :class:`~wlgeo.errors.ReadError` instead of a raw
+loop, no permission) into a one-line :class:`~wlgeo.model.errors.ReadError` instead of a raw
 ``ValueError``/``OSError``/``RuntimeError``.
 
 pyogrio reads ``!`` in a path as an archive separator (``data.zip!layer.shp``) and passes paths
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ReadError
+from wlgeo.model.errors import ReadError
 
 __all__ = ["gdal_path", "needs_alias", "checked_path", "MAX_PATH_CHARS"]
 

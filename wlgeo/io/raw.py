@@ -8,9 +8,9 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ..crs import Datum
-from .gridhint import GridHint
-from ..errors import EncodingGuessWarning, ReadError, where
+from wlgeo.model.crs import Datum
+from wlgeo.io.gridhint import GridHint
+from wlgeo.model.errors import EncodingGuessWarning, ReadError, where
 
 __all__ = ["RawLayer", "decode_text", "read_text_file"]
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from ..errors import ReadError
-from ..resources import check_memory, format_bytes
-from .coords import to_working_crs
-from .paths import checked_path
-from .raw import RawLayer
-from .vector import VECTOR_SUFFIXES, read_vector
+from wlgeo.model.errors import ReadError
+from wlgeo.model.resources import check_memory, format_bytes
+from wlgeo.io.coords import to_working_crs
+from wlgeo.io.paths import checked_path
+from wlgeo.io.raw import RawLayer
+from wlgeo.io.vector import VECTOR_SUFFIXES, read_vector
 
 __all__ = ["read_layer", "SUPPORTED_SUFFIXES", "file_sha256"]
 
@@ -73,11 +73,11 @@ def _check_read_memory(path: Path, suffix: str) -> None:
 def _read_raw(path: Path, *, layer, encoding) -> RawLayer:
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        from .bubiao import read_bubiao
+        from wlgeo.io.bubiao import read_bubiao
 
         return read_bubiao(path, encoding=encoding)
     if suffix in TABLE_SUFFIXES:
-        from .corners import read_corner_table
+        from wlgeo.io.corners import read_corner_table
 
         return read_corner_table(path, sheet=layer, encoding=encoding)
     return read_vector(path, layer=layer, encoding=encoding)

@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from ..errors import CRSError, ReadError
+from wlgeo.model.errors import CRSError, ReadError
 
 __all__ = [
     "LayerSource",

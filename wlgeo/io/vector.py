@@ -20,11 +20,11 @@ import shapely
 from pyogrio.errors import CRSError as OgrCRSError
 from pyogrio.errors import DataLayerError, DataSourceError, FeatureError, FieldError, GeometryError
 
-from ..crs import crs_label
-from ..errors import EncodingGuessWarning, ReadError, WlgeoWarning, where
-from .paths import gdal_path
-from .undecodable import check_plain_values, nested_value_error, undecodable_geometry
-from .raw import RawLayer
+from wlgeo.model.crs import crs_label
+from wlgeo.model.errors import EncodingGuessWarning, ReadError, WlgeoWarning, where
+from wlgeo.io.paths import gdal_path
+from wlgeo.io.undecodable import check_plain_values, nested_value_error, undecodable_geometry
+from wlgeo.io.raw import RawLayer
 
 __all__ = ["read_vector", "list_layers", "VECTOR_SUFFIXES"]
 

@@ -1,0 +1,851 @@
+"""Scenario review: compare two plans, map the changes, sweep one parameter.
+
+- :func:`compare` → :class:`Comparison`: the quarries whose decision changed (both decisions,
+  both reason sets and the rule or parameter that made the difference), counts and capacity by
+  decision and by town for plan A and plan B, the caps, new sites added or dropped, and the
+  scenario parameters that differ.
+- :func:`diff_map` — one offline map (:mod:`wlgeo.products.maps`) coloured by change
+  ("予以保留 Retain → 到期退出 Expire"): outline = decision in A, fill = decision in B.
+- :func:`sweep` — counts and capacity per decision, and whether the caps are met, as one
+  scenario parameter takes a list of values; :func:`plot_sweep` draws it with Chinese labels.
+
+:func:`wlgeo.review.diff.diff_runs` (``wlgeo diff RUN_A RUN_B``) compares run directories read from
+disk with the same core (:func:`decision_changes`).
+
+Examples
+--------
+>>> import wlgeo
+>>> a = wlgeo.plan("layers/wulong.gpkg", "baseline")  # doctest: +SKIP
+>>> b = wlgeo.plan("layers/wulong.gpkg", a.scenario.replace(name="wide", blast_distance_m=500))  # doctest: +SKIP
+>>> c = wlgeo.compare(a, b)  # doctest: +SKIP
+>>> c.changes[["quarry_id", "decision_a", "decision_b", "cause"]]  # doctest: +SKIP
+>>> wlgeo.sweep("layers/wulong.gpkg", "baseline", "blast_distance_m", [200, 300, 400, 500])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from wlgeo.engine.classify import DECISIONS
+from wlgeo.model.errors import LayerError, ScenarioError
+from wlgeo.io.pack import LayerPack, read_pack
+from wlgeo.products.report import TOTAL_ROW, TOWN_COLUMN, _columns, total_row
+from wlgeo.model.scenario import Scenario, load_scenario
+from wlgeo.products.style import DECISION_SYMBOLS, Symbol
+
+if TYPE_CHECKING:
+    import folium
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "Comparison",
+    "compare",
+    "decision_changes",
+    "diff_map",
+    "sweep",
+    "plot_sweep",
+    "CHANGE_COLUMNS",
+    "SUMMARY_ITEMS",
+    "RULE_PARAMETERS",
+    "PARAMETER_LABELS",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns of :attr:`Comparison.changes` (and of ``RunDiff.changed``).
+CHANGE_COLUMNS = ("quarry_id", "name", "town", "capacity", "decision_a", "decision_b", "reasons_a", "reasons_b",
+                  "cause")
+#: Rows of the summary compared per town: every input quarry, each decision, consolidated mines
+#: (one per group), new sites, and the mines after the plan (retain + groups + new).
+SUMMARY_ITEMS = ("before", "close", "expire", "retain", "consolidate", "groups", "new", "after")
+#: The parameters of the line-of-sight test (reason codes ``visible`` / ``hidden``).
+_SIGHT_PARAMETERS = ("visibility.enabled", "visibility.max_distance_m", "visibility.observer_height_m",
+                     "visibility.target_height_m", "visibility.earth_curvature", "trunk_kinds")
+#: Reason code → the scenario parameters that decide whether it fires.
+RULE_PARAMETERS: Mapping[str, tuple[str, ...]] = {
+    "red_line": ("min_overlap_m2", "red_line_action"),
+    "farmland": ("min_overlap_m2",),
+    "protected": ("min_overlap_m2", "closing_protected_kinds"),
+    "settlement": ("blast_distance_m",),
+    "trunk_line": ("trunk_line_m", "trunk_kinds", "visibility.enabled"),
+    "main_river": ("main_river_m", "visibility.enabled"),
+    "visible": _SIGHT_PARAMETERS,
+    "hidden": _SIGHT_PARAMETERS,
+    "sight": ("visibility.enabled",),
+    "small": ("min_capacity",),
+    "merge": ("merge_distance_m", "min_capacity"),
+    "licence_end": ("horizon",),
+}
+#: Axis labels (中文 English) of the parameters a review usually sweeps.
+PARAMETER_LABELS: Mapping[str, str] = {
+    "blast_distance_m": "爆破安全距离 Blast distance (m)",
+    "min_capacity": "最低开采规模 Minimum capacity (万吨/年)",
+    "trunk_line_m": "交通干线可视范围 Trunk-line corridor (m)",
+    "main_river_m": "主要河流可视范围 Main-river corridor (m)",
+    "merge_distance_m": "整合距离 Merge distance (m)",
+    "min_overlap_m2": "最小重叠面积 Minimum overlap (m²)",
+    "max_quarries": "矿山数量上限 Quarry cap",
+    "max_total_capacity": "总产能上限 Capacity cap (万吨/年)",
+    "siting.max_slope_deg": "最大坡度 Maximum slope (°)",
+    "siting.site_spacing_m": "新建矿山间距 Site spacing (m)",
+    "siting.max_new_sites": "新建矿山上限 Maximum new sites",
+    "siting.min_site_area_m2": "最小选址面积 Minimum site area (m²)",
+    "siting.wujiang_buffer_m": "乌江岸线缓冲 Wujiang buffer (m)",
+    "siting.new_site_capacity": "新建矿山规模 New-site capacity (万吨/年)",
+    "visibility.max_distance_m": "最大可视距离 Visible range (m)",
+    "visibility.observer_height_m": "观察者视高 Eye height (m)",
+    "visibility.target_height_m": "采面高度 Quarry face height (m)",
+}
+
+
+# ---------------------------------------------------------------------------- the shared core
+def _flat_parameters(params: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    """Scenario parameters as dotted keys (``siting.weights.roads``), without name and description."""
+    out: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if not prefix and key in ("name", "description"):
+            continue
+        if isinstance(value, Mapping):
+            out.update(_flat_parameters(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "none" if value is None else str(value)
+
+
+def _codes(reasons: Any) -> dict[str, str]:
+    """Reason code → the whole reason entry (``settlement`` → ``settlement:180m(张家院子)``)."""
+    if not isinstance(reasons, str):
+        return {}
+    out: dict[str, str] = {}
+    for part in reasons.split(";"):
+        part = part.strip()
+        if part:
+            out.setdefault(part.partition(":")[0].strip(), part)
+    return out
+
+
+_FIGURE = re.compile(r"^[a-z_]+:(-?\d+(?:\.\d+)?)")
+#: Rules that fire when their figure is at most the parameter (distances) / above it (overlaps) /
+#: below it (capacity): whether a change of that parameter alone can switch the rule.
+_AT_MOST = {"settlement": "blast_distance_m", "trunk_line": "trunk_line_m", "main_river": "main_river_m"}
+_ABOVE = {"red_line": "min_overlap_m2", "farmland": "min_overlap_m2", "protected": "min_overlap_m2"}
+_BELOW = {"small": "min_capacity"}
+#: Rules 1–2: a quarry they hit does not survive to the consolidation step.
+_DECISIVE = frozenset({"red_line", "farmland", "protected", "settlement", "trunk_line", "main_river", "visible"})
+
+
+def _figure(entry: str) -> float | None:
+    """The number a reason entry carries (``settlement:180m(张家院子)`` → 180.0)."""
+    match = _FIGURE.match(entry)
+    return float(match.group(1)) if match else None
+
+
+def _switches(figure: float | None, before: Any, after: Any, fires) -> bool:
+    """Whether a threshold going from ``before`` to ``after`` switches a rule on this figure."""
+    if figure is None or not isinstance(before, (int, float)) or not isinstance(after, (int, float)):
+        return True  # cannot tell: keep the parameter as a candidate
+    return fires(figure, before) != fires(figure, after)
+
+
+def _explaining(code: str, entry: str, differing: Mapping[str, tuple[Any, Any]], gained: bool) -> list[str]:
+    """The differing parameters that can explain why rule ``code`` fired in one plan only (or, for a
+    rule in both, changed what it decides): only those the rule reads, and of those only the ones
+    whose change could switch it on this quarry's figure."""
+    params = [p for p in RULE_PARAMETERS.get(code, ()) if p in differing]
+    figure = _figure(entry)
+    tests = {**{c: (lambda f, t: f <= t) for c in _AT_MOST}, **{c: (lambda f, t: f > t) for c in _ABOVE},
+             **{c: (lambda f, t: f < t) for c in _BELOW}}
+    threshold = _AT_MOST.get(code) or _ABOVE.get(code) or _BELOW.get(code)
+    out = []
+    for param in params:
+        before, after = differing[param]
+        if param == threshold and not _switches(figure, before, after, tests[code]):
+            continue
+        if code == "merge" and isinstance(before, (int, float)) and isinstance(after, (int, float)):
+            # a larger merge distance or minimum capacity can only make links, a smaller one only break them
+            if (after > before) != gained:
+                continue
+        out.append(param)
+    return out
+
+
+def _partners(qid: str, group: Any, frame: pd.DataFrame) -> list[str]:
+    if "group_id" not in frame.columns or not isinstance(group, str) or not group:
+        return []
+    return sorted(i for i in frame.index[frame["group_id"] == group] if i != qid)
+
+
+def _survives(reasons: Any) -> bool:
+    """Whether a quarry passed rules 1–2 (no close or corridor rule fired): only such quarries link."""
+    return not any(code in _DECISIVE for code in _codes(reasons))
+
+
+def _neighbour_note(qid: str, qa: pd.DataFrame, qb: pd.DataFrame, gained: bool) -> str:
+    """For a surviving quarry that joined (``gained``) or left a consolidation group: the group
+    partners that came into or went out of the surviving set between the plans."""
+    frame = qb if gained else qa
+    group = frame.at[qid, "group_id"] if "group_id" in frame.columns else None
+    moved = []
+    for other in _partners(qid, group, frame):
+        if other not in qa.index or other not in qb.index:
+            continue
+        if _survives(qa.at[other, "reasons"]) != _survives(qb.at[other, "reasons"]):
+            moved.append(f"{other} {qa.at[other, 'decision']}→{qb.at[other, 'decision']}")
+    return f" [a neighbour's decision changed: {', '.join(moved)}]" if moved else ""
+
+
+def _cause(qid: str, qa: pd.DataFrame, qb: pd.DataFrame, differing: Mapping[str, tuple[Any, Any]]) -> str:
+    """What made the difference for quarry ``qid``: rules that fired in one plan only (``−`` A only,
+    ``+`` B only) and, only when no rule came or went, rules in both whose parameters differ
+    (``=``), each with the parameters that can explain it — those the rule reads whose change
+    switches it on this quarry's figures — and, for a consolidation link, the partners whose own
+    decision changed."""
+    ca, cb = _codes(qa.at[qid, "reasons"]), _codes(qb.at[qid, "reasons"])
+    parts, same = [], []
+    for code in list(ca) + [c for c in cb if c not in ca]:
+        if code in ca and code in cb:
+            params = [p for p in RULE_PARAMETERS.get(code, ()) if p in differing
+                      and p not in (_AT_MOST.get(code), _ABOVE.get(code), _BELOW.get(code))]
+            if params and code != "licence_end":
+                same.append(f"={ca[code]}" + "".join(
+                    f" [{p} {_show(differing[p][0])}→{_show(differing[p][1])}]" for p in params))
+            continue
+        gained = code in cb
+        sign, entry = ("+", cb[code]) if gained else ("−", ca[code])
+        params = _explaining(code, entry, differing, gained)
+        if code == "licence_end" and not params:
+            continue  # recorded for every exit at licence end: a consequence, not a cause
+        note = "".join(f" [{p} {_show(differing[p][0])}→{_show(differing[p][1])}]" for p in params)
+        if code == "merge" and _survives(qa.at[qid, "reasons"]) == _survives(qb.at[qid, "reasons"]):
+            note += _neighbour_note(qid, qa, qb, gained)  # otherwise its own close/corridor rule is the cause
+        parts.append(f"{sign}{entry}{note}")
+    return "; ".join(parts or same)  # "=" entries only when no rule came or went (e.g. red_line_action)
+
+
+def change_lines(changes: pd.DataFrame) -> list[str]:
+    """Text lines for a table of changed quarries: id, name, town, both decisions, both reasons, cause."""
+    lines = []
+    for row in changes.to_dict("records"):
+        name, town = row.get("name"), row.get("town")
+        name = f" {name}" if isinstance(name, str) and name else ""
+        town = f" [{town}]" if isinstance(town, str) and town else ""
+        lines.append(f"  {row['quarry_id']}{name}{town}: {row['decision_a']} → {row['decision_b']}")
+        lines.append(f"      A: {row['reasons_a'] or '(no reason recorded)'}")
+        lines.append(f"      B: {row['reasons_b'] or '(no reason recorded)'}")
+        if row.get("cause"):
+            lines.append(f"      why: {row['cause']}")
+    return lines
+
+
+def only_lines(only_a, only_b) -> list[str]:
+    """Text lines naming the quarries found in only one of two plans."""
+    return ([f"only in A: {', '.join(only_a)}"] if only_a else []) + ([f"only in B: {', '.join(only_b)}"] if only_b else [])
+
+
+def decision_changes(
+    quarries_a: pd.DataFrame,
+    quarries_b: pd.DataFrame,
+    *,
+    parameters_a: Mapping[str, Any] | None = None,
+    parameters_b: Mapping[str, Any] | None = None,
+) -> tuple[pd.DataFrame, list[str], list[str], pd.DataFrame]:
+    """Quarries whose decision differs between two classified quarry tables.
+
+    Parameters
+    ----------
+    quarries_a, quarries_b : tables with ``quarry_id``, ``decision``, ``reasons`` and (optional)
+        ``name``, ``town``, ``capacity``; matched on ``quarry_id``.
+    parameters_a, parameters_b : the two scenarios as dicts (``Scenario.to_dict()``), to name
+        the parameter behind each change in ``cause``.
+
+    Returns
+    -------
+    changed : DataFrame with :data:`CHANGE_COLUMNS`, sorted by ``quarry_id``.
+    only_a, only_b : ids present in one table only (sorted).
+    counts : per decision ``a``, ``b``, ``change`` (b − a), and a ``total`` row.
+
+    Raises
+    ------
+    LayerError
+        A table lacks ``quarry_id`` or ``decision``, or an id is repeated.
+    """
+    qa = _standard(quarries_a, "A")
+    qb = _standard(quarries_b, "B")
+    flat_a, flat_b = _flat_parameters(parameters_a), _flat_parameters(parameters_b)
+    differing = {k: (flat_a.get(k), flat_b.get(k)) for k in sorted(set(flat_a) | set(flat_b))
+                 if flat_a.get(k) != flat_b.get(k)}
+    both = qa.index.intersection(qb.index, sort=False)
+    joined = qa.loc[both].join(qb.loc[both, ["decision", "reasons"]], suffixes=("_a", "_b"))
+    changed = joined[joined["decision_a"] != joined["decision_b"]].copy()
+    changed["cause"] = [_cause(qid, qa, qb, differing) for qid in changed.index]
+    changed = changed[list(CHANGE_COLUMNS)].sort_values("quarry_id").reset_index(drop=True)
+    extra = sorted((set(qa["decision"].dropna()) | set(qb["decision"].dropna())) - set(DECISIONS))
+    order = [*DECISIONS, *extra]
+    count_a, count_b = qa["decision"].value_counts(), qb["decision"].value_counts()
+    counts = pd.DataFrame({"a": [int(count_a.get(d, 0)) for d in order],
+                           "b": [int(count_b.get(d, 0)) for d in order]}, index=order)
+    counts.loc["total"] = [len(qa), len(qb)]
+    counts["change"] = counts["b"] - counts["a"]
+    only_a = sorted(set(qa.index) - set(qb.index))
+    only_b = sorted(set(qb.index) - set(qa.index))
+    return changed, only_a, only_b, counts
+
+
+def _standard(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    for column in ("quarry_id", "decision"):
+        if column not in frame.columns:
+            raise LayerError(f"plan {label} has no {column!r} field: is it a classified plan?", layer="quarries",
+                             field=column)
+    ids = frame["quarry_id"].astype(str).str.strip()
+    out = pd.DataFrame({
+        "quarry_id": ids.to_numpy(),
+        "name": frame["name"].to_numpy() if "name" in frame.columns else None,
+        "town": frame["town"].to_numpy() if "town" in frame.columns else None,
+        "capacity": pd.to_numeric(frame["capacity"], errors="coerce").to_numpy() if "capacity" in frame.columns else np.nan,
+        "decision": frame["decision"].astype(object).to_numpy(),
+        "reasons": frame["reasons"].fillna("").astype(object).to_numpy() if "reasons" in frame.columns else "",
+        "group_id": frame["group_id"].astype(object).to_numpy() if "group_id" in frame.columns else None,
+    })
+    dupes = out["quarry_id"][out["quarry_id"].duplicated()]
+    if len(dupes):
+        raise LayerError(f"quarry_id is not unique in plan {label}", layer="quarries", feature=dupes.iloc[0],
+                         field="quarry_id")
+    return out.set_index(out["quarry_id"].rename(None))
+
+
+# ---------------------------------------------------------------------------- compare
+@dataclass
+class Comparison:
+    """Plan A against plan B (:func:`compare`).
+
+    Attributes
+    ----------
+    scenario_a, scenario_b : scenario names.
+    changes : quarries whose decision changed (:data:`CHANGE_COLUMNS`): ``cause`` lists the
+        rules that fired in one plan only (``−`` only in A, ``+`` only in B) or in both with a
+        different parameter (``=``), each with the differing parameters, e.g.
+        ``−settlement:180m(张家院子) [blast_distance_m 300→100]``.
+    counts : one row per town (and :data:`~wlgeo.products.report.TOTAL_ROW`) and item
+        (:data:`SUMMARY_ITEMS`): ``count_a``, ``count_b``, ``count_change``, ``capacity_a``,
+        ``capacity_b``, ``capacity_change`` (万吨/年).
+    decisions : per decision ``a``, ``b``, ``change`` and a ``total`` row (quarries in each class).
+    caps : rows ``quarries`` and ``capacity``: the cap, the figure after the plan and whether it
+        is met, for A and B.
+    new_sites : GeoDataFrame of new sites: ``status`` (``added``: only in B, ``dropped``: only in
+        A, ``kept``: same footprint, ``moved``: overlapping footprints), ``site_id_a``,
+        ``site_id_b``, ``score_a``, ``score_b``, ``town``; geometry from B (from A when dropped).
+    parameters : scenario parameters that differ: ``parameter``, ``a``, ``b``.
+    only_a, only_b : quarry ids in one plan only.
+    """
+
+    scenario_a: str
+    scenario_b: str
+    changes: pd.DataFrame
+    counts: pd.DataFrame
+    decisions: pd.DataFrame
+    caps: pd.DataFrame
+    new_sites: gpd.GeoDataFrame
+    parameters: pd.DataFrame
+    only_a: list[str] = field(default_factory=list)
+    only_b: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> pd.DataFrame:
+        """The district rows of :attr:`counts`, indexed by item."""
+        rows = self.counts[self.counts["town"] == TOTAL_ROW]
+        return rows.drop(columns="town").set_index("item")
+
+    def by_town(self, value: str = "count_change") -> pd.DataFrame:
+        """:attr:`counts` as a town × item table of one column (e.g. ``capacity_change``)."""
+        if value not in self.counts.columns or value in ("town", "item"):
+            allowed = [c for c in self.counts.columns if c not in ("town", "item")]
+            raise ValueError(f"value={value!r}; allowed: {', '.join(allowed)}")
+        table = self.counts.pivot(index="town", columns="item", values=value)
+        towns = list(dict.fromkeys(self.counts["town"]))
+        return table.loc[towns, [i for i in SUMMARY_ITEMS if i in table.columns]]
+
+    def transitions(self) -> pd.Series:
+        """Number of quarries per change, e.g. ``retain → expire``: 3."""
+        if not len(self.changes):
+            return pd.Series(dtype="int64", name="quarries")
+        keys = self.changes["decision_a"].astype(str) + " → " + self.changes["decision_b"].astype(str)
+        return keys.value_counts().sort_index().rename("quarries")
+
+    def to_text(self) -> str:
+        """A readable report: parameters, counts, caps, changed quarries with reasons, new sites."""
+        a, b = self.scenario_a, self.scenario_b
+        lines = [f"A = {a}, B = {b}"]
+        if len(self.parameters):
+            lines.append("parameters that differ:")
+            lines.extend(f"  {r.parameter}: {_show(r.a)} → {_show(r.b)}" for r in self.parameters.itertuples())
+        else:
+            lines.append("the two scenarios have the same parameters")
+        lines += ["", f"{'':<12}{'A':>6}{'B':>6}{'change':>8}{'capacity A':>12}{'B':>8}{'change':>8}"]
+        for item, row in self.totals.iterrows():
+            lines.append(f"{item:<12}{row['count_a']:>6.0f}{row['count_b']:>6.0f}{row['count_change']:>+8.0f}"
+                         f"{row['capacity_a']:>12.0f}{row['capacity_b']:>8.0f}{row['capacity_change']:>+8.0f}")
+        lines.append("")
+        for what, row in self.caps.iterrows():
+            lines.append(f"cap on {what}: A {_show(row['after_a'])} / {_show(row['cap_a'])} ({_met(row['ok_a'])}), "
+                         f"B {_show(row['after_b'])} / {_show(row['cap_b'])} ({_met(row['ok_b'])})")
+        n = len(self.changes)
+        lines += ["", f"{n} quarr{'y' if n == 1 else 'ies'} changed decision"]
+        lines.extend(change_lines(self.changes))
+        for status in ("added", "dropped", "moved"):
+            sites = self.new_sites[self.new_sites["status"] == status]
+            if len(sites):
+                ids = sites["site_id_b" if status != "dropped" else "site_id_a"].astype(str)
+                lines.append(f"new sites {status}: {', '.join(ids)}")
+        lines.extend(only_lines(self.only_a, self.only_b))
+        return "\n".join(lines)
+
+    __str__ = to_text
+
+    def __repr__(self) -> str:
+        return f"Comparison({self.scenario_a!r} → {self.scenario_b!r}: {len(self.changes)} changed)"
+
+
+def _met(flag: Any) -> str:
+    return "no cap" if flag is None or (isinstance(flag, float) and np.isnan(flag)) else ("met" if flag else "NOT met")
+
+
+def _summary_long(summary: pd.DataFrame) -> pd.DataFrame:
+    """A summary table (:func:`wlgeo.products.report.summary_table`) as rows of (town, item, count, capacity)."""
+    labels = {key: (n, c) for key, n, c in _columns()}
+    frames = []
+    for item in SUMMARY_ITEMS:
+        n, c = labels[item]
+        frames.append(pd.DataFrame({"town": summary[TOWN_COLUMN].astype(str).to_numpy(), "item": item,
+                                    "count": summary[n].to_numpy(), "capacity": summary[c].to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _compare_counts(summary_a: pd.DataFrame, summary_b: pd.DataFrame) -> pd.DataFrame:
+    la, lb = _summary_long(summary_a), _summary_long(summary_b)
+    merged = la.merge(lb, on=["town", "item"], how="outer", suffixes=("_a", "_b"))
+    for column in ("count_a", "count_b", "capacity_a", "capacity_b"):
+        merged[column] = merged[column].fillna(0)
+    merged["count_a"] = merged["count_a"].astype("int64")
+    merged["count_b"] = merged["count_b"].astype("int64")
+    merged["count_change"] = merged["count_b"] - merged["count_a"]
+    merged["capacity_change"] = merged["capacity_b"] - merged["capacity_a"]
+    towns = list(dict.fromkeys([*summary_a[TOWN_COLUMN].astype(str), *summary_b[TOWN_COLUMN].astype(str)]))
+    towns = [t for t in towns if t != TOTAL_ROW] + [TOTAL_ROW]
+    merged["_t"] = merged["town"].map({t: i for i, t in enumerate(towns)})
+    merged["_i"] = merged["item"].map({t: i for i, t in enumerate(SUMMARY_ITEMS)})
+    merged = merged.sort_values(["_t", "_i"]).drop(columns=["_t", "_i"]).reset_index(drop=True)
+    return merged[["town", "item", "count_a", "count_b", "count_change", "capacity_a", "capacity_b", "capacity_change"]]
+
+
+def _compare_caps(caps_a: Any, caps_b: Any) -> pd.DataFrame:
+    rows = {}
+    for what, cap, after, ok in (("quarries", "max_quarries", "quarries_after", "quarries_ok"),
+                                 ("capacity", "max_total_capacity", "capacity_after", "capacity_ok")):
+        rows[what] = {"cap_a": getattr(caps_a, cap), "after_a": getattr(caps_a, after), "ok_a": getattr(caps_a, ok),
+                      "cap_b": getattr(caps_b, cap), "after_b": getattr(caps_b, after), "ok_b": getattr(caps_b, ok)}
+    return pd.DataFrame.from_dict(rows, orient="index").astype(object)
+
+
+_SITE_COLUMNS = ["status", "site_id_a", "site_id_b", "score_a", "score_b", "town"]
+
+
+def _compare_sites(sites_a: gpd.GeoDataFrame, sites_b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Match new sites by footprint: a B site overlapping an A site (area > 0) is kept or moved."""
+    crs = (sites_b.crs if sites_b is not None and sites_b.crs is not None else
+           sites_a.crs if sites_a is not None else None)
+    ga = np.asarray(sites_a.geometry.values if sites_a is not None else [], dtype=object)
+    gb = np.asarray(sites_b.geometry.values if sites_b is not None else [], dtype=object)
+    if len(ga) and len(gb) and sites_a.crs is not None and sites_b.crs is not None and sites_a.crs != sites_b.crs:
+        ga = np.asarray(sites_a.to_crs(sites_b.crs).geometry.values, dtype=object)
+    matched_a: set[int] = set()
+    rows = []
+    tree = shapely.STRtree(ga) if len(ga) else None
+    for j, geom in enumerate(gb):
+        best, best_area = None, 0.0
+        if tree is not None:
+            for i in tree.query(geom, predicate="intersects"):
+                area = shapely.area(shapely.intersection(ga[i], geom))
+                if area > best_area:
+                    best, best_area = int(i), float(area)
+        rec_b = sites_b.iloc[j]
+        if best is None:
+            rows.append(("added", None, rec_b.get("site_id"), np.nan, rec_b.get("score"), rec_b.get("town"), geom))
+            continue
+        matched_a.add(best)
+        rec_a = sites_a.iloc[best]
+        status = "kept" if shapely.equals(ga[best], geom) else "moved"
+        rows.append((status, rec_a.get("site_id"), rec_b.get("site_id"), rec_a.get("score"), rec_b.get("score"),
+                     rec_b.get("town"), geom))
+    for i, geom in enumerate(ga):
+        if i not in matched_a:
+            rec_a = sites_a.iloc[i]
+            rows.append(("dropped", rec_a.get("site_id"), None, rec_a.get("score"), np.nan, rec_a.get("town"), geom))
+    frame = pd.DataFrame([r[:-1] for r in rows], columns=_SITE_COLUMNS)
+    frame["score_a"] = pd.to_numeric(frame["score_a"], errors="coerce")
+    frame["score_b"] = pd.to_numeric(frame["score_b"], errors="coerce")
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([r[-1] for r in rows], crs=crs), crs=crs)
+
+
+def compare(result_a: Any, result_b: Any) -> Comparison:
+    """Compare two plans (:class:`~wlgeo.PlanResult`) quarry by quarry.
+
+    Parameters
+    ----------
+    result_a, result_b : plans of the same pack (quarries matched on ``quarry_id``), usually
+        under two scenarios.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    LayerError
+        A plan's quarries lack ``quarry_id`` or ``decision``, or repeat an id.
+
+    Examples
+    --------
+    >>> c = compare(wlgeo.plan(pack, "baseline"), wlgeo.plan(pack, "strict"))  # doctest: +SKIP
+    >>> c.transitions()  # doctest: +SKIP
+    """
+    params_a, params_b = result_a.scenario.to_dict(), result_b.scenario.to_dict()
+    changed, only_a, only_b, decisions = decision_changes(result_a.quarries, result_b.quarries,
+                                                          parameters_a=params_a, parameters_b=params_b)
+    flat_a, flat_b = _flat_parameters(params_a), _flat_parameters(params_b)
+    keys = [k for k in dict.fromkeys([*flat_a, *flat_b]) if flat_a.get(k) != flat_b.get(k)]
+    parameters = pd.DataFrame({"parameter": keys, "a": [flat_a.get(k) for k in keys], "b": [flat_b.get(k) for k in keys]},
+                              dtype=object)
+    out = Comparison(
+        scenario_a=result_a.scenario.name,
+        scenario_b=result_b.scenario.name,
+        changes=changed,
+        counts=_compare_counts(result_a.summary, result_b.summary),
+        decisions=decisions,
+        caps=_compare_caps(result_a.caps, result_b.caps),
+        new_sites=_compare_sites(result_a.new_sites, result_b.new_sites),
+        parameters=parameters,
+        only_a=only_a,
+        only_b=only_b,
+    )
+    log.info("compare %s → %s: %d changed", out.scenario_a, out.scenario_b, len(changed))
+    return out
+
+
+# ---------------------------------------------------------------------------- the diff map
+_UNCHANGED = Symbol("未变化", "Unchanged", "polygon", "#757575", "#bdbdbd", 0.35, 0.6, z=40)
+_SITE_STATUS = {
+    "added": Symbol("新增新建矿山", "New site added", "polygon", "#5b1f7a", "#9e4fd0", 0.7, 2.4, (4.0, 2.0), z=70),
+    "dropped": Symbol("取消新建矿山", "New site dropped", "polygon", "#5b1f7a", "#ffffff", 0.5, 2.0, (2.0, 3.0), z=71),
+    "moved": Symbol("新建矿山位置调整", "New site moved", "polygon", "#5b1f7a", "#d1b3e6", 0.6, 1.8, (4.0, 2.0), z=69),
+    "kept": Symbol("新建矿山未变", "New site unchanged", "polygon", "#5b1f7a", "#d1b3e6", 0.35, 1.0, (4.0, 2.0), z=68),
+}
+
+
+def _transition_symbol(a: str, b: str) -> Symbol:
+    """Outline = the decision in A, fill = the decision in B."""
+    sa, sb = DECISION_SYMBOLS[a], DECISION_SYMBOLS[b]
+    return Symbol(f"{sa.label_zh} → {sb.label_zh}", f"{sa.label_en} → {sb.label_en}", "polygon",
+                  sa.stroke, sb.fill, 0.85, 3.0, z=60)
+
+
+def _decision_block(label: str, decision: Any, reasons: Any) -> str:
+    from wlgeo.products.maps import _swatch, reason_items
+
+    symbol = DECISION_SYMBOLS.get(str(decision))
+    head = f"{_swatch(symbol)}{html.escape(symbol.label)}" if symbol else html.escape(str(decision))
+    items = [html.escape(r) for r in reason_items(reasons)] or ["—"]
+    return (f"<div><b>{html.escape(label)}</b>: {head}</div>"
+            "<ul>" + "".join(f"<li>{r}</li>" for r in items) + "</ul>")
+
+
+def _change_popup(rec: Mapping[str, Any], label_a: str, label_b: str, row: Mapping[str, Any] | None) -> str:
+    from wlgeo.products.maps import _QUARRY_ROWS, _e, _missing, _table
+
+    title = " ".join(_e(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
+    rows = tuple((f, h) for f, h in _QUARRY_ROWS if f in ("town", "capacity", "license_end"))
+    if row is None:  # unchanged
+        body = _decision_block("A = B", rec.get("decision"), rec.get("reasons"))
+    else:
+        body = _decision_block(f"A {label_a}", row["decision_a"], row["reasons_a"])
+        body += _decision_block(f"B {label_b}", row["decision_b"], row["reasons_b"])
+        if row.get("cause"):
+            causes = "".join(f"<li>{html.escape(c)}</li>" for c in str(row["cause"]).split("; "))
+            body += f"<div><b>{html.escape('变化原因 What changed')}</b></div><ul>{causes}</ul>"
+    return f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, rows)}{body}</div>'
+
+
+def diff_map(
+    result_a: Any,
+    result_b: Any,
+    pack: Any,
+    *,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    offline: bool = True,
+    simplify_m: float = 5.0,
+    title: str | None = None,
+) -> folium.Map:
+    """One offline map of what changed between plan A and plan B.
+
+    Each change (e.g. 予以保留 Retain → 到期退出 Expire) is its own layer, outlined in A's
+    decision colour and filled with B's; unchanged quarries are drawn faint in their decision
+    colour; new sites added, dropped or moved have their own layers. Popups show both decisions,
+    both reason sets and what changed, every value HTML-escaped. Built on :mod:`wlgeo.products.maps`
+    (Leaflet inlined, nothing fetched unless a basemap is chosen).
+
+    Parameters
+    ----------
+    result_a, result_b : the two plans (:class:`~wlgeo.PlanResult`).
+    pack : the layer pack, for the context layers (or ``None``).
+    basemap, tianditu_key, offline, simplify_m : as for :func:`wlgeo.folium_map`.
+    title : default ``方案对比 Scenario comparison: A → B``.
+
+    Returns
+    -------
+    folium.Map
+        ``window.wlgeoCounts`` holds the feature count per layer once drawn (keys
+        ``change:retain>expire``, ``unchanged``, ``sites:added`` …).
+    """
+    from wlgeo.model.errors import MapError
+    from wlgeo.products.maps import (
+        BASEMAPS,
+        OUTLINE_ZOOM,
+        _add_context,
+        _context_legend,
+        _display_geometries,
+        _e,
+        _feature_collection,
+        _finish_map,
+        _GeoJsonLayer,
+        _marker_spec,
+        _missing,
+        _new_map,
+        _records,
+        _style,
+        _swatch,
+        _table,
+        _SITE_ROWS,
+        _zoom_note,
+    )
+
+    if basemap not in BASEMAPS:
+        raise MapError(f"unknown basemap {basemap!r}; allowed: {', '.join(BASEMAPS)}")
+    comparison = compare(result_a, result_b)
+    label_a, label_b = comparison.scenario_a, comparison.scenario_b
+    gcj02 = basemap == "gaode"
+    m, note = _new_map(basemap=basemap, tianditu_key=tianditu_key, offline=offline)
+    context, road_kinds, bounds = _add_context(m, pack, simplify_m=simplify_m, gcj02=gcj02)
+
+    quarries = result_b.quarries
+    ids = quarries["quarry_id"].astype(str).str.strip().to_numpy()
+    keep = ~np.isin(ids, comparison.only_b)
+    quarries, ids = quarries[keep], ids[keep]
+    geoms = _display_geometries(quarries, simplify_m=simplify_m, gcj02=gcj02, layer="quarries")
+    records = _records(quarries)
+    changes = comparison.changes.set_index("quarry_id").to_dict("index")
+    legend = ["<h4>图例 Legend</h4>",
+              f'<div class="wlgeo-note">{html.escape(f"A = {label_a}, B = {label_b}; 轮廓 = A, 填充 = B outline = A, fill = B")}</div>',
+              f'<div class="wlgeo-note">{_zoom_note(OUTLINE_ZOOM)}</div>']
+
+    def tooltip(rec: Mapping[str, Any], text: str) -> str:
+        head = " ".join(_e(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
+        return f"{head} — {html.escape(text)}"
+
+    unchanged = np.array([i not in changes for i in ids], dtype=bool)
+    faint = {d: {**_style(s), "fillOpacity": 0.25, "opacity": 0.6, "weight": 0.8} for d, s in DECISION_SYMBOLS.items()}
+    props = []
+    for k in np.flatnonzero(unchanged):
+        rec = records[k]
+        symbol = DECISION_SYMBOLS.get(str(rec.get("decision")))
+        props.append({"_p": _change_popup(rec, label_a, label_b, None), "d": str(rec.get("decision")),
+                      "_t": tooltip(rec, f"{_UNCHANGED.label}: {symbol.label if symbol else rec.get('decision')}"),
+                      "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
+    faint_dots = {d: {"fillColor": s.fill, "color": s.stroke, "fillOpacity": 0.5, "opacity": 0.7}
+                  for d, s in DECISION_SYMBOLS.items()}
+    data, n = _feature_collection(geoms[unchanged], props, markers=True)
+    spec = {"style": _style(_UNCHANGED), "styleBy": {"field": "d", "styles": faint},
+            "marker": _marker_spec(_UNCHANGED, radius=3.5, weight=0.8, style_by={"field": "d", "styles": faint_dots})}
+    _GeoJsonLayer("unchanged", f"{_UNCHANGED.label} ({n})", spec, data, show=True).add_to(m)
+    unchanged_row = f'<div class="wlgeo-item">{_swatch(_UNCHANGED)}{html.escape(_UNCHANGED.label)} ({n})</div>'
+
+    transitions = comparison.changes.groupby(["decision_a", "decision_b"], sort=False).size()
+    order = {d: i for i, d in enumerate(DECISION_SYMBOLS)}
+    for (da, db) in sorted(transitions.index, key=lambda t: (order.get(t[0], 99), order.get(t[1], 99))):
+        if da not in DECISION_SYMBOLS or db not in DECISION_SYMBOLS:
+            raise MapError(f"unknown decision in {da!r} → {db!r}; allowed: {', '.join(DECISION_SYMBOLS)}",
+                           layer="quarries", field="decision")
+        symbol = _transition_symbol(da, db)
+        which = np.flatnonzero([changes.get(i, {}).get("decision_a") == da and changes.get(i, {}).get("decision_b") == db
+                                for i in ids])
+        props = []
+        for k in which:
+            rec, row = records[k], changes[ids[k]]
+            props.append({"_p": _change_popup(rec, label_a, label_b, row), "_t": tooltip(rec, symbol.label),
+                          "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
+        data, n = _feature_collection(geoms[which], props, markers=True)
+        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=6.0, weight=2.5)}
+        _GeoJsonLayer(f"change:{da}>{db}", f"{symbol.label} ({n})", spec, data).add_to(m)
+        legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
+    legend.append(unchanged_row)
+
+    sites = comparison.new_sites
+    for status, symbol in _SITE_STATUS.items():
+        subset = sites[sites["status"] == status]
+        if not len(subset):
+            continue
+        sgeoms = _display_geometries(subset, simplify_m=0, gcj02=gcj02, layer="new_sites")
+        props = []
+        for rec in _records(subset):
+            sid = rec.get("site_id_b") if status != "dropped" else rec.get("site_id_a")
+            title_html = f"{html.escape(symbol.label)} {_e(sid)}"
+            shown = {"site_id": sid, "score": rec.get("score_b") if status != "dropped" else rec.get("score_a")}
+            extra = "" if status in ("added", "dropped") else (
+                f"<div>A: {_e(rec.get('site_id_a'))} ({_e(rec.get('score_a'))}) → B: {_e(rec.get('site_id_b'))} "
+                f"({_e(rec.get('score_b'))})</div>")
+            props.append({"_p": f'<div class="wlgeo-popup"><h4>{title_html}</h4>{_table(shown, _SITE_ROWS)}{extra}</div>',
+                          "_t": title_html})
+        data, n = _feature_collection(sgeoms, props, markers=True)
+        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=7.0, weight=symbol.width, dash=True)}
+        _GeoJsonLayer(f"sites:{status}", f"{symbol.label} ({n})", spec, data).add_to(m)
+        legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
+
+    if bounds is None and len(quarries):
+        bounds = quarries.to_crs("EPSG:4326").total_bounds
+    legend += _context_legend([(n, s) for n, _, s in context], road_kinds)
+    title = title or f"方案对比 Scenario comparison: {label_a} → {label_b}"
+    _finish_map(m, bounds, gcj02=gcj02, title=title, note=note, legend="".join(legend))
+    log.info("diff map %s → %s: %d changed", label_a, label_b, len(comparison.changes))
+    return m
+
+
+# ---------------------------------------------------------------------------- sweep
+def sweep(
+    pack: LayerPack | str | PathLike,
+    scenario: Scenario | str | PathLike | None,
+    param: str,
+    values: Iterable[Any],
+    *,
+    sites: bool | None = None,
+) -> pd.DataFrame:
+    """Run the plan once per value of one scenario parameter and tabulate the outcome.
+
+    Parameters
+    ----------
+    pack : the layer pack (read once when given as a path).
+    scenario : the scenario varied (preset name, TOML path, :class:`~wlgeo.Scenario`, ``None`` =
+        baseline).
+    param : a scenario field (``blast_distance_m``) or a dotted siting key
+        (``siting.max_slope_deg``), as accepted by :meth:`Scenario.replace`.
+    values : the values to try, in order.
+    sites : propose new sites; default only when ``param`` is a siting parameter (siting is the
+        slow step, and the exit rules do not depend on it). Without sites, ``new`` is 0 and
+        ``after`` and the caps count retained quarries and consolidated mines only.
+
+    Returns
+    -------
+    DataFrame
+        One row per value: the column named ``param``; for each of :data:`SUMMARY_ITEMS` but
+        ``before`` a count column and a ``<item>_capacity`` column (万吨/年, district totals);
+        ``max_quarries``, ``max_total_capacity`` (the caps of that run), ``quarries_ok``,
+        ``capacity_ok`` and ``caps_met``. ``attrs`` holds ``param``, ``scenario`` and ``sites``.
+
+    Raises
+    ------
+    ScenarioError
+        ``param`` is not a scenario parameter, a value is invalid for it, or ``values`` is empty.
+    """
+    from wlgeo.runs.plan import plan
+
+    if not isinstance(pack, LayerPack):
+        pack = read_pack(pack)
+    base = load_scenario(scenario)
+    values = list(values)
+    if not values:
+        raise ScenarioError("no values to sweep", field=param)
+    if sites is None:
+        sites = param.replace("__", ".").startswith("siting.")
+    labels = {key: (n, c) for key, n, c in _columns()}
+    rows = []
+    for value in values:
+        run = plan(pack, base.replace(**{param: value}), sites=sites)
+        total = total_row(run.summary)
+        row: dict[str, Any] = {param: value}
+        for item in SUMMARY_ITEMS[1:]:
+            row[item] = int(total[labels[item][0]])
+            row[f"{item}_capacity"] = float(total[labels[item][1]])
+        caps = run.caps
+        row.update(max_quarries=caps.max_quarries, max_total_capacity=caps.max_total_capacity,
+                   quarries_ok=caps.quarries_ok, capacity_ok=caps.capacity_ok, caps_met=caps.ok)
+        rows.append(row)
+        log.info("sweep %s=%s: %s", param, value, run.counts())
+    frame = pd.DataFrame(rows)
+    frame.attrs.update(param=param, scenario=base.name, sites=bool(sites))
+    return frame
+
+
+def plot_sweep(df: pd.DataFrame, *, ax: Axes | None = None, param: str | None = None, capacity: bool = False) -> Axes:
+    """Plot a :func:`sweep`: quarries per decision (or capacity) against the swept value.
+
+    Lines for each decision in its map colour, the mines after the plan in black, and the cap
+    (``max_quarries`` / ``max_total_capacity``) as a dotted red line where one is set. Labels
+    are Chinese and English, in the CJK font of :func:`wlgeo.products.fonts.cjk_font`.
+
+    Parameters
+    ----------
+    df : the frame returned by :func:`sweep`.
+    ax : matplotlib axes to draw on (a new figure when ``None``).
+    param : the swept column (default ``df.attrs["param"]``, else the first column).
+    capacity : plot capacity (万吨/年) instead of counts.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    from wlgeo.products.fonts import cjk_font
+
+    param = param or df.attrs.get("param") or df.columns[0]
+    if param not in df.columns:
+        raise ValueError(f"param={param!r} is not a column of the sweep; columns: {', '.join(map(str, df.columns))}")
+    font = cjk_font()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    x = df[param].to_numpy()
+    suffix = "_capacity" if capacity else ""
+    for decision in DECISIONS:
+        symbol = DECISION_SYMBOLS[decision]
+        ax.plot(x, df[decision + suffix], marker="o", color=symbol.fill, label=symbol.label)
+    ax.plot(x, df["after" + suffix], marker="s", color="black", linestyle="--", label="规划后 After the plan")
+    cap = df["max_total_capacity" if capacity else "max_quarries"]
+    if cap.notna().any():
+        ax.plot(x, cap.astype(float), color="#d50000", linestyle=":", linewidth=2, label="上限 Cap")
+    ax.set_xlabel(PARAMETER_LABELS.get(param, param), fontproperties=font.properties())
+    ax.set_ylabel("产能 Capacity (万吨/年)" if capacity else "矿山数量 Quarries", fontproperties=font.properties())
+    scenario = df.attrs.get("scenario")
+    title = f"参数扫描 Parameter sweep: {param}" + (f" ({scenario})" if scenario else "")
+    if df.attrs.get("sites") is False:
+        title += "\n规划后不含新建矿山 after = without new sites"
+    ax.set_title(title, fontproperties=font.properties(size=11))
+    ax.legend(prop=font.properties(size=8), loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.grid(True, alpha=0.3)
+    return ax
