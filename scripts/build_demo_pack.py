@@ -20,7 +20,7 @@ CM 111°E) so that every area and distance is known by hand (see :func:`build_wu
 
 Rebuilding gives byte-identical files (GeoPackage timestamps are pinned with GDAL's
 ``OGR_CURRENT_DATE``). The script prints, for the quarries, the decision counts expected under
-DESIGN §4's baseline, computed here with plain shapely (independent of ``wlgeo.runs.plan``).
+DESIGN §4's baseline, computed here with plain shapely (independent of ``wlgeo.plan``).
 """
 
 from __future__ import annotations

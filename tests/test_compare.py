@@ -21,10 +21,12 @@ from browser import Chromium  # noqa: E402
 import plan_fixtures as fx  # noqa: E402
 import wlgeo  # noqa: E402
 from wlgeo import ScenarioError  # noqa: E402
-from wlgeo.review.compare import CHANGE_COLUMNS, compare, decision_changes, diff_map, plot_sweep, sweep  # noqa: E402
+from wlgeo.review.compare import CHANGE_COLUMNS, compare, decision_changes  # noqa: E402
+from wlgeo.review.diffmap import diff_map  # noqa: E402
+from wlgeo.review.sweep import plot_sweep, sweep  # noqa: E402
 from wlgeo.products.fonts import cjk_font  # noqa: E402
 from wlgeo.io.pack import LayerPack  # noqa: E402
-from wlgeo.products.report import TOTAL_ROW  # noqa: E402
+from wlgeo.engine.summary import TOTAL_ROW  # noqa: E402
 
 BASE = wlgeo.Scenario()  # baseline: blast 300 m, min_capacity 50, min_overlap 1 m², merge 1000 m
 XSS = '<img src=x onerror="window.__xss=1">'

@@ -17,7 +17,8 @@ from shapely.geometry import LineString, box
 
 from wlgeo import LayerError, OutputError, read_layer
 from wlgeo.cli import main
-from wlgeo.products.export import UNASSIGNED, export_plan, safe_filename
+from wlgeo.products.export import UNASSIGNED, export_plan
+from wlgeo.io.filenames import safe_filename
 from wlgeo.io.gpkg import read_gpkg_metadata, write_geopackage
 
 X0, Y0 = 470_000.0, 3_245_000.0  # in Wulong, EPSG:4545 metres

@@ -16,7 +16,7 @@ import pytest
 
 import plan_fixtures as fx
 import wlgeo
-from wlgeo.products.report import caps_table, write_caps_csv, write_summary_csv, write_summary_xlsx
+from wlgeo.products.tables import caps_table, write_caps_csv, write_summary_csv, write_summary_xlsx
 
 HEAVY = ("pandas", "geopandas", "shapely", "pyproj", "folium", "matplotlib", "rasterio", "scipy")
 
@@ -126,7 +126,7 @@ HOSTILE_TOWNS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "æ™®é
 
 
 def test_spreadsheet_safe_quotes_every_trigger_and_leaves_numbers():
-    from wlgeo.products.report import spreadsheet_safe
+    from wlgeo.products.tables import spreadsheet_safe
 
     frame = pd.DataFrame({"t": ["=1+1", "+1", "-1", "@x", "\tx", "\rx", "ok", "a=b"], "n": [-1, 2, 3, 4, 5, 6, 7, 8]})
     safe = spreadsheet_safe(frame)

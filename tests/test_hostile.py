@@ -108,7 +108,7 @@ def test_template_names_show_literally_in_the_browser(hostile_run):
 
 def test_diff_map_shows_template_names_literally(tmp_path):
     import wlgeo
-    from wlgeo.review.compare import diff_map
+    from wlgeo.review.diffmap import diff_map
     from wlgeo.io.pack import LayerPack
 
     layers = fx.layers()
@@ -473,7 +473,7 @@ def test_memory_limit_in_the_cli(tmp_path):
 
 
 def test_bidi_controls_removed_from_file_names():
-    from wlgeo.products.export import safe_filename
+    from wlgeo.io.filenames import safe_filename
 
     assert safe_filename("和顺镇\u202egpj.exe") == "和顺镇gpj.exe"
     for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c":

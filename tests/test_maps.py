@@ -535,7 +535,7 @@ def test_diff_map_uses_the_same_dots(browser2, tmp_path):
     import plan_fixtures as fx
 
     import wlgeo
-    from wlgeo.review.compare import diff_map
+    from wlgeo.review.diffmap import diff_map
 
     pack = LayerPack(fx.layers())
     a = wlgeo.plan(pack, wlgeo.Scenario(), sites=False)

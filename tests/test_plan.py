@@ -28,7 +28,8 @@ import plan_fixtures as fx
 from wlgeo import OutputError, PackError, PlanResult, Scenario, plan, read_layer, run
 from wlgeo.review.diff import diff_runs
 from wlgeo.io.pack import LayerPack
-from wlgeo.products.report import TOTAL_ROW, TOWN_COLUMN, atomic_write, quarry_towns
+from wlgeo.engine.summary import TOTAL_ROW, TOWN_COLUMN, quarry_towns
+from wlgeo.io.atomic import atomic_write
 
 COUNT = "{} 数量 {} count"
 CAP = "{} 产能 {} capacity (万吨/年)"

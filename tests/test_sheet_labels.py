@@ -13,7 +13,7 @@ from matplotlib.patches import PathPatch
 from matplotlib.colors import to_hex
 
 import wlgeo
-from wlgeo.products.export import assign_towns
+from wlgeo.engine.towns import assign_towns
 from wlgeo.products.labels import LABEL_GID
 from wlgeo.runs.plan import demo_pack_path
 from wlgeo.products.sheet import sheet_figure

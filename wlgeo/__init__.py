@@ -43,9 +43,9 @@ _LAZY: dict[str, str] = {
     "wgs84_to_gcj02": "wlgeo.model.crs",
     "Comparison": "wlgeo.review.compare",
     "compare": "wlgeo.review.compare",
-    "diff_map": "wlgeo.review.compare",
-    "plot_sweep": "wlgeo.review.compare",
-    "sweep": "wlgeo.review.compare",
+    "diff_map": "wlgeo.review.diffmap",
+    "plot_sweep": "wlgeo.review.sweep",
+    "sweep": "wlgeo.review.sweep",
     "ExportReport": "wlgeo.products.export",
     "export_plan": "wlgeo.products.export",
     "LayerPack": "wlgeo.io",
@@ -95,7 +95,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static tools and IDEs see
-    from wlgeo.review.compare import Comparison, compare, diff_map, plot_sweep, sweep
+    from wlgeo.review.compare import Comparison, compare
+    from wlgeo.review.diffmap import diff_map
+    from wlgeo.review.sweep import plot_sweep, sweep
     from wlgeo.model.crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
     from wlgeo.products.export import ExportReport, export_plan
     from wlgeo.io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage

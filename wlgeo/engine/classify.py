@@ -51,7 +51,7 @@ from wlgeo.model.errors import LayerError
 from wlgeo.engine.overlay import METRIC_COLUMNS
 from wlgeo.model.resources import check_memory
 from wlgeo.model.scenario import Scenario
-from wlgeo.products.style import DECISION_LABELS_ZH
+from wlgeo.model.decisions import DECISION_ZH, DECISIONS
 from wlgeo.model.values import id_text, parse_date_series, parse_number_series
 
 __all__ = [
@@ -70,10 +70,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Decisions of existing quarries, in rule order.
-DECISIONS = ("close", "expire", "retain", "consolidate")
-#: Chinese label of each decision.
-DECISION_ZH: dict[str, str] = {d: DECISION_LABELS_ZH[d] for d in DECISIONS}
 #: Metric columns copied onto the classified quarries (DESIGN §4 plus the overlap shares).
 METRIC_FIELDS = METRIC_COLUMNS
 #: Columns :func:`classify` adds, in order.
@@ -515,7 +511,7 @@ def consolidation_groups(
     ----------
     quarries : the output of :func:`classify`.
     towns : town of each quarry (Series aligned to ``quarries.index``), e.g. from
-        :func:`wlgeo.products.export.assign_towns`; default the quarries' ``town`` field when present.
+        :func:`wlgeo.engine.towns.assign_towns`; default the quarries' ``town`` field when present.
 
     Returns
     -------

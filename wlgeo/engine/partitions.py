@@ -40,9 +40,9 @@ from wlgeo.model.crs import WORKING_CRS
 from wlgeo.engine.districts import DEFAULT_DISTRICT, District, assign_districts, read_districts
 from wlgeo.model.errors import LayerError
 from wlgeo.io.pack import LayerPack
-from wlgeo.io.sources import FrameSource, LayerSource
+from wlgeo.io.sources import LayerSource
 from wlgeo.engine.overlay import constraint_metrics, protected_kinds
-from wlgeo.products.report import CapsCheck, check_caps, quarry_towns, summary_table
+from wlgeo.engine.summary import CapsCheck, check_caps, quarry_towns, summary_table
 from wlgeo.model.scenario import Scenario
 from wlgeo.model.values import id_text, parse_number_series
 

@@ -13,7 +13,6 @@ import re
 import warnings
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pyogrio
 import shapely

@@ -17,7 +17,6 @@ from typing import Literal
 import numpy as np
 from pyproj import CRS
 
-from wlgeo.model.errors import CRSError
 
 __all__ = [
     "WORKING_CRS",

@@ -14,8 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import logging
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -24,12 +22,14 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from wlgeo.model.errors import LayerError, OutputError, WlgeoError
 from wlgeo.io.gpkg import read_gpkg_metadata, write_geopackage
 from wlgeo.io.read import file_sha256
-from wlgeo.runs.reader import read_plan_layers as _read_plan
+from wlgeo.io.planfile import read_plan_layers as _read_plan
+from wlgeo.engine.towns import assign_towns, clean_names
+from wlgeo.io.filenames import is_inside, safe_filename, unique_stems
+from wlgeo.model.decisions import UNASSIGNED_STEM
 from wlgeo.products.style import DECISION_SYMBOLS, DECISIONS
 from wlgeo.io.atomic import atomic_path, refuse_existing
 
@@ -38,8 +38,6 @@ __all__ = [
     "ExportReport",
     "ExportedFile",
     "ExportFailure",
-    "safe_filename",
-    "assign_towns",
     "PLAN_LAYERS",
     "UNASSIGNED",
 ]
@@ -49,17 +47,14 @@ log = logging.getLogger(__name__)
 #: Layers that carry the plan's results (the others are context layers).
 PLAN_LAYERS = ("quarries", "consolidation_groups", "new_sites")
 #: File stem of the export holding features that lie in no known town.
-UNASSIGNED = "未定乡镇_unassigned"
+#: File stem of the features in no known town.
+UNASSIGNED = UNASSIGNED_STEM
 INDEX_NAME = "index.csv"
 
 ProgressCallback = Callable[[int, int, str], None]
 
-_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f-\x9f]')
 #: Bidirectional controls (LRM/RLM, ALM, embeddings/overrides U+202A–202E, isolates U+2066–2069):
 #: removed, so a town named ``U+202E + 'fdp.exe'`` cannot show as ``exe.pdf`` in a file manager.
-_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
-_MAX_STEM_BYTES = 120
 
 
 @dataclass(frozen=True)
@@ -112,109 +107,6 @@ class ExportReport:
 
 
 # --------------------------------------------------------------------------------------------
-# names
-
-
-def safe_filename(name: object, *, default: str = "unnamed") -> str:
-    """A file stem built from data that cannot leave its directory or trip Windows.
-
-    Bidirectional control characters (U+202E …) are removed; path separators, ``..``,
-    characters Windows forbids and control characters become ``_``;
-    leading/trailing dots and spaces are dropped; Windows device names (``CON``, ``NUL``,
-    ``COM1``...) get a leading ``_``; the result is at most 120 UTF-8 bytes. Chinese characters
-    are kept.
-
-    Examples
-    --------
-    >>> safe_filename("和顺镇")
-    '和顺镇'
-    >>> safe_filename("../x"), safe_filename("a/b"), safe_filename("CON"), safe_filename("")
-    ('__x', 'a_b', '_CON', 'unnamed')
-    """
-    text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
-    text = unicodedata.normalize("NFC", text)
-    text = _BIDI.sub("", text)
-    text = _FORBIDDEN.sub("_", text)
-    text = text.replace("..", "_")
-    text = text.strip(" .\t")
-    if text.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
-        text = "_" + text
-    encoded = text.encode("utf-8")
-    if len(encoded) > _MAX_STEM_BYTES:
-        text = encoded[:_MAX_STEM_BYTES].decode("utf-8", errors="ignore").rstrip(" .")
-    return text or default
-
-
-def _unique_stems(keys: Sequence[str], stem: Callable[[str], str]) -> dict[str, str]:
-    """File stem per key, unique ignoring case (Windows and macOS file systems)."""
-    out: dict[str, str] = {}
-    seen: set[str] = set()
-    for key in keys:
-        base = stem(key)
-        candidate, n = base, 2
-        while candidate.casefold() in seen or candidate.casefold() == Path(INDEX_NAME).stem:
-            candidate, n = f"{base}_{n}", n + 1
-        seen.add(candidate.casefold())
-        out[key] = candidate
-    return out
-
-
-def _inside(out_dir: Path, target: Path) -> bool:
-    return target.resolve().parent == out_dir.resolve()
-
-
-# --------------------------------------------------------------------------------------------
-# towns
-
-
-def _largest_overlap(features: gpd.GeoDataFrame, towns: gpd.GeoDataFrame) -> pd.Series:
-    """Town name of the town polygon holding most of each feature (by area, length or point)."""
-    result = pd.Series(None, index=features.index, dtype=object)
-    if features.empty or towns.empty:
-        return result
-    geoms = features.geometry.values
-    tgeoms = towns.geometry.values
-    tree = towns.sindex
-    left, right = tree.query(geoms, predicate="intersects")
-    if len(left) == 0:
-        return result
-    pieces = gpd.GeoSeries(geoms[left]).intersection(gpd.GeoSeries(tgeoms[right]))
-    measure = np.where(pieces.area.to_numpy() > 0, pieces.area.to_numpy(), pieces.length.to_numpy())
-    measure = np.where(measure > 0, measure, 1e-12)  # a point inside a town
-    frame = pd.DataFrame({"f": left, "t": right, "m": measure})
-    best = frame.loc[frame.groupby("f")["m"].idxmax()]
-    names = towns["town"].to_numpy()
-    result.iloc[best["f"].to_numpy()] = names[best["t"].to_numpy()]
-    return result
-
-
-def _clean_names(values: pd.Series) -> pd.Series:
-    out = values.astype(object).where(values.notna(), None)
-    return out.map(lambda v: None if v is None or not str(v).strip() else str(v).strip())
-
-
-def assign_towns(features: gpd.GeoDataFrame, towns: gpd.GeoDataFrame | None) -> tuple[pd.Series, int]:
-    """Town of each feature: its ``town`` field, or the town polygon holding most of it.
-
-    Returns
-    -------
-    (Series, int)
-        Town name per feature (``None`` when neither the field nor a polygon gives one), aligned
-        to ``features.index``; and how many features were placed by overlap.
-    """
-    if "town" in features.columns:
-        given = _clean_names(features["town"])
-    else:
-        given = pd.Series(None, index=features.index, dtype=object)
-    missing = given.isna()
-    if missing.any() and towns is not None and "town" in towns.columns:
-        placed = _largest_overlap(features[missing], towns)
-        given.loc[missing] = placed
-        return given, int(placed.notna().sum())
-    return given, 0
-
-
-# --------------------------------------------------------------------------------------------
 # reading the plan
 
 
@@ -257,7 +149,7 @@ def _town_outputs(layers: dict[str, gpd.GeoDataFrame], all_layers, report: Expor
     keys: list[str] = []
     for name in (quarries.get("town"), towns["town"] if towns is not None and "town" in towns else None):
         if name is not None:
-            keys.extend(k for k in _clean_names(name).dropna().unique() if k not in keys)
+            keys.extend(k for k in clean_names(name).dropna().unique() if k not in keys)
     if q_town.isna().any():
         keys.append(UNASSIGNED)
         report.notes.append(f"{int(q_town.isna().sum())} quarries lie in no known town: written to {UNASSIGNED}.gpkg")
@@ -284,7 +176,7 @@ def _town_outputs(layers: dict[str, gpd.GeoDataFrame], all_layers, report: Expor
         content: dict[str, gpd.GeoDataFrame] = {}
         mask = None
         if towns is not None and "town" in towns.columns and key != UNASSIGNED:
-            polygons = towns[_clean_names(towns["town"]) == key]
+            polygons = towns[clean_names(towns["town"]) == key]
             if len(polygons):
                 mask = polygons.geometry.union_all()
         for name, frame in layers.items():
@@ -298,7 +190,7 @@ def _town_outputs(layers: dict[str, gpd.GeoDataFrame], all_layers, report: Expor
             elif name == "new_sites":
                 content[name] = frame[(site_key == key).to_numpy()] if site_key is not None else frame.iloc[:0]
             elif name == "towns":
-                content[name] = frame[(_clean_names(frame["town"]) == key).to_numpy()] if "town" in frame else frame.iloc[:0]
+                content[name] = frame[(clean_names(frame["town"]) == key).to_numpy()] if "town" in frame else frame.iloc[:0]
             elif mask is not None:
                 content[name] = _clip(frame, mask)
         if mask is None and any(n not in PLAN_LAYERS and n != "towns" for n in layers):
@@ -313,7 +205,7 @@ def _decision_outputs(layers: dict[str, gpd.GeoDataFrame], all_layers, report: E
     quarries = all_layers["quarries"]
     if "decision" not in quarries.columns:
         raise LayerError("has no 'decision' field: is this a plan GeoPackage?", layer="quarries")
-    values = _clean_names(quarries["decision"])
+    values = clean_names(quarries["decision"])
     unknown = sorted(set(values.dropna()) - set(DECISIONS))
     if unknown:
         raise LayerError(
@@ -406,10 +298,10 @@ def export_plan(
     report = ExportReport(by=by, out_dir=out_dir)
     build = _town_outputs if by == "town" else _decision_outputs
     outputs = build(selected, all_layers, report)
-    stems = _unique_stems(list(outputs), safe_filename)
+    stems = unique_stems(list(outputs), safe_filename, reserved=[Path(INDEX_NAME).stem])
     targets = {key: out_dir / f"{stems[key]}.gpkg" for key in outputs}
     for key, target in targets.items():
-        if not _inside(out_dir, target):  # defence in depth: safe_filename already prevents it
+        if not is_inside(out_dir, target):  # defence in depth: safe_filename already prevents it
             raise OutputError(f"output name for {key!r} would leave the output directory", path=target)
         if target.resolve() == plan_gpkg.resolve():  # a town named 'plan' exported into the run
             raise OutputError(f"the output for {key!r} would overwrite the plan being exported; choose another "

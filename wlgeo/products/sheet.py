@@ -60,7 +60,7 @@ from wlgeo.products.style import (
 )
 from wlgeo.io.atomic import atomic_path
 
-__all__ = ["map_sheet", "sheet_figure", "PAPER_MM"]
+__all__ = ["map_sheet", "sheet_figure", "save_sheet_file", "PAPER_MM"]
 
 log = logging.getLogger(__name__)
 
@@ -277,17 +277,17 @@ _FOCUS = Symbol("本乡镇界", "Town boundary", "polygon", "#222222", None, 0.0
 def _town_focus(result: Any, pack: Any, town: str) -> _TownFocus:
     """Frame a sheet on ``town``: its polygon(s) in the pack's ``towns`` layer, with a margin.
 
-    Quarries and new sites belong to the town as in :func:`wlgeo.products.export.assign_towns` (their
+    Quarries and new sites belong to the town as in :func:`wlgeo.engine.towns.assign_towns` (their
     ``town`` field, else the town polygon holding most of them).
     """
-    from wlgeo.products.export import _clean_names, assign_towns
+    from wlgeo.engine.towns import assign_towns, clean_names
 
     towns = pack.get("towns") if pack is not None else None
     if towns is None or "town" not in towns.columns or not len(towns):
         raise MapError("a town sheet needs a 'towns' layer with a 'town' field", layer="towns", field="town")
     crs = _sheet_crs(result, pack)
     towns = towns.to_crs(crs)
-    names = _clean_names(towns["town"])
+    names = clean_names(towns["town"])
     chosen = (names == town).to_numpy()
     if not chosen.any():
         known = ", ".join(dict.fromkeys(names.dropna()))
@@ -587,7 +587,8 @@ def sheet_figure(
     return fig
 
 
-def _save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
+def save_sheet_file(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
+    """Write a sheet figure as ``fmt`` (``png`` or ``pdf``) at ``dpi``, atomically, with fast compression."""
     # fast compression: level 1 PNG is ~10 % larger than level 6 and much faster on a 17 Mpx sheet;
     # level 1 PDF streams stay far below 5 MB once the geometry is simplified to what prints
     options = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
@@ -636,7 +637,7 @@ def map_sheet(
         pack's ``towns`` layer (with a margin), the ground outside it is veiled in white and
         other towns' quarries are grey; the title reads ``<district>碎石矿山布局规划图 — <town> —
         <scenario>`` and the legend counts only the town's quarries and new sites (placed as
-        :func:`wlgeo.products.export.assign_towns` does: ``town`` field, else the polygon holding most).
+        :func:`wlgeo.engine.towns.assign_towns` does: ``town`` field, else the polygon holding most).
 
     Returns
     -------
@@ -662,7 +663,7 @@ def map_sheet(
     written = []
     for fmt in formats:
         target = path.with_suffix("." + fmt)
-        _save_atomic(fig, target, fmt, dpi)
+        save_sheet_file(fig, target, fmt, dpi)
         written.append(target)
         log.info("sheet written: %s", target)
     return written

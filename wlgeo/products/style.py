@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from wlgeo.model.decisions import DECISION_LABELS_EN, DECISION_LABELS_ZH, PLAN_DECISIONS
+
 __all__ = [
     "Symbol",
     "DECISIONS",
@@ -68,25 +70,25 @@ class Symbol:
         return f"{self.label_zh} {self.label_en}"
 
 
-DECISIONS = ("close", "expire", "retain", "consolidate", "new")
+#: Every class a plan draws, in legend order (:data:`wlgeo.model.decisions.PLAN_DECISIONS`).
+DECISIONS = PLAN_DECISIONS
 DECISION_ORDER = DECISIONS
+_LOOK = {  # stroke, fill, fill opacity, width, dash, z
+    "close": ("#8b0000", "#e31a1c", 0.75, 1.2, None, 50),
+    "expire": ("#a65e00", "#fd8d3c", 0.75, 1.2, None, 51),
+    "retain": ("#1b5e20", "#33a02c", 0.75, 1.2, None, 52),
+    "consolidate": ("#2c3e9e", "#1f78b4", 0.75, 1.2, None, 53),
+    "new": ("#5b1f7a", "#9e4fd0", 0.6, 1.6, (4.0, 2.0), 54),
+}
 
-DECISION_SYMBOLS: MappingProxyType[str, Symbol] = MappingProxyType(
-    {
-        "close": Symbol("关闭退出", "Close", "polygon", "#8b0000", "#e31a1c", 0.75, 1.2, z=50),
-        "expire": Symbol("到期退出", "Expire at licence end", "polygon", "#a65e00", "#fd8d3c", 0.75, 1.2, z=51),
-        "retain": Symbol("予以保留", "Retain", "polygon", "#1b5e20", "#33a02c", 0.75, 1.2, z=52),
-        "consolidate": Symbol("优化整合", "Consolidate", "polygon", "#2c3e9e", "#1f78b4", 0.75, 1.2, z=53),
-        "new": Symbol("规划新建", "New site", "polygon", "#5b1f7a", "#9e4fd0", 0.6, 1.6, (4.0, 2.0), z=54),
-    }
-)
+DECISION_SYMBOLS: MappingProxyType[str, Symbol] = MappingProxyType({
+    d: Symbol(DECISION_LABELS_ZH[d], DECISION_LABELS_EN[d], "polygon", stroke, fill, opacity, width, dash, z=z)
+    for d, (stroke, fill, opacity, width, dash, z) in _LOOK.items()
+})
 
 #: Quarries that have no decision yet (a layer pack's input quarries, before ``wlgeo run``).
 QUARRY_SYMBOL = Symbol("碎石矿山", "Quarries", "polygon", "#4e342e", "#a1887f", 0.75, 1.2, z=49)
 
-DECISION_LABELS_ZH: MappingProxyType[str, str] = MappingProxyType(
-    {k: s.label_zh for k, s in DECISION_SYMBOLS.items()}
-)
 
 LAYER_SYMBOLS: MappingProxyType[str, Symbol] = MappingProxyType(
     {

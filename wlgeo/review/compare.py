@@ -1,13 +1,13 @@
-"""Scenario review: compare two plans, map the changes, sweep one parameter.
+"""Scenario review: compare two plans (the change table, counts, caps, sites and parameters).
 
 - :func:`compare` → :class:`Comparison`: the quarries whose decision changed (both decisions,
   both reason sets and the rule or parameter that made the difference), counts and capacity by
   decision and by town for plan A and plan B, the caps, new sites added or dropped, and the
   scenario parameters that differ.
-- :func:`diff_map` — one offline map (:mod:`wlgeo.products.maps`) coloured by change
+- :func:`wlgeo.review.diffmap.diff_map` — one offline map (:mod:`wlgeo.products.maps`) coloured by change
   ("予以保留 Retain → 到期退出 Expire"): outline = decision in A, fill = decision in B.
-- :func:`sweep` — counts and capacity per decision, and whether the caps are met, as one
-  scenario parameter takes a list of values; :func:`plot_sweep` draws it with Chinese labels.
+- :func:`wlgeo.review.sweep.sweep` — counts and capacity per decision, and whether the caps are met, as one
+  scenario parameter takes a list of values; :func:`wlgeo.review.sweep.plot_sweep` draws it with Chinese labels.
 
 :func:`wlgeo.review.diff.diff_runs` (``wlgeo diff RUN_A RUN_B``) compares run directories read from
 disk with the same core (:func:`decision_changes`).
@@ -24,13 +24,11 @@ Examples
 
 from __future__ import annotations
 
-import html
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,27 +36,16 @@ import pandas as pd
 import shapely
 
 from wlgeo.engine.classify import DECISIONS
-from wlgeo.model.errors import LayerError, ScenarioError
-from wlgeo.io.pack import LayerPack, read_pack
-from wlgeo.products.report import TOTAL_ROW, TOWN_COLUMN, _columns, total_row
-from wlgeo.model.scenario import Scenario, load_scenario
-from wlgeo.products.style import DECISION_SYMBOLS, Symbol
-
-if TYPE_CHECKING:
-    import folium
-    from matplotlib.axes import Axes
+from wlgeo.model.errors import LayerError
+from wlgeo.engine.summary import TOTAL_ROW, TOWN_COLUMN, summary_columns
 
 __all__ = [
     "Comparison",
     "compare",
     "decision_changes",
-    "diff_map",
-    "sweep",
-    "plot_sweep",
     "CHANGE_COLUMNS",
     "SUMMARY_ITEMS",
     "RULE_PARAMETERS",
-    "PARAMETER_LABELS",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,26 +73,6 @@ RULE_PARAMETERS: Mapping[str, tuple[str, ...]] = {
     "small": ("min_capacity",),
     "merge": ("merge_distance_m", "min_capacity"),
     "licence_end": ("horizon",),
-}
-#: Axis labels (中文 English) of the parameters a review usually sweeps.
-PARAMETER_LABELS: Mapping[str, str] = {
-    "blast_distance_m": "爆破安全距离 Blast distance (m)",
-    "min_capacity": "最低开采规模 Minimum capacity (万吨/年)",
-    "trunk_line_m": "交通干线可视范围 Trunk-line corridor (m)",
-    "main_river_m": "主要河流可视范围 Main-river corridor (m)",
-    "merge_distance_m": "整合距离 Merge distance (m)",
-    "min_overlap_m2": "最小重叠面积 Minimum overlap (m²)",
-    "max_quarries": "矿山数量上限 Quarry cap",
-    "max_total_capacity": "总产能上限 Capacity cap (万吨/年)",
-    "siting.max_slope_deg": "最大坡度 Maximum slope (°)",
-    "siting.site_spacing_m": "新建矿山间距 Site spacing (m)",
-    "siting.max_new_sites": "新建矿山上限 Maximum new sites",
-    "siting.min_site_area_m2": "最小选址面积 Minimum site area (m²)",
-    "siting.wujiang_buffer_m": "乌江岸线缓冲 Wujiang buffer (m)",
-    "siting.new_site_capacity": "新建矿山规模 New-site capacity (万吨/年)",
-    "visibility.max_distance_m": "最大可视距离 Visible range (m)",
-    "visibility.observer_height_m": "观察者视高 Eye height (m)",
-    "visibility.target_height_m": "采面高度 Quarry face height (m)",
 }
 
 
@@ -344,7 +311,7 @@ class Comparison:
         rules that fired in one plan only (``−`` only in A, ``+`` only in B) or in both with a
         different parameter (``=``), each with the differing parameters, e.g.
         ``−settlement:180m(张家院子) [blast_distance_m 300→100]``.
-    counts : one row per town (and :data:`~wlgeo.products.report.TOTAL_ROW`) and item
+    counts : one row per town (and :data:`~wlgeo.engine.summary.TOTAL_ROW`) and item
         (:data:`SUMMARY_ITEMS`): ``count_a``, ``count_b``, ``count_change``, ``capacity_a``,
         ``capacity_b``, ``capacity_change`` (万吨/年).
     decisions : per decision ``a``, ``b``, ``change`` and a ``total`` row (quarries in each class).
@@ -429,8 +396,8 @@ def _met(flag: Any) -> str:
 
 
 def _summary_long(summary: pd.DataFrame) -> pd.DataFrame:
-    """A summary table (:func:`wlgeo.products.report.summary_table`) as rows of (town, item, count, capacity)."""
-    labels = {key: (n, c) for key, n, c in _columns()}
+    """A summary table (:func:`wlgeo.engine.summary.summary_table`) as rows of (town, item, count, capacity)."""
+    labels = {key: (n, c) for key, n, c in summary_columns()}
     frames = []
     for item in SUMMARY_ITEMS:
         n, c = labels[item]
@@ -548,304 +515,3 @@ def compare(result_a: Any, result_b: Any) -> Comparison:
     )
     log.info("compare %s → %s: %d changed", out.scenario_a, out.scenario_b, len(changed))
     return out
-
-
-# ---------------------------------------------------------------------------- the diff map
-_UNCHANGED = Symbol("未变化", "Unchanged", "polygon", "#757575", "#bdbdbd", 0.35, 0.6, z=40)
-_SITE_STATUS = {
-    "added": Symbol("新增新建矿山", "New site added", "polygon", "#5b1f7a", "#9e4fd0", 0.7, 2.4, (4.0, 2.0), z=70),
-    "dropped": Symbol("取消新建矿山", "New site dropped", "polygon", "#5b1f7a", "#ffffff", 0.5, 2.0, (2.0, 3.0), z=71),
-    "moved": Symbol("新建矿山位置调整", "New site moved", "polygon", "#5b1f7a", "#d1b3e6", 0.6, 1.8, (4.0, 2.0), z=69),
-    "kept": Symbol("新建矿山未变", "New site unchanged", "polygon", "#5b1f7a", "#d1b3e6", 0.35, 1.0, (4.0, 2.0), z=68),
-}
-
-
-def _transition_symbol(a: str, b: str) -> Symbol:
-    """Outline = the decision in A, fill = the decision in B."""
-    sa, sb = DECISION_SYMBOLS[a], DECISION_SYMBOLS[b]
-    return Symbol(f"{sa.label_zh} → {sb.label_zh}", f"{sa.label_en} → {sb.label_en}", "polygon",
-                  sa.stroke, sb.fill, 0.85, 3.0, z=60)
-
-
-def _decision_block(label: str, decision: Any, reasons: Any) -> str:
-    from wlgeo.products.maps import _swatch, reason_items
-
-    symbol = DECISION_SYMBOLS.get(str(decision))
-    head = f"{_swatch(symbol)}{html.escape(symbol.label)}" if symbol else html.escape(str(decision))
-    items = [html.escape(r) for r in reason_items(reasons)] or ["—"]
-    return (f"<div><b>{html.escape(label)}</b>: {head}</div>"
-            "<ul>" + "".join(f"<li>{r}</li>" for r in items) + "</ul>")
-
-
-def _change_popup(rec: Mapping[str, Any], label_a: str, label_b: str, row: Mapping[str, Any] | None) -> str:
-    from wlgeo.products.maps import _QUARRY_ROWS, _e, _missing, _table
-
-    title = " ".join(_e(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
-    rows = tuple((f, h) for f, h in _QUARRY_ROWS if f in ("town", "capacity", "license_end"))
-    if row is None:  # unchanged
-        body = _decision_block("A = B", rec.get("decision"), rec.get("reasons"))
-    else:
-        body = _decision_block(f"A {label_a}", row["decision_a"], row["reasons_a"])
-        body += _decision_block(f"B {label_b}", row["decision_b"], row["reasons_b"])
-        if row.get("cause"):
-            causes = "".join(f"<li>{html.escape(c)}</li>" for c in str(row["cause"]).split("; "))
-            body += f"<div><b>{html.escape('变化原因 What changed')}</b></div><ul>{causes}</ul>"
-    return f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, rows)}{body}</div>'
-
-
-def diff_map(
-    result_a: Any,
-    result_b: Any,
-    pack: Any,
-    *,
-    basemap: str = "none",
-    tianditu_key: str | None = None,
-    offline: bool = True,
-    simplify_m: float = 5.0,
-    title: str | None = None,
-) -> folium.Map:
-    """One offline map of what changed between plan A and plan B.
-
-    Each change (e.g. 予以保留 Retain → 到期退出 Expire) is its own layer, outlined in A's
-    decision colour and filled with B's; unchanged quarries are drawn faint in their decision
-    colour; new sites added, dropped or moved have their own layers. Popups show both decisions,
-    both reason sets and what changed, every value HTML-escaped. Built on :mod:`wlgeo.products.maps`
-    (Leaflet inlined, nothing fetched unless a basemap is chosen).
-
-    Parameters
-    ----------
-    result_a, result_b : the two plans (:class:`~wlgeo.PlanResult`).
-    pack : the layer pack, for the context layers (or ``None``).
-    basemap, tianditu_key, offline, simplify_m : as for :func:`wlgeo.folium_map`.
-    title : default ``方案对比 Scenario comparison: A → B``.
-
-    Returns
-    -------
-    folium.Map
-        ``window.wlgeoCounts`` holds the feature count per layer once drawn (keys
-        ``change:retain>expire``, ``unchanged``, ``sites:added`` …).
-    """
-    from wlgeo.model.errors import MapError
-    from wlgeo.products.maps import (
-        BASEMAPS,
-        OUTLINE_ZOOM,
-        _add_context,
-        _context_legend,
-        _display_geometries,
-        _e,
-        _feature_collection,
-        _finish_map,
-        _GeoJsonLayer,
-        _marker_spec,
-        _missing,
-        _new_map,
-        _records,
-        _style,
-        _swatch,
-        _table,
-        _SITE_ROWS,
-        _zoom_note,
-    )
-
-    if basemap not in BASEMAPS:
-        raise MapError(f"unknown basemap {basemap!r}; allowed: {', '.join(BASEMAPS)}")
-    comparison = compare(result_a, result_b)
-    label_a, label_b = comparison.scenario_a, comparison.scenario_b
-    gcj02 = basemap == "gaode"
-    m, note = _new_map(basemap=basemap, tianditu_key=tianditu_key, offline=offline)
-    context, road_kinds, bounds = _add_context(m, pack, simplify_m=simplify_m, gcj02=gcj02)
-
-    quarries = result_b.quarries
-    ids = quarries["quarry_id"].astype(str).str.strip().to_numpy()
-    keep = ~np.isin(ids, comparison.only_b)
-    quarries, ids = quarries[keep], ids[keep]
-    geoms = _display_geometries(quarries, simplify_m=simplify_m, gcj02=gcj02, layer="quarries")
-    records = _records(quarries)
-    changes = comparison.changes.set_index("quarry_id").to_dict("index")
-    legend = ["<h4>图例 Legend</h4>",
-              f'<div class="wlgeo-note">{html.escape(f"A = {label_a}, B = {label_b}; 轮廓 = A, 填充 = B outline = A, fill = B")}</div>',
-              f'<div class="wlgeo-note">{_zoom_note(OUTLINE_ZOOM)}</div>']
-
-    def tooltip(rec: Mapping[str, Any], text: str) -> str:
-        head = " ".join(_e(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
-        return f"{head} — {html.escape(text)}"
-
-    unchanged = np.array([i not in changes for i in ids], dtype=bool)
-    faint = {d: {**_style(s), "fillOpacity": 0.25, "opacity": 0.6, "weight": 0.8} for d, s in DECISION_SYMBOLS.items()}
-    props = []
-    for k in np.flatnonzero(unchanged):
-        rec = records[k]
-        symbol = DECISION_SYMBOLS.get(str(rec.get("decision")))
-        props.append({"_p": _change_popup(rec, label_a, label_b, None), "d": str(rec.get("decision")),
-                      "_t": tooltip(rec, f"{_UNCHANGED.label}: {symbol.label if symbol else rec.get('decision')}"),
-                      "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
-    faint_dots = {d: {"fillColor": s.fill, "color": s.stroke, "fillOpacity": 0.5, "opacity": 0.7}
-                  for d, s in DECISION_SYMBOLS.items()}
-    data, n = _feature_collection(geoms[unchanged], props, markers=True)
-    spec = {"style": _style(_UNCHANGED), "styleBy": {"field": "d", "styles": faint},
-            "marker": _marker_spec(_UNCHANGED, radius=3.5, weight=0.8, style_by={"field": "d", "styles": faint_dots})}
-    _GeoJsonLayer("unchanged", f"{_UNCHANGED.label} ({n})", spec, data, show=True).add_to(m)
-    unchanged_row = f'<div class="wlgeo-item">{_swatch(_UNCHANGED)}{html.escape(_UNCHANGED.label)} ({n})</div>'
-
-    transitions = comparison.changes.groupby(["decision_a", "decision_b"], sort=False).size()
-    order = {d: i for i, d in enumerate(DECISION_SYMBOLS)}
-    for (da, db) in sorted(transitions.index, key=lambda t: (order.get(t[0], 99), order.get(t[1], 99))):
-        if da not in DECISION_SYMBOLS or db not in DECISION_SYMBOLS:
-            raise MapError(f"unknown decision in {da!r} → {db!r}; allowed: {', '.join(DECISION_SYMBOLS)}",
-                           layer="quarries", field="decision")
-        symbol = _transition_symbol(da, db)
-        which = np.flatnonzero([changes.get(i, {}).get("decision_a") == da and changes.get(i, {}).get("decision_b") == db
-                                for i in ids])
-        props = []
-        for k in which:
-            rec, row = records[k], changes[ids[k]]
-            props.append({"_p": _change_popup(rec, label_a, label_b, row), "_t": tooltip(rec, symbol.label),
-                          "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
-        data, n = _feature_collection(geoms[which], props, markers=True)
-        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=6.0, weight=2.5)}
-        _GeoJsonLayer(f"change:{da}>{db}", f"{symbol.label} ({n})", spec, data).add_to(m)
-        legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
-    legend.append(unchanged_row)
-
-    sites = comparison.new_sites
-    for status, symbol in _SITE_STATUS.items():
-        subset = sites[sites["status"] == status]
-        if not len(subset):
-            continue
-        sgeoms = _display_geometries(subset, simplify_m=0, gcj02=gcj02, layer="new_sites")
-        props = []
-        for rec in _records(subset):
-            sid = rec.get("site_id_b") if status != "dropped" else rec.get("site_id_a")
-            title_html = f"{html.escape(symbol.label)} {_e(sid)}"
-            shown = {"site_id": sid, "score": rec.get("score_b") if status != "dropped" else rec.get("score_a")}
-            extra = "" if status in ("added", "dropped") else (
-                f"<div>A: {_e(rec.get('site_id_a'))} ({_e(rec.get('score_a'))}) → B: {_e(rec.get('site_id_b'))} "
-                f"({_e(rec.get('score_b'))})</div>")
-            props.append({"_p": f'<div class="wlgeo-popup"><h4>{title_html}</h4>{_table(shown, _SITE_ROWS)}{extra}</div>',
-                          "_t": title_html})
-        data, n = _feature_collection(sgeoms, props, markers=True)
-        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=7.0, weight=symbol.width, dash=True)}
-        _GeoJsonLayer(f"sites:{status}", f"{symbol.label} ({n})", spec, data).add_to(m)
-        legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
-
-    if bounds is None and len(quarries):
-        bounds = quarries.to_crs("EPSG:4326").total_bounds
-    legend += _context_legend([(n, s) for n, _, s in context], road_kinds)
-    title = title or f"方案对比 Scenario comparison: {label_a} → {label_b}"
-    _finish_map(m, bounds, gcj02=gcj02, title=title, note=note, legend="".join(legend))
-    log.info("diff map %s → %s: %d changed", label_a, label_b, len(comparison.changes))
-    return m
-
-
-# ---------------------------------------------------------------------------- sweep
-def sweep(
-    pack: LayerPack | str | PathLike,
-    scenario: Scenario | str | PathLike | None,
-    param: str,
-    values: Iterable[Any],
-    *,
-    sites: bool | None = None,
-) -> pd.DataFrame:
-    """Run the plan once per value of one scenario parameter and tabulate the outcome.
-
-    Parameters
-    ----------
-    pack : the layer pack (read once when given as a path).
-    scenario : the scenario varied (preset name, TOML path, :class:`~wlgeo.Scenario`, ``None`` =
-        baseline).
-    param : a scenario field (``blast_distance_m``) or a dotted siting key
-        (``siting.max_slope_deg``), as accepted by :meth:`Scenario.replace`.
-    values : the values to try, in order.
-    sites : propose new sites; default only when ``param`` is a siting parameter (siting is the
-        slow step, and the exit rules do not depend on it). Without sites, ``new`` is 0 and
-        ``after`` and the caps count retained quarries and consolidated mines only.
-
-    Returns
-    -------
-    DataFrame
-        One row per value: the column named ``param``; for each of :data:`SUMMARY_ITEMS` but
-        ``before`` a count column and a ``<item>_capacity`` column (万吨/年, district totals);
-        ``max_quarries``, ``max_total_capacity`` (the caps of that run), ``quarries_ok``,
-        ``capacity_ok`` and ``caps_met``. ``attrs`` holds ``param``, ``scenario`` and ``sites``.
-
-    Raises
-    ------
-    ScenarioError
-        ``param`` is not a scenario parameter, a value is invalid for it, or ``values`` is empty.
-    """
-    from wlgeo.runs.plan import plan
-
-    if not isinstance(pack, LayerPack):
-        pack = read_pack(pack)
-    base = load_scenario(scenario)
-    values = list(values)
-    if not values:
-        raise ScenarioError("no values to sweep", field=param)
-    if sites is None:
-        sites = param.replace("__", ".").startswith("siting.")
-    labels = {key: (n, c) for key, n, c in _columns()}
-    rows = []
-    for value in values:
-        run = plan(pack, base.replace(**{param: value}), sites=sites)
-        total = total_row(run.summary)
-        row: dict[str, Any] = {param: value}
-        for item in SUMMARY_ITEMS[1:]:
-            row[item] = int(total[labels[item][0]])
-            row[f"{item}_capacity"] = float(total[labels[item][1]])
-        caps = run.caps
-        row.update(max_quarries=caps.max_quarries, max_total_capacity=caps.max_total_capacity,
-                   quarries_ok=caps.quarries_ok, capacity_ok=caps.capacity_ok, caps_met=caps.ok)
-        rows.append(row)
-        log.info("sweep %s=%s: %s", param, value, run.counts())
-    frame = pd.DataFrame(rows)
-    frame.attrs.update(param=param, scenario=base.name, sites=bool(sites))
-    return frame
-
-
-def plot_sweep(df: pd.DataFrame, *, ax: Axes | None = None, param: str | None = None, capacity: bool = False) -> Axes:
-    """Plot a :func:`sweep`: quarries per decision (or capacity) against the swept value.
-
-    Lines for each decision in its map colour, the mines after the plan in black, and the cap
-    (``max_quarries`` / ``max_total_capacity``) as a dotted red line where one is set. Labels
-    are Chinese and English, in the CJK font of :func:`wlgeo.products.fonts.cjk_font`.
-
-    Parameters
-    ----------
-    df : the frame returned by :func:`sweep`.
-    ax : matplotlib axes to draw on (a new figure when ``None``).
-    param : the swept column (default ``df.attrs["param"]``, else the first column).
-    capacity : plot capacity (万吨/年) instead of counts.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    from wlgeo.products.fonts import cjk_font
-
-    param = param or df.attrs.get("param") or df.columns[0]
-    if param not in df.columns:
-        raise ValueError(f"param={param!r} is not a column of the sweep; columns: {', '.join(map(str, df.columns))}")
-    font = cjk_font()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4.5))
-    x = df[param].to_numpy()
-    suffix = "_capacity" if capacity else ""
-    for decision in DECISIONS:
-        symbol = DECISION_SYMBOLS[decision]
-        ax.plot(x, df[decision + suffix], marker="o", color=symbol.fill, label=symbol.label)
-    ax.plot(x, df["after" + suffix], marker="s", color="black", linestyle="--", label="规划后 After the plan")
-    cap = df["max_total_capacity" if capacity else "max_quarries"]
-    if cap.notna().any():
-        ax.plot(x, cap.astype(float), color="#d50000", linestyle=":", linewidth=2, label="上限 Cap")
-    ax.set_xlabel(PARAMETER_LABELS.get(param, param), fontproperties=font.properties())
-    ax.set_ylabel("产能 Capacity (万吨/年)" if capacity else "矿山数量 Quarries", fontproperties=font.properties())
-    scenario = df.attrs.get("scenario")
-    title = f"参数扫描 Parameter sweep: {param}" + (f" ({scenario})" if scenario else "")
-    if df.attrs.get("sites") is False:
-        title += "\n规划后不含新建矿山 after = without new sites"
-    ax.set_title(title, fontproperties=font.properties(size=11))
-    ax.legend(prop=font.properties(size=8), loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    ax.grid(True, alpha=0.3)
-    return ax

@@ -30,8 +30,9 @@ import shapely
 from wlgeo.model.errors import OutputError, ReadError
 from wlgeo.io.atomic import atomic_write
 from wlgeo.io.pack import LayerPack
-from wlgeo.products.report import CapsCheck, not_checked_table, write_csv
-from wlgeo.products.report import caps_table as report_caps_table
+from wlgeo.engine.summary import CapsCheck
+from wlgeo.products.tables import not_checked_table, write_csv
+from wlgeo.products.tables import caps_table as report_caps_table
 
 __all__ = [
     "CITY_PLAN",
@@ -78,7 +79,7 @@ def parse_outputs(text: str | Iterable[str] | None, *, default: Iterable[str]) -
 
 def district_dir(out_dir: Path, name: str) -> Path:
     """``out_dir/districts/<name>`` with the name made safe for a file system."""
-    from wlgeo.products.export import safe_filename
+    from wlgeo.io.filenames import safe_filename
 
     return out_dir / DISTRICTS_DIR / safe_filename(name)
 
@@ -112,13 +113,13 @@ def district_run(run: str | Path, district: str | None) -> Path:
 
 # ---------------------------------------------------------------------------- tables
 def towns_table(summaries: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every district's town summary (:func:`wlgeo.products.report.summary_table`) under a ``district`` column."""
+    """Every district's town summary (:func:`wlgeo.engine.summary.summary_table`) under a ``district`` column."""
     frames = [s.assign(**{DISTRICT_COLUMN: name})[[DISTRICT_COLUMN, *s.columns]] for name, s in summaries.items()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[DISTRICT_COLUMN])
 
 
 def caps_table(district_caps: Mapping[str, CapsCheck], city: CapsCheck | None = None) -> pd.DataFrame:
-    """:func:`wlgeo.products.report.caps_table` of every district under a ``district`` column, and the
+    """:func:`wlgeo.products.tables.caps_table` of every district under a ``district`` column, and the
     city rows (``district`` = 全市 City) when ``city`` is given."""
     items = list(district_caps.items()) + ([(CITY_ROW, city)] if city is not None else [])
     frames = [report_caps_table(caps).assign(**{DISTRICT_COLUMN: name}) for name, caps in items]

@@ -2,7 +2,7 @@
 
 ``plan(pack, scenario)`` → :class:`PlanResult`: constraint metrics (:mod:`wlgeo.engine.overlay`), the
 decisions and consolidation groups (:mod:`wlgeo.engine.classify`), new sites, the summary and the caps
-(:mod:`wlgeo.products.report`). Nothing is written.
+(:mod:`wlgeo.engine.summary`). Nothing is written.
 
 ``run(pack, scenario=..., out_dir=...)`` refuses a pack that fails validation, runs the plan and
 writes into ``out_dir`` (new or empty, unless ``overwrite``):
@@ -53,19 +53,9 @@ from wlgeo.model.errors import OutputError, PackError, WlgeoError
 from wlgeo.io.pack import LayerPack, read_pack
 from wlgeo.io.read import file_sha256
 from wlgeo.engine.overlay import constraint_metrics, protected_kinds
-from wlgeo.products.report import (
-    CapsCheck,
-    atomic_write,
-    check_caps,
-    decision_counts,
-    quarry_towns,
-    not_checked_table,
-    summary_table,
-    write_caps_csv,
-    write_csv,
-    write_summary_csv,
-    write_summary_xlsx,
-)
+from wlgeo.engine.summary import CapsCheck, check_caps, decision_counts, quarry_towns, summary_table
+from wlgeo.io.atomic import atomic_write
+from wlgeo.products.tables import not_checked_table, write_caps_csv, write_csv, write_summary_csv, write_summary_xlsx
 from wlgeo.model.resources import current_budget, using_budget
 from wlgeo.model.scenario import Scenario, load_scenario
 from wlgeo.model.values import id_text
@@ -122,8 +112,8 @@ class PlanResult:
     consolidation_groups : one merged footprint per group (``group_id``, ``members``,
         ``n_members``, ``capacity``, ``towns``).
     new_sites : proposed sites (decision ``new``); empty when siting was off or found no room.
-    summary : counts and capacity by decision × town (:func:`wlgeo.products.report.summary_table`).
-    caps : the caps check (:class:`wlgeo.products.report.CapsCheck`).
+    summary : counts and capacity by decision × town (:func:`wlgeo.engine.summary.summary_table`).
+    caps : the caps check (:class:`wlgeo.engine.summary.CapsCheck`).
     scenario : the scenario used.
     provenance : where each layer came from (path, layer, sha256, read notes).
     not_checked : rule → why it was not applied (its layer is absent).

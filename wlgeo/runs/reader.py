@@ -26,13 +26,11 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 import geopandas as gpd
-import pyogrio
 
 from wlgeo.model.errors import LayerError, MapError, OutputError, ReadError, WlgeoError
 from wlgeo.io.pack import LayerPack
-from wlgeo.io.read import read_layer
 from wlgeo.io.atomic import refuse_existing
-from wlgeo.io.paths import gdal_path
+from wlgeo.io.planfile import read_plan_layers
 
 __all__ = [
     "RunPlan",
@@ -85,39 +83,6 @@ def _manifest(gpkg: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def read_plan_layers(plan_gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
-    """Every vector layer of a plan GeoPackage (empty layers too), in the CRS of its quarries (the run's working CRS).
-
-    Raises
-    ------
-    ReadError
-        The file is missing, is not a GeoPackage, or has no ``quarries`` layer.
-    """
-    if not plan_gpkg.is_file():
-        raise ReadError("no such plan GeoPackage", path=plan_gpkg)
-    with gdal_path(plan_gpkg) as opened:  # a folder with '!' is not an archive
-        try:
-            listed = pyogrio.list_layers(opened)
-        except Exception as err:  # noqa: BLE001 - GDAL raises several types for a bad file
-            raise ReadError(f"cannot be opened as a GeoPackage: {err}", path=plan_gpkg) from err
-        empty = {str(name) for name, gtype in listed
-                 if gtype is not None and pyogrio.read_info(opened, layer=str(name))["features"] == 0}
-        frames = {name: pyogrio.read_dataframe(opened, layer=name) for name in empty}
-        has_quarries = any(str(name) == "quarries" for name, _ in listed)
-        working = (pyogrio.read_info(opened, layer="quarries")["crs"] if has_quarries else None) or "EPSG:4545"
-    names = [str(name) for name, gtype in listed if gtype is not None and name != "layer_styles"]
-    if "quarries" not in names:
-        raise ReadError(f"has no 'quarries' layer; its layers: {', '.join(names) or '(none)'}", path=plan_gpkg)
-    layers = {}
-    for name in names:
-        if name in frames:
-            frame = frames[name]
-            layers[name] = frame.set_crs(working, allow_override=True) if frame.crs is None else frame
-        else:
-            layers[name] = read_layer(plan_gpkg, layer=name, working_crs=working)
-    return layers
 
 
 @dataclass
@@ -214,17 +179,17 @@ class SheetReport:
 
 
 def _town_names(pack: LayerPack, gpkg: Path) -> list[str]:
-    from wlgeo.products.export import _clean_names
+    from wlgeo.engine.towns import clean_names
 
     towns = pack.get("towns")
     if towns is None or "town" not in towns.columns:
         raise LayerError("has no 'towns' layer with a 'town' field: cannot draw sheets by town", path=gpkg,
                          layer="towns")
-    return list(dict.fromkeys(_clean_names(towns["town"]).dropna()))
+    return list(dict.fromkeys(clean_names(towns["town"]).dropna()))
 
 
 def _note_unplaced(plan: RunPlan, pack: LayerPack, known: list[str], report: SheetReport) -> None:
-    from wlgeo.products.export import assign_towns
+    from wlgeo.engine.towns import assign_towns
 
     towns = pack.get("towns")
     placed = assign_towns(plan.quarries, towns)[0]
@@ -253,7 +218,7 @@ def run_sheets(
     run : a run directory written by :func:`wlgeo.run`, or its ``plan.gpkg``.
     out_dir : output directory (created when missing).
     by_town : one sheet per town polygon of the plan's ``towns`` layer, named after the town
-        (:func:`wlgeo.products.export.safe_filename`; Chinese kept: ``和顺镇.png``).
+        (:func:`wlgeo.io.filenames.safe_filename`; Chinese kept: ``和顺镇.png``).
     towns : only these towns (implies ``by_town``).
     paper, orientation, dpi, formats : as :func:`wlgeo.products.sheet.map_sheet`.
     overwrite : replace existing files; without it any existing target stops before anything
@@ -275,8 +240,8 @@ def run_sheets(
     OutputError
         Targets exist without ``overwrite``, or ``out_dir`` is a file.
     """
-    from wlgeo.products.export import _inside, _unique_stems, safe_filename
-    from wlgeo.products.sheet import PAPER_MM, _save_atomic, sheet_figure
+    from wlgeo.io.filenames import is_inside, safe_filename, unique_stems
+    from wlgeo.products.sheet import PAPER_MM, save_sheet_file, sheet_figure
 
     formats = list(formats)
     bad = [f for f in formats if f not in ("png", "pdf", "svg")]
@@ -303,7 +268,7 @@ def run_sheets(
             raise LayerError(f"no town named {', '.join(map(repr, unknown))}; the towns are: {', '.join(known)}",
                              path=plan.plan_gpkg, layer="towns", field="town")
         keys = list(wanted)
-        stems = _unique_stems(keys, safe_filename)
+        stems = unique_stems(keys, safe_filename)
         _note_unplaced(plan, pack, known, report)
     else:
         keys = [None]
@@ -311,7 +276,7 @@ def run_sheets(
     targets = {key: [out_dir / f"{stems[key]}.{fmt}" for fmt in formats] for key in keys}
     for key, paths in targets.items():
         for target in paths:
-            if not _inside(out_dir, target):  # defence in depth: safe_filename already prevents it
+            if not is_inside(out_dir, target):  # defence in depth: safe_filename already prevents it
                 raise OutputError(f"output name for {key!r} would leave the output directory", path=target)
     if not overwrite:
         refuse_existing([p for paths in targets.values() for p in paths], out_dir=out_dir, what="sheet file")
@@ -325,7 +290,7 @@ def run_sheets(
         try:
             fig = sheet_figure(plan, pack, paper=paper, orientation=orientation, town=key, source=source)
             for target in targets[key]:
-                _save_atomic(fig, target, target.suffix[1:], dpi)
+                save_sheet_file(fig, target, target.suffix[1:], dpi)
                 report.files.append(target)
                 log.info("sheet written: %s", target)
         except (WlgeoError, OSError, ValueError, RuntimeError) as err:

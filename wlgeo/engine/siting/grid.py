@@ -24,7 +24,7 @@ from pyproj import CRS
 from wlgeo.model.crs import WORKING_CRS
 from wlgeo.model.errors import CRSError, LayerError, ReadError
 from wlgeo.io.atomic import atomic_path
-from wlgeo.model.resources import check_memory, format_bytes
+from wlgeo.model.resources import check_memory
 
 __all__ = ["Grid", "grid_from_bounds", "read_dem", "check_on_grid", "rasterize", "write_raster",
            "SITING_BYTES_PER_CELL", "check_grid_memory"]
