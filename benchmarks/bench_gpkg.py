@@ -32,7 +32,7 @@ import shapely
 from shapely.geometry import box
 
 from wlgeo.products.export import export_plan
-from wlgeo.io.gpkg import write_geopackage
+from wlgeo.products.geopackage import write_geopackage
 
 X0, Y0 = 440_000.0, 3_230_000.0
 TOWN = 4000.0

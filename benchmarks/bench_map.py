@@ -39,7 +39,7 @@ from bigpack import big_pack  # noqa: E402
 from browser import Chromium  # noqa: E402
 
 import wlgeo  # noqa: E402
-from wlgeo.io.pack import LayerPack  # noqa: E402
+from wlgeo.model.pack import LayerPack  # noqa: E402
 from wlgeo.products.maps import leaflet_assets  # noqa: E402
 from wlgeo.products.webmap import save_map  # noqa: E402
 

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from wlgeo.io.pack import LayerPack, read_pack
+from wlgeo.model.pack import LayerPack
+from wlgeo.io.pack import read_pack
 
 CRS = "EPSG:4545"
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,7 +35,7 @@ import datetime as dt
 import geopandas as gpd
 import shapely
 
-from wlgeo.io.pack import LayerPack
+from wlgeo.model.pack import LayerPack
 
 CRS = "EPSG:4545"
 X0, Y0 = 450_000.0, 3_250_000.0

@@ -11,7 +11,7 @@ import shapely
 import plan_fixtures as fx
 from wlgeo.engine.classify import classify, consolidation_groups
 from wlgeo.model.errors import LayerError
-from wlgeo.io.pack import LayerPack
+from wlgeo.model.pack import LayerPack
 from wlgeo.engine.overlay import constraint_metrics
 from wlgeo.model.scenario import Scenario
 

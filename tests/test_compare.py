@@ -25,7 +25,7 @@ from wlgeo.review.compare import CHANGE_COLUMNS, compare, decision_changes  # no
 from wlgeo.review.diffmap import diff_map  # noqa: E402
 from wlgeo.review.sweep import plot_sweep, sweep  # noqa: E402
 from wlgeo.products.fonts import cjk_font  # noqa: E402
-from wlgeo.io.pack import LayerPack  # noqa: E402
+from wlgeo.model.pack import LayerPack  # noqa: E402
 from wlgeo.engine.summary import TOTAL_ROW  # noqa: E402
 
 BASE = wlgeo.Scenario()  # baseline: blast 300 m, min_capacity 50, min_overlap 1 m², merge 1000 m

@@ -19,7 +19,7 @@ from wlgeo import LayerError, OutputError, read_layer
 from wlgeo.cli import main
 from wlgeo.products.export import UNASSIGNED, export_plan
 from wlgeo.io.filenames import safe_filename
-from wlgeo.io.gpkg import read_gpkg_metadata, write_geopackage
+from wlgeo.products.geopackage import read_gpkg_metadata, write_geopackage
 
 X0, Y0 = 470_000.0, 3_245_000.0  # in Wulong, EPSG:4545 metres
 

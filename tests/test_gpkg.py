@@ -21,7 +21,7 @@ from osgeo_utils.samples import validate_gpkg
 from shapely.geometry import LineString, Point, box
 
 from wlgeo import OutputError, read_layer
-from wlgeo.io.gpkg import read_gpkg_metadata, write_geopackage
+from wlgeo.products.geopackage import read_gpkg_metadata, write_geopackage
 
 # a corner in Wulong (about 107.7E 29.3N) in EPSG:4545 metres: read_layer checks the coordinates
 X0, Y0 = 470_000.0, 3_245_000.0

@@ -109,7 +109,7 @@ def test_template_names_show_literally_in_the_browser(hostile_run):
 def test_diff_map_shows_template_names_literally(tmp_path):
     import wlgeo
     from wlgeo.review.diffmap import diff_map
-    from wlgeo.io.pack import LayerPack
+    from wlgeo.model.pack import LayerPack
 
     layers = fx.layers()
     q = layers["quarries"]
@@ -135,7 +135,7 @@ def test_tianditu_key_is_not_template_source(monkeypatch):
     from wlgeo.model.errors import MapError
     from wlgeo.products.maps import folium_map
     import wlgeo
-    from wlgeo.io.pack import LayerPack
+    from wlgeo.model.pack import LayerPack
 
     result = wlgeo.plan(LayerPack({"quarries": fx.quarries()}), wlgeo.Scenario(), sites=False)
     with pytest.raises(MapError, match="letters and digits"):
@@ -369,7 +369,7 @@ def _room(mib: int) -> int:
 
 
 def test_grid_refused_under_the_budget():
-    from wlgeo.io.pack import LayerPack
+    from wlgeo.model.pack import LayerPack
 
     pack = LayerPack({"quarries": fx.quarries(), "boundary": fx.boundary()})
     fine = wlgeo.Scenario(siting={"grid_resolution_m": 1.0})

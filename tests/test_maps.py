@@ -15,7 +15,7 @@ import shapely
 from browser import Chromium
 from wlgeo.model.crs import wgs84_to_gcj02
 from wlgeo.model.errors import MapError, OutputError, WlgeoError
-from wlgeo.io.pack import LayerPack
+from wlgeo.model.pack import LayerPack
 from wlgeo.products.maps import OUTLINE_ZOOM, folium_map, reason_items
 from wlgeo.products.webmap import save_map
 

@@ -27,7 +27,7 @@ import shapely
 import plan_fixtures as fx
 from wlgeo import OutputError, PackError, PlanResult, Scenario, plan, read_layer, run
 from wlgeo.review.diff import diff_runs
-from wlgeo.io.pack import LayerPack
+from wlgeo.model.pack import LayerPack
 from wlgeo.engine.summary import TOTAL_ROW, TOWN_COLUMN, quarry_towns
 from wlgeo.io.atomic import atomic_write
 

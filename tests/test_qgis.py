@@ -22,7 +22,7 @@ from PIL import Image
 from shapely.geometry import LineString, box
 
 from wlgeo.products.export import export_plan
-from wlgeo.io.gpkg import write_geopackage
+from wlgeo.products.geopackage import write_geopackage
 from wlgeo.products.style import DECISION_SYMBOLS, LAYER_SYMBOLS, QUARRY_SYMBOL, ROAD_KIND_SYMBOLS
 
 REPO = Path(__file__).resolve().parents[1]

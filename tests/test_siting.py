@@ -19,6 +19,7 @@ from shapely.geometry import LineString, Point, box
 
 from wlgeo import LayerPack, Scenario
 from wlgeo.model.errors import CRSError, LayerError
+from wlgeo.io.raster import write_raster
 from wlgeo.engine.siting import (
     Grid,
     burn_inside,
@@ -31,7 +32,6 @@ from wlgeo.engine.siting import (
     room_for_sites,
     slope_degrees,
     weighted_sum,
-    write_raster,
 )
 from wlgeo.model.crs import WORKING_CRS
 

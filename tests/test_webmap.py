@@ -195,7 +195,7 @@ def test_coverage_simplified_per_zoom_without_gaps_or_overlaps():
     at T-junctions in the middle of a neighbour's wiggly edge) form a coverage. Every display
     level keeps one shared edge between neighbours: the decoded parcels' union is one polygon
     without hole, and their areas add up to it. (Simplifying each parcel alone fails this.)"""
-    from wlgeo.io.pack import LayerPack
+    from wlgeo.model.pack import LayerPack
 
     rows, cols, cell = 6, 6, 1000.0
     xs = np.linspace(0, cols * cell, cols * 60 + 1)  # every junction (a multiple of cell / 2) is a sample
@@ -226,7 +226,7 @@ def test_coverage_simplified_per_zoom_without_gaps_or_overlaps():
 
 def test_a_layer_of_points_and_polygons_is_drawn(tmp_path):
     """bases may be points or polygons (DESIGN §3), even in one layer: each is drawn as itself."""
-    from wlgeo.io.pack import LayerPack
+    from wlgeo.model.pack import LayerPack
 
     bases = gpd.GeoDataFrame({"name": ["点基地", "面基地"]},
                              geometry=[shapely.Point(X0 + 1000, Y0 + 1000), shapely.box(X0 + 3000, Y0, X0 + 4000, Y0 + 800)],

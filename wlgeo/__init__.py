@@ -52,7 +52,7 @@ _LAZY: dict[str, str] = {
     "read_gpkg_metadata": "wlgeo.io",
     "read_layer": "wlgeo.io",
     "read_pack": "wlgeo.io",
-    "write_geopackage": "wlgeo.io",
+    "write_geopackage": "wlgeo.products.geopackage",
     "folium_map": "wlgeo.products.maps",
     "save_map": "wlgeo.products.webmap",
     "PlanResult": "wlgeo.runs.plan",
@@ -63,7 +63,7 @@ _LAZY: dict[str, str] = {
     "run_sheets": "wlgeo.runs.reader",
     "SitingResult": "wlgeo.engine.siting",
     "propose_sites": "wlgeo.engine.siting",
-    "write_raster": "wlgeo.engine.siting",
+    "write_raster": "wlgeo.io.raster",
     "Scenario": "wlgeo.model.scenario",
     "SitingParams": "wlgeo.model.scenario",
     "VisibilityParams": "wlgeo.model.scenario",
@@ -100,14 +100,16 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from wlgeo.review.sweep import plot_sweep, sweep
     from wlgeo.model.crs import WORKING_CRS, gcj02_to_wgs84, wgs84_to_gcj02
     from wlgeo.products.export import ExportReport, export_plan
-    from wlgeo.io import LayerPack, read_gpkg_metadata, read_layer, read_pack, write_geopackage
+    from wlgeo.io import LayerPack, read_gpkg_metadata, read_layer, read_pack
+    from wlgeo.products.geopackage import write_geopackage
     from wlgeo.products.maps import folium_map
     from wlgeo.products.webmap import save_map
     from wlgeo.runs.plan import PlanResult, plan, run
     from wlgeo.runs.reader import load_run, run_sheets
     from wlgeo.model.scenario import Scenario, SitingParams, VisibilityParams, list_presets, load_scenario
     from wlgeo.products.sheet import map_sheet
-    from wlgeo.engine.siting import SitingResult, propose_sites, write_raster
+    from wlgeo.engine.siting import SitingResult, propose_sites
+    from wlgeo.io.raster import write_raster
     from wlgeo.io.validate import Problem, ValidationReport, check_pack, normalise_quarries
     from wlgeo.io.catalog_init import InitResult, init_catalog
 

@@ -30,9 +30,10 @@ import shapely
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
-from wlgeo.model.crs import WORKING_CRS, crs_label
+from wlgeo.model.crs import WORKING_CRS, in_working_crs
+from wlgeo.model.values import yes_flags
 from wlgeo.model.errors import LayerError
-from wlgeo.io.pack import LayerPack
+from wlgeo.model.pack import LayerPack
 from wlgeo.model.scenario import Scenario
 from wlgeo.model.schema import PROTECTED_KINDS
 
@@ -67,8 +68,6 @@ MAX_VERTICES = 256
 #: Default piece size for distance targets: nearest-neighbour search gains from small pieces.
 NEAREST_MAX_VERTICES = 8
 _MAX_DEPTH = 40  # halvings of a bbox before giving up on a piece (2^-40 of the extent)
-_TRUE_WORDS = {"true", "t", "yes", "y", "1", "是", "真", "干流"}
-_FALSE_WORDS = {"false", "f", "no", "n", "0", "否", "假", ""}
 
 
 # ---------------------------------------------------------------------- geometry helpers
@@ -417,19 +416,6 @@ def protected_kinds(quarries: gpd.GeoDataFrame, protected_m2, areas: gpd.GeoData
 
 
 # ---------------------------------------------------------------------- layer handling
-def _working(frame: gpd.GeoDataFrame, name: str, notes: list[str], crs=None) -> gpd.GeoDataFrame:
-    """The frame in ``crs`` (the pack's working CRS; default EPSG:4545), reprojected copy if needed, with a note."""
-    target = CRS.from_user_input(crs if crs is not None else WORKING_CRS)
-    label = crs_label(target)
-    if frame.crs is None:
-        notes.append(f"{name} has no CRS: taken as {label} (the pack's working CRS)")
-        return frame
-    if CRS.from_user_input(frame.crs) != target:
-        notes.append(f"{name} was in {frame.crs.to_string()}: reprojected to {label} for measuring")
-        return frame.to_crs(target)
-    return frame
-
-
 def _layer(pack: LayerPack, name: str, notes: list[str], not_checked: dict, rules: Iterable[str], crs=None):
     frame = pack.get(name)
     if frame is None:
@@ -441,33 +427,7 @@ def _layer(pack: LayerPack, name: str, notes: list[str], not_checked: dict, rule
         for rule in rules:
             not_checked[rule] = f"layer {name} is empty"
         return None
-    return _working(frame, name, notes, crs if crs is not None else pack.working_crs)
-
-
-def _truthy(values: pd.Series, name: str, notes: list[str]) -> np.ndarray:
-    """Parse a `main`-like column (bool, 0/1, true/false/是/否 text) to a bool array."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.fillna(False).to_numpy(dtype=bool)
-    out = np.zeros(len(values), dtype=bool)
-    unknown = []
-    for i, v in enumerate(values.tolist()):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            continue
-        if isinstance(v, (bool, np.bool_)):
-            out[i] = bool(v)
-        elif isinstance(v, (int, float, np.integer, np.floating)):
-            out[i] = v != 0
-        else:
-            word = str(v).strip().lower()
-            if word in _TRUE_WORDS:
-                out[i] = True
-            elif word not in _FALSE_WORDS:
-                unknown.append(v)
-    if unknown:
-        notes.append(
-            f"{name}: {len(unknown)} value(s) not read as true/false (e.g. {unknown[0]!r}); counted as not main"
-        )
-    return out
+    return in_working_crs(frame, name, notes, crs if crs is not None else pack.working_crs)
 
 
 def _names(frame: gpd.GeoDataFrame, which: np.ndarray) -> np.ndarray:
@@ -506,7 +466,7 @@ def corridor_lines(pack: LayerPack, scenario: Scenario | None = None) -> tuple[d
         out["trunk_line"] = frame[keep] if keep.any() else None
     frame = _layer(pack, "rivers", notes, {}, ["main_river"])
     if frame is not None:
-        keep = (_truthy(frame["main"], "rivers.main", notes) if "main" in frame.columns
+        keep = (yes_flags(frame["main"], "rivers.main", notes) if "main" in frame.columns
                 else np.ones(len(frame), dtype=bool))
         out["main_river"] = frame[keep] if keep.any() else None
     return out, notes
@@ -563,7 +523,7 @@ def constraint_metrics(
     notes: list[str] = []
     not_checked: dict[str, str] = {}
     crs = crs if crs is not None else getattr(pack, "working_crs", None)
-    q = _working(quarries, "quarries", notes, crs)
+    q = in_working_crs(quarries, "quarries", notes, crs)
     geoms = _as_array(q.geometry)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -626,7 +586,7 @@ def constraint_metrics(
     cols["main_river_m"], names["nearest_main_river"] = nan, np.full(len(q), None, dtype=object)
     if frame is not None:
         if "main" in frame.columns:
-            keep = _truthy(frame["main"], "rivers.main", notes)
+            keep = yes_flags(frame["main"], "rivers.main", notes)
         else:
             notes.append("rivers has no `main` field: every river counted as main")
             keep = np.ones(len(frame), dtype=bool)

@@ -39,8 +39,8 @@ from wlgeo.engine.classify import canonical_group_ids, classify, consolidation_g
 from wlgeo.model.crs import WORKING_CRS
 from wlgeo.engine.districts import DEFAULT_DISTRICT, District, assign_districts, read_districts
 from wlgeo.model.errors import LayerError
-from wlgeo.io.pack import LayerPack
-from wlgeo.io.sources import LayerSource
+from wlgeo.model.pack import LayerPack
+from wlgeo.model.sources import LayerSource
 from wlgeo.engine.overlay import constraint_metrics, protected_kinds
 from wlgeo.engine.summary import CapsCheck, check_caps, quarry_towns, summary_table
 from wlgeo.model.scenario import Scenario

@@ -13,8 +13,8 @@ _LAZY: dict[str, str] = {
     "read_layer": "wlgeo.io.read",
     "SUPPORTED_SUFFIXES": "wlgeo.io.read",
     "read_pack": "wlgeo.io.pack",
-    "LayerPack": "wlgeo.io.pack",
-    "write_geopackage": "wlgeo.io.gpkg",
+    "LayerPack": "wlgeo.model.pack",
+    "write_gpkg_layers": "wlgeo.io.gpkg",
     "read_gpkg_metadata": "wlgeo.io.gpkg",
 }
 
@@ -30,6 +30,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from wlgeo.io.gpkg import read_gpkg_metadata, write_geopackage
-    from wlgeo.io.pack import LayerPack, read_pack
+    from wlgeo.io.gpkg import read_gpkg_metadata, write_gpkg_layers
+    from wlgeo.model.pack import LayerPack
+    from wlgeo.io.pack import read_pack
     from wlgeo.io.read import SUPPORTED_SUFFIXES, read_layer

@@ -1,6 +1,6 @@
 """The one GeoPackage writer: layers, Chinese field aliases, metadata and QGIS default styles.
 
-:func:`write_geopackage` is used by ``wlgeo run`` (``plan.gpkg``) and by ``wlgeo export``. What it
+:func:`write_gpkg_layers` is used by ``wlgeo run`` (``plan.gpkg``) and by ``wlgeo export``. What it
 writes, beyond what a plain ``to_file`` does:
 
 - every layer in one projected CRS (the pack's working CRS, e.g. EPSG:4545), UTF-8; ``gpkg_contents.identifier`` is ``"<中文名> <name>"`` and
@@ -12,7 +12,8 @@ writes, beyond what a plain ``to_file`` does:
 - the caller's metadata (scenario, inputs, versions, ...) as one JSON document in
   ``gpkg_metadata`` referenced for the whole GeoPackage (``application/json``); GDAL lists it
   as dataset metadata item ``GPKG_METADATA_ITEM_1`` (``ogrinfo``, ``pyogrio.read_info``);
-- a QGIS default style per styled layer in ``layer_styles`` (see :mod:`wlgeo.products.qgis_style`).
+- a QGIS default style per layer given one, in ``layer_styles`` (the styles come as arguments;
+  :mod:`wlgeo.products.geopackage` makes them).
 
 The file is written under a temporary name in the target directory and renamed with
 :func:`os.replace` only when complete: an exception leaves no partial file and a pre-existing
@@ -24,7 +25,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import os
 import sqlite3
 from collections.abc import Mapping
 from os import PathLike
@@ -41,11 +41,12 @@ from pyogrio.raw import write as _ogr_write
 from wlgeo.model.crs import WORKING_CRS
 from wlgeo.model.errors import OutputError
 from wlgeo.model.schema import FIELD_ALIASES, LAYERS
+from wlgeo.io.jsontext import to_json
 from wlgeo.io.atomic import atomic_path
 from wlgeo.io.paths import gdal_path
 
 __all__ = [
-    "write_geopackage",
+    "write_gpkg_layers",
     "read_gpkg_metadata",
     "layer_identifier",
     "DATE_FIELDS",
@@ -121,27 +122,17 @@ def layer_identifier(name: str) -> str:
     return f"{zh} {name}" if zh else name
 
 
-def _default_description(name: str) -> str:
-    from wlgeo.products.style import DECISION_SYMBOLS, LAYER_SYMBOLS
-
-    if name == "quarries":
-        classes = "/".join(s.label_zh for k, s in DECISION_SYMBOLS.items() if k != "new")
-        return f"碎石矿山及处置方式（{classes}） Quarries with their decision"
-    symbol = LAYER_SYMBOLS.get(name) or (DECISION_SYMBOLS["new"] if name == "new_sites" else None)
-    return f"{symbol.label_zh} {symbol.label_en}" if symbol else name
-
-
 # --------------------------------------------------------------------------------------------
 # public entry point
 
 
-def write_geopackage(
+def write_gpkg_layers(
     path: str | PathLike,
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
     metadata: Mapping[str, Any] | None = None,
     descriptions: Mapping[str, str] | None = None,
-    styles: bool | Mapping[str, Any] = True,
+    styles: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     crs=None,
 ) -> Path:
@@ -158,11 +149,11 @@ def write_geopackage(
         version, run time, ...). Stored as one JSON document in ``gpkg_metadata`` with a
         ``geopackage``-scope reference (read it back with :func:`read_gpkg_metadata`). Dates and
         paths are written as strings; NaN is refused.
-    descriptions : layer name → ``gpkg_contents.description``; defaults to the bilingual label
-        of the layer in :mod:`wlgeo.products.style`.
-    styles : write a QGIS default style for every layer the style spec knows; or a mapping layer
-        name → :class:`wlgeo.products.qgis_style.LayerStyle` made once by a caller writing many files
-        (batch export), used for the layers it names (the others get their default style).
+    descriptions : layer name → ``gpkg_contents.description``; default :func:`layer_identifier`.
+    styles : layer name → QGIS default style to store in ``layer_styles`` (an object with
+        ``qml``, ``sld``, ``name`` and ``description``, e.g. :class:`wlgeo.products.qgis_style.LayerStyle`);
+        layers not named get none. This writer knows nothing of styling:
+        :func:`wlgeo.products.geopackage.write_geopackage` makes the styles and calls it.
     overwrite : replace an existing file; without it an existing target is an error.
     crs : the CRS every layer is written in (a pack's working CRS); default: the first layer's
         projected CRS, else EPSG:4545.
@@ -185,7 +176,7 @@ def write_geopackage(
     >>> from shapely.geometry import box
     >>> q = gpd.GeoDataFrame({"quarry_id": ["Q-1"], "decision": ["retain"]},
     ...                      geometry=[box(0, 0, 100, 100)], crs="EPSG:4545")
-    >>> write_geopackage(tmp / "plan.gpkg", {"quarries": q})  # doctest: +SKIP
+    >>> write_gpkg_layers(tmp / "plan.gpkg", {"quarries": q})  # doctest: +SKIP
     PosixPath('.../plan.gpkg')
     """
     target = Path(path)
@@ -201,20 +192,20 @@ def write_geopackage(
                 tmp,
                 name,
                 frame,
-                description=descriptions.get(name) or _default_description(name),
+                description=descriptions.get(name) or layer_identifier(name),
             )
         with _connect(tmp) as conn:
             _write_aliases(conn, frames)
             if meta_json is not None:
                 _write_json_metadata(conn, meta_json)
-            if styles is not False:
-                _write_styles(conn, frames, styles if isinstance(styles, Mapping) else {})
+            if styles:
+                _write_styles(conn, frames, styles)
     log.info("wrote %s (%s)", target, ", ".join(f"{k}={len(v)}" for k, v in frames.items()))
     return target
 
 
 def read_gpkg_metadata(path: str | PathLike) -> dict[str, Any] | None:
-    """The JSON metadata document :func:`write_geopackage` stored, or ``None`` when there is none."""
+    """The JSON metadata document :func:`write_gpkg_layers` stored, or ``None`` when there is none."""
     try:
         conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
     except sqlite3.Error as err:
@@ -347,13 +338,9 @@ _MULTI_LAYERS = {"quarries", "consolidation_groups", "new_sites"}
 
 
 def _spec_geometry(name: str) -> str | None:
-    from wlgeo.products.style import LAYER_SYMBOLS
-
     if name in _MULTI_LAYERS:
         return "MultiPolygon"
-    kind = LAYERS[name].geometry[0] if name in LAYERS else (
-        LAYER_SYMBOLS[name].geometry if name in LAYER_SYMBOLS else None
-    )
+    kind = LAYERS[name].geometry[0] if name in LAYERS else None
     return {"polygon": "MultiPolygon", "line": "MultiLineString", "point": "Point"}.get(kind)
 
 
@@ -522,25 +509,13 @@ def _write_aliases(conn: sqlite3.Connection, frames: Mapping[str, gpd.GeoDataFra
     )
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, PathLike):
-        return os.fspath(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def _metadata_json(target: Path, metadata: Mapping[str, Any] | None) -> str | None:
     if metadata is None:
         return None
     if not isinstance(metadata, Mapping):
         raise OutputError(f"metadata must be a mapping, got {type(metadata).__name__}", path=target)
     try:
-        return json.dumps(dict(metadata), ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+        return to_json(dict(metadata), indent=2)
     except (TypeError, ValueError) as err:
         raise OutputError(f"metadata cannot be stored as JSON: {err}", path=target) from err
 
@@ -571,17 +546,9 @@ CREATE TABLE "layer_styles" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
 
 
 def _write_styles(conn: sqlite3.Connection, frames: Mapping[str, gpd.GeoDataFrame], given: Mapping[str, Any]) -> None:
-    """The QGIS ``layer_styles`` table (as QGIS and GDAL create it), registered as an attributes
+    """The QGIS ``layer_styles`` table (as QGIS and GDAL create it) holding the ``given`` styles, registered as an attributes
     table in ``gpkg_contents``; written in the connection that writes aliases and metadata."""
-    from wlgeo.products.qgis_style import layer_style
-
-    rows = []
-    for name, frame in frames.items():
-        style = given.get(name) or layer_style(name, frame)
-        if style is None:
-            log.info("layer %s has no entry in the style spec: no QGIS style written", name)
-            continue
-        rows.append((name, style))
+    rows = [(name, given[name]) for name in frames if given.get(name) is not None]
     if not rows:
         return
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]

@@ -38,7 +38,7 @@ from pyproj import CRS
 
 from wlgeo.model.crs import WORKING_CRS, crs_label, working_crs_for
 from wlgeo.model.errors import LayerError, PackError, WlgeoError, WlgeoWarning, where
-from wlgeo.io.pack import LayerPack
+from wlgeo.model.pack import LayerPack
 from wlgeo.model.schema import LAYER_NAMES, LAYERS, MANDATORY_LAYERS, FieldSpec, LayerSpec
 from wlgeo.model.values import id_text, is_missing, parse_bool_series, parse_date_series, parse_number_series
 

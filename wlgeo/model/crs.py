@@ -447,3 +447,17 @@ def gcj02_to_wgs84(lon, lat, *, tol_deg: float = 1e-9, max_iter: int = 30) -> tu
         if np.all(np.abs(e_lon) < tol_deg) and np.all(np.abs(e_lat) < tol_deg):
             break
     return w_lon, w_lat
+
+
+def in_working_crs(frame, name: str, notes: list[str], crs=None):
+    """``frame`` (a GeoDataFrame) in ``crs`` (the pack's working CRS; default EPSG:4545): a
+    reprojected copy when needed, with a note; a frame without CRS is taken as already in it."""
+    target = CRS.from_user_input(crs if crs is not None else WORKING_CRS)
+    label = crs_label(target)
+    if frame.crs is None:
+        notes.append(f"{name} has no CRS: taken as {label} (the pack's working CRS)")
+        return frame
+    if CRS.from_user_input(frame.crs) != target:
+        notes.append(f"{name} was in {frame.crs.to_string()}: reprojected to {label} for measuring")
+        return frame.to_crs(target)
+    return frame

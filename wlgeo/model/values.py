@@ -25,7 +25,8 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 
-__all__ = ["parse_date", "parse_date_series", "parse_number_series", "parse_bool_series", "is_missing", "id_text"]
+__all__ = ["parse_date", "parse_date_series", "parse_number_series", "parse_bool_series", "yes_flags", "is_missing",
+           "id_text"]
 
 _DATE_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -198,3 +199,20 @@ def parse_bool_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         pd.Series(parsed, index=values.index, dtype="boolean", name=values.name),
         pd.Series(bad, index=values.index, dtype=bool),
     )
+
+
+def yes_flags(values: pd.Series, name: str, notes: list[str]) -> np.ndarray:
+    """A yes/no column (e.g. ``rivers.main``) as a bool array for a rule: missing is no, and values
+    :func:`parse_bool_series` cannot read count as no, with one note naming the column.
+
+    >>> notes = []
+    >>> yes_flags(pd.Series([True, "是", "否", None, "maybe"]), "rivers.main", notes).tolist()
+    [True, True, False, False, False]
+    >>> notes
+    ["rivers.main: 1 value(s) not read as true/false (e.g. 'maybe'); counted as not main"]
+    """
+    parsed, bad = parse_bool_series(values)
+    if bad.any():
+        first = values[bad].iloc[0]
+        notes.append(f"{name}: {int(bad.sum())} value(s) not read as true/false (e.g. {first!r}); counted as not main")
+    return parsed.fillna(False).to_numpy(dtype=bool)

@@ -3,7 +3,7 @@
 ``export_plan("out/plan.gpkg", by="town", out_dir="out/towns")`` writes ``白马镇.gpkg``,
 ``火炉镇.gpkg``, ... each holding that town's quarries, consolidation groups and new sites and the
 context layers clipped to the town polygon; ``by="decision"`` writes ``close_关闭退出.gpkg``, ...
-Every file goes through :func:`wlgeo.io.gpkg.write_geopackage` (temporary name, then rename;
+Every file goes through :func:`wlgeo.products.geopackage.write_geopackage` (temporary name, then rename;
 styles, aliases and metadata), and ``index.csv`` (UTF-8 with BOM, for Excel) lists every file
 with its feature count per layer. A failure on one output leaves the others whole; the
 :class:`ExportReport` lists it.
@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 
 from wlgeo.model.errors import LayerError, OutputError, WlgeoError
-from wlgeo.io.gpkg import read_gpkg_metadata, write_geopackage
+from wlgeo.products.geopackage import read_gpkg_metadata, write_geopackage
 from wlgeo.io.read import file_sha256
 from wlgeo.io.planfile import read_plan_layers as _read_plan
 from wlgeo.engine.towns import assign_towns, clean_names

@@ -12,7 +12,8 @@ import pandas as pd
 
 from wlgeo.model.decisions import DECISIONS
 from wlgeo.model.errors import ScenarioError
-from wlgeo.io.pack import LayerPack, read_pack
+from wlgeo.model.pack import LayerPack
+from wlgeo.io.pack import read_pack
 from wlgeo.model.scenario import Scenario, load_scenario
 from wlgeo.engine.summary import summary_columns, total_row
 from wlgeo.products.style import DECISION_SYMBOLS

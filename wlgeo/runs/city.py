@@ -17,7 +17,6 @@ Every file is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -29,7 +28,8 @@ import shapely
 
 from wlgeo.model.errors import OutputError, ReadError
 from wlgeo.io.atomic import atomic_write
-from wlgeo.io.pack import LayerPack
+from wlgeo.io.jsontext import jsonable, to_json
+from wlgeo.model.pack import LayerPack
 from wlgeo.engine.summary import CapsCheck
 from wlgeo.products.tables import not_checked_table, write_csv
 from wlgeo.products.tables import caps_table as report_caps_table
@@ -168,7 +168,7 @@ def write_city_run(
     district's plan into a PlanResult for the GeoPackage, map and sheet writers.
     """
     from wlgeo.engine.districts import read_districts
-    from wlgeo.io.gpkg import write_geopackage
+    from wlgeo.products.geopackage import write_geopackage
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -204,11 +204,11 @@ def write_city_run(
                       "consolidation_groups": district_result.consolidation_groups, **context}
             meta = dict(metadata, district=name, counts=district_result.counts(), caps=district_result.caps.to_dict())
             epsg = getattr(plan, "epsg", None)  # each district's GeoPackage in its own zone
-            written.append(write_geopackage(folder / "plan.gpkg", layers, metadata=json.loads(
-                json.dumps(meta, default=str)), overwrite=True, crs=f"EPSG:{epsg}" if epsg else None))
+            written.append(write_geopackage(folder / "plan.gpkg", layers, metadata=jsonable(meta),
+                                            overwrite=True, crs=f"EPSG:{epsg}" if epsg else None))
             manifest = {"wlgeo": "district plan manifest", "district": name, "scenario": metadata.get("scenario_entry"),
                         "counts": district_result.counts(), "caps": district_result.caps.to_dict()}
-            text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str)
+            text = to_json(manifest, indent=2)
 
             def write(tmp: Path, text: str = text) -> None:
                 with open(tmp, "x", encoding="utf-8") as handle:

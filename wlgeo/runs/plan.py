@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -50,11 +49,13 @@ from pyproj import CRS
 from wlgeo.engine.classify import classify, consolidation_groups
 from wlgeo.model.crs import WORKING_CRS, crs_label
 from wlgeo.model.errors import OutputError, PackError, WlgeoError
-from wlgeo.io.pack import LayerPack, read_pack
+from wlgeo.model.pack import LayerPack
+from wlgeo.io.pack import read_pack
 from wlgeo.io.read import file_sha256
 from wlgeo.engine.overlay import constraint_metrics, protected_kinds
 from wlgeo.engine.summary import CapsCheck, check_caps, decision_counts, quarry_towns, summary_table
 from wlgeo.io.atomic import atomic_write
+from wlgeo.io.jsontext import jsonable, to_json
 from wlgeo.products.tables import not_checked_table, write_caps_csv, write_csv, write_summary_csv, write_summary_xlsx
 from wlgeo.model.resources import current_budget, using_budget
 from wlgeo.model.scenario import Scenario, load_scenario
@@ -492,7 +493,7 @@ def plan_partitioned(
     ``lazy`` holds layers read by window (GeoParquet, PostGIS) beside the pack's in-memory ones.
     """
     from wlgeo.engine.partitions import CITY_CRS, DISTRICT_COLUMN, LocalExecutor, city_caps, plan_districts
-    from wlgeo.io.sources import FrameSource
+    from wlgeo.model.sources import FrameSource
 
     clock = clock or _Clock()
     executor = executor or LocalExecutor()
@@ -657,22 +658,6 @@ def _inputs(pack: LayerPack, scenario_file: Path | None) -> list[dict[str, Any]]
     return list(files.values())
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (_dt.date, _dt.datetime, pd.Timestamp)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def _scenario_file(scenario: Scenario | str | PathLike | None) -> Path | None:
     if scenario is None or isinstance(scenario, Scenario):
         return None
@@ -782,7 +767,7 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
               memory_limit: int | str | None, scheduler: str | None, partition_size: int | None,
               outputs) -> RunOutput:
     from wlgeo.io.atomic import staged_dir
-    from wlgeo.io.gpkg import write_geopackage
+    from wlgeo.products.geopackage import write_geopackage
     from wlgeo.io.validate import check_pack
 
     from wlgeo.runs.city import parse_outputs
@@ -851,21 +836,21 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
                                    html="map" in wanted, sheet="sheet" in wanted)
 
             written.extend(write_city_run(result, pack, out_dir, outputs=wanted,
-                                          metadata=json.loads(json.dumps(metadata, default=_json_default)),
+                                          metadata=jsonable(metadata),
                                           context_layers=CONTEXT_LAYERS, write_maps=maps,
                                           as_result=lambda d: _district_result(d, result)))
             clock.done("write.city")
         else:
             if "plan" in wanted:
                 written.append(write_geopackage(out_dir / PLAN_FILE, layers,
-                                                metadata=json.loads(json.dumps(metadata, default=_json_default)),
+                                                metadata=jsonable(metadata),
                                                 overwrite=True, crs=pack.working_crs))
                 clock.done("write.gpkg")
             if "map" in wanted or "sheet" in wanted:
                 written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key,
                                            html="map" in wanted, sheet="sheet" in wanted, clock=clock))
             if "plan" in wanted and result.siting is not None and result.siting.suitability is not None:
-                from wlgeo.engine.siting import write_raster
+                from wlgeo.io.raster import write_raster
 
                 written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
                 clock.done("write.suitability")
@@ -906,7 +891,7 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
             "timings": timings,
             **dict(manifest_extra or {}),
         }
-        text = json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default)
+        text = to_json(manifest, indent=2)
 
         def write(tmp: Path) -> None:
             with open(tmp, "x", encoding="utf-8") as handle:

@@ -2,7 +2,7 @@
 
 :func:`plan_file` finds a run's ``plan.gpkg``; :func:`read_plan_layers` reads every layer of it;
 :func:`load_run` turns it into a :class:`RunPlan` (quarries with their decisions, groups, new
-sites, the scenario) and a :class:`~wlgeo.io.pack.LayerPack` of the context layers the run kept,
+sites, the scenario) and a :class:`~wlgeo.model.pack.LayerPack` of the context layers the run kept,
 which is what :func:`wlgeo.products.sheet.map_sheet` draws. :func:`run_sheets` writes the district sheet,
 or one sheet per town, from a run.
 
@@ -28,7 +28,7 @@ from typing import Any, Literal
 import geopandas as gpd
 
 from wlgeo.model.errors import LayerError, MapError, OutputError, ReadError, WlgeoError
-from wlgeo.io.pack import LayerPack
+from wlgeo.model.pack import LayerPack
 from wlgeo.io.atomic import refuse_existing
 from wlgeo.io.planfile import read_plan_layers
 

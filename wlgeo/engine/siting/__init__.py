@@ -10,7 +10,7 @@ chooses the set of blocks with the largest total score under the spacing and the
 integer programme, :mod:`.optimal`; or greedily, ``siting.selection = "greedy"``). Every site
 is checked against the original vector constraints.
 
-Modules: :mod:`.grid` (the grid, DEM reading, rasterising, GeoTIFF writing), :mod:`.factors`,
+Modules: :mod:`.grid` (the grid, DEM reading, rasterising; GeoTIFF writing is :mod:`wlgeo.io.raster`), :mod:`.factors`,
 :mod:`.mask`, :mod:`.select`, :mod:`.optimal`, :mod:`.core`.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from wlgeo.engine.siting.core import SITE_COLUMNS, SitingResult, propose_sites
 from wlgeo.engine.siting.factors import distance_to, normalise, slope_degrees, weighted_sum
-from wlgeo.engine.siting.grid import Grid, check_on_grid, grid_from_bounds, rasterize, read_dem, write_raster
+from wlgeo.engine.siting.grid import Grid, check_on_grid, grid_from_bounds, rasterize, read_dem
 from wlgeo.engine.siting.mask import MaskResult, burn_inside, burn_outside, exclusion_mask
 from wlgeo.engine.siting.optimal import Caps, SelectionReport, choose_sites
 from wlgeo.engine.siting.select import check_site, room_for_sites
@@ -32,7 +32,6 @@ __all__ = [
     "read_dem",
     "check_on_grid",
     "rasterize",
-    "write_raster",
     "slope_degrees",
     "distance_to",
     "normalise",

@@ -28,8 +28,8 @@ import pandas as pd
 import shapely
 
 from wlgeo.model.crs import WORKING_CRS
-from wlgeo.io.pack import LayerPack
-from wlgeo.engine.overlay import _working
+from wlgeo.model.pack import LayerPack
+from wlgeo.model.crs import in_working_crs
 from wlgeo.model.scenario import Scenario
 from wlgeo.model.resources import format_bytes
 from wlgeo.engine.siting.factors import distance_to, normalise, slope_degrees, weighted_sum
@@ -172,7 +172,7 @@ def _make_grid(pack: LayerPack, scenario: Scenario, notes: list[str]) -> tuple[G
     boundary = pack.get("boundary")
     bounds = None
     if boundary is not None and len(boundary) and not boundary.geometry.is_empty.all():
-        bounds = tuple(_working(boundary, "boundary", notes, pack.working_crs).total_bounds)
+        bounds = tuple(in_working_crs(boundary, "boundary", notes, pack.working_crs).total_bounds)
     if pack.dem is not None:
         grid, dem, dem_notes = read_dem(pack.dem, clip_to=bounds, crs=pack.working_crs)
         notes.extend(dem_notes)
@@ -192,7 +192,7 @@ def _make_grid(pack: LayerPack, scenario: Scenario, notes: list[str]) -> tuple[G
         if frame is not None and len(frame) and not frame.geometry.is_empty.all():
             if name != "boundary":
                 notes.append(f"no boundary layer: grid laid over the extent of {name}")
-            b = tuple(_working(frame, name, notes, pack.working_crs).total_bounds)
+            b = tuple(in_working_crs(frame, name, notes, pack.working_crs).total_bounds)
             res = scenario.siting.grid_resolution_m
             grid = grid_from_bounds(b, res, crs=pack.working_crs)
             coarse = (b[2] - b[0]) / 30.0 * (b[3] - b[1]) / 30.0 * SITING_BYTES_PER_CELL
@@ -209,7 +209,7 @@ def _factor_layer(pack: LayerPack, name: str, notes: list[str]) -> np.ndarray | 
     frame = pack.get(layer_name)
     if frame is None or len(frame) == 0:
         return None
-    frame = _working(frame, layer_name, [], pack.working_crs)
+    frame = in_working_crs(frame, layer_name, [], pack.working_crs)
     if which is not None:
         if "kind" not in frame.columns:
             if which == "railway":
@@ -269,11 +269,11 @@ def _attributes(
     roads = pack.get("roads")
     if roads is not None and "kind" in roads.columns:
         roads = roads[(roads["kind"].astype("string").str.strip() != "railway").fillna(True).to_numpy(dtype=bool)]
-    road_m, road_n = _nearest(polys, None if roads is None else _working(roads, "roads", [], pack.working_crs), "road")
-    park_m, park_n = _nearest(polys, None if pack.get("parks") is None else _working(pack["parks"], "parks", [], pack.working_crs), "park")
-    port_m, port_n = _nearest(polys, None if pack.get("ports") is None else _working(pack["ports"], "ports", [], pack.working_crs), "port")
+    road_m, road_n = _nearest(polys, None if roads is None else in_working_crs(roads, "roads", [], pack.working_crs), "road")
+    park_m, park_n = _nearest(polys, None if pack.get("parks") is None else in_working_crs(pack["parks"], "parks", [], pack.working_crs), "park")
+    port_m, port_n = _nearest(polys, None if pack.get("ports") is None else in_working_crs(pack["ports"], "ports", [], pack.working_crs), "port")
     towns = pack.get("towns")
-    towns = None if towns is None or "town" not in towns.columns else _working(towns, "towns", [], pack.working_crs)
+    towns = None if towns is None or "town" not in towns.columns else in_working_crs(towns, "towns", [], pack.working_crs)
     for i, site in enumerate(sites):
         means = {k: float(v[site.rows, site.cols].mean()) for k, v in factors.items()}
         slope = float(np.nanmean(raw["slope"][site.rows, site.cols])) if "slope" in raw else float("nan")

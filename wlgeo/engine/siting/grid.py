@@ -23,10 +23,9 @@ from pyproj import CRS
 
 from wlgeo.model.crs import WORKING_CRS
 from wlgeo.model.errors import CRSError, LayerError, ReadError
-from wlgeo.io.atomic import atomic_path
 from wlgeo.model.resources import check_memory
 
-__all__ = ["Grid", "grid_from_bounds", "read_dem", "check_on_grid", "rasterize", "write_raster",
+__all__ = ["Grid", "grid_from_bounds", "read_dem", "check_on_grid", "rasterize",
            "SITING_BYTES_PER_CELL", "check_grid_memory"]
 
 SITING_BYTES_PER_CELL = 72
@@ -65,6 +64,10 @@ class Grid:
     nodata: float | None = None
 
     @property
+    def check(self, array: np.ndarray, name: str) -> np.ndarray:
+        """``array`` if it lies on this grid, else :class:`~wlgeo.LayerError` (:func:`check_on_grid`)."""
+        return check_on_grid(array, self, name)
+
     def cell_x(self) -> float:
         """Cell width, m."""
         return float(self.transform.a)
@@ -239,32 +242,3 @@ def rasterize(geoms, grid: Grid, *, all_touched: bool) -> np.ndarray:
         dtype="uint8",
     )
     return burnt.astype(bool)
-
-
-def write_raster(path: str | PathLike, array: np.ndarray, grid: Grid) -> Path:
-    """Write ``array`` on ``grid`` as a one-band GeoTIFF, atomically (temp file + ``os.replace``).
-
-    Float arrays are written as float32 with NaN as nodata; boolean arrays as uint8 (1 = true).
-
-    Raises
-    ------
-    OutputError
-        The directory does not exist or is not writable, or GDAL fails to write.
-    LayerError
-        ``array`` is not on ``grid``.
-    """
-    path = Path(path)
-    check_on_grid(array, grid, path.name)
-    if array.dtype == bool:
-        data, dtype, nodata = array.astype("uint8"), "uint8", None
-    else:
-        data, dtype, nodata = np.asarray(array, dtype="float32"), "float32", float("nan")
-    profile = dict(
-        driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, dtype=dtype, crs=grid.crs.to_wkt() if grid.crs.to_epsg() is None else f"EPSG:{grid.crs.to_epsg()}",
-        transform=grid.transform, nodata=nodata, compress="deflate", tiled=grid.shape[1] >= 256 and grid.shape[0] >= 256,
-    )
-    if profile["tiled"]:
-        profile.update(blockxsize=256, blockysize=256)
-    with atomic_path(path, what="raster") as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(data, 1)
-    return path

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from wlgeo.io.pack import LayerPack
-from wlgeo.engine.overlay import _truthy, _working
+from wlgeo.model.pack import LayerPack
+from wlgeo.model.crs import in_working_crs
+from wlgeo.model.values import yes_flags
 from wlgeo.model.scenario import Scenario
 from wlgeo.model.resources import check_memory
 from wlgeo.engine.siting.grid import Grid, rasterize
@@ -204,7 +205,7 @@ def exclusion_mask(
 
     def layer(name: str) -> gpd.GeoDataFrame | None:
         frame = _clean(pack.get(name))
-        return None if frame is None else _working(frame, name, notes, pack.working_crs)
+        return None if frame is None else in_working_crs(frame, name, notes, pack.working_crs)
 
     def outside(name: str, frame: gpd.GeoDataFrame, distances, fallback: str) -> None:
         geoms = frame.geometry.to_numpy()
@@ -247,7 +248,7 @@ def exclusion_mask(
         not_checked["rivers"] = "layer rivers absent or empty"
     else:
         if "main" in frame.columns:
-            main = _truthy(frame["main"], "rivers.main", notes)
+            main = yes_flags(frame["main"], "rivers.main", notes)
         else:
             main = np.ones(len(frame), dtype=bool)
             notes.append("rivers has no `main` field: every river counted as main")
@@ -258,7 +259,7 @@ def exclusion_mask(
     if kept is not None and len(kept):
         frame = _clean(kept)
         if frame is not None:
-            frame = _working(frame, "kept quarries", notes, pack.working_crs)
+            frame = in_working_crs(frame, "kept quarries", notes, pack.working_crs)
             outside("kept_quarries", frame, s.site_spacing_m, "quarry")
             if "quarry_id" in frame.columns:
                 exclusions[-1].labels = frame["quarry_id"].astype(str).to_numpy(dtype=object)
