@@ -1,7 +1,7 @@
 """Benchmark: wlgeo's light offline map vs ``GeoDataFrame.explore()`` of the same layers.
 
 The 10 000-quarry pack of :mod:`bigpack` (red line of 40 polygons / 500 000 vertices, 8 000
-farmland parcels, the district boundary) is planned with ``wlgeo.runs.plan`` (no new sites), then
+farmland parcels, the district boundary) is planned with ``wlgeo.plan`` (no new sites), then
 drawn twice:
 
 1. ``wlgeo.products.webmap.save_map`` (what ``wlgeo run`` writes), the context restricted to the same

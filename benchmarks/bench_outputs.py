@@ -31,7 +31,8 @@ sys.path.insert(0, str(HERE))
 from bigpack import big_pack  # noqa: E402
 
 from wlgeo.products.export import export_plan  # noqa: E402
-from wlgeo.runs.plan import demo_pack_path, run_plan  # noqa: E402
+from wlgeo.runs.demo import demo_pack_path  # noqa: E402
+from wlgeo.runs.writer import run_plan  # noqa: E402
 
 
 def bench_run(tmp: Path) -> None:

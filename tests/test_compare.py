@@ -327,7 +327,7 @@ def test_diff_map_in_a_real_browser(diff_html):
 def test_diff_runs_names_the_cause_from_the_manifests(tmp_path):
     """``wlgeo diff`` reads the runs back and goes through the same decision_changes as compare."""
     from wlgeo.review.diff import diff_runs
-    from wlgeo.runs.plan import run_plan
+    from wlgeo.runs.writer import run_plan
 
     gpkg = tmp_path / "pack.gpkg"
     fx.write_pack(gpkg)

@@ -114,7 +114,7 @@ def test_dask_one_worker_cli_run_equals_local(city, local_city, tmp_path):
 def test_dask_on_the_demo_pack_equals_local(client, monkeypatch):
     """The demo's red line and farmland read by window from its GeoPackage in the workers
     (what a dask run does for GeoPackage layers bigger than 250 000 features)."""
-    plan_module = importlib.import_module("wlgeo.runs.plan")
+    plan_module = importlib.import_module("wlgeo.runs.planning")
 
     pack = ROOT / "layers" / "wulong.gpkg"
     local = wlgeo.plan(pack)
@@ -194,7 +194,7 @@ def test_a_worker_that_dies_is_one_clear_error(city, client):  # last: it kills 
     from pyproj import CRS
 
     from wlgeo.engine.cluster import DaskError, DaskExecutor
-    from wlgeo.runs.plan import plan_partitioned
+    from wlgeo.runs.planning import plan_partitioned
 
     pack = wlgeo.read_pack(city["gpkg"])
     with pytest.raises(DaskError, match="worker .* died while running partition_metrics"):

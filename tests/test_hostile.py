@@ -507,7 +507,7 @@ def test_failed_run_leaves_nothing_and_keeps_the_previous_run(tmp_path, monkeypa
     out = tmp_path / "run"
     import importlib
 
-    plan_module = importlib.import_module("wlgeo.runs.plan")
+    plan_module = importlib.import_module("wlgeo.runs.writer")
 
     first = plan_module.run_plan(pack, out_dir=out, sites=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}

@@ -4,7 +4,7 @@ The raw folder is built here in code from the demo pack (layers/wulong.gpkg): GB
 without ``.cpg`` and with Chinese field names and values (capacity in 吨/年), a GeoPackage whose
 layer has a Chinese name, a GeoJSON in WGS84, a 部标 TXT, an XLSX of corners, the DEM and
 distractors (a photo, a Word file, a statistics CSV without coordinates). The golden answers are
-the demo pack's own layers: which file each was written to, and the decisions ``wlgeo.runs.plan``
+the demo pack's own layers: which file each was written to, and the decisions ``wlgeo.plan``
 takes on the canonical pack.
 """
 

@@ -15,7 +15,7 @@ from matplotlib.colors import to_hex
 import wlgeo
 from wlgeo.engine.towns import assign_towns
 from wlgeo.products.labels import LABEL_GID
-from wlgeo.runs.plan import demo_pack_path
+from wlgeo.runs.demo import demo_pack_path
 from wlgeo.products.sheet import sheet_figure
 from wlgeo.products.style import LAYER_SYMBOLS, ROAD_KIND_SYMBOLS, is_synthetic
 

@@ -254,7 +254,7 @@ def test_the_hand_worked_pack_planned_in_zone_40(tmp_path):
         frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
     pack = read_pack(path)
     assert pack.working_crs.to_epsg() == 4549 and pack.district == "测试区"
-    from wlgeo.runs.plan import run_plan
+    from wlgeo.runs.writer import run_plan
 
     out = run_plan(pack, out_dir=tmp_path / "run", sites=False)
     q = out.result.quarries.set_index("quarry_id")

@@ -55,12 +55,12 @@ _LAZY: dict[str, str] = {
     "write_geopackage": "wlgeo.products.geopackage",
     "folium_map": "wlgeo.products.maps",
     "save_map": "wlgeo.products.webmap",
-    "PlanResult": "wlgeo.runs.plan",
-    "plan": "wlgeo.runs.plan",
-    "run": "wlgeo.runs.plan",
+    "PlanResult": "wlgeo.engine.result",
+    "plan": "wlgeo.runs.planning",
+    "run": "wlgeo.runs.writer",
     "map_sheet": "wlgeo.products.sheet",
     "load_run": "wlgeo.runs.reader",
-    "run_sheets": "wlgeo.runs.reader",
+    "run_sheets": "wlgeo.runs.sheets",
     "SitingResult": "wlgeo.engine.siting",
     "propose_sites": "wlgeo.engine.siting",
     "write_raster": "wlgeo.io.raster",
@@ -104,8 +104,11 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from wlgeo.products.geopackage import write_geopackage
     from wlgeo.products.maps import folium_map
     from wlgeo.products.webmap import save_map
-    from wlgeo.runs.plan import PlanResult, plan, run
-    from wlgeo.runs.reader import load_run, run_sheets
+    from wlgeo.engine.result import PlanResult
+    from wlgeo.runs.planning import plan
+    from wlgeo.runs.writer import run
+    from wlgeo.runs.reader import load_run
+    from wlgeo.runs.sheets import run_sheets
     from wlgeo.model.scenario import Scenario, SitingParams, VisibilityParams, list_presets, load_scenario
     from wlgeo.products.sheet import map_sheet
     from wlgeo.engine.siting import SitingResult, propose_sites

@@ -447,7 +447,7 @@ def run_(ctx: click.Context, pack: Path, scenario: str | None, out: Path, overwr
     Exit codes: 0 plan written and every cap met; 1 plan written but a cap is not met; 2 bad
     input (nothing written); 3 internal error.
     """
-    from wlgeo.runs.plan import run_plan
+    from wlgeo.runs.writer import run_plan
 
     if engine == "local" and (workers is not None or scheduler is not None):
         raise click.UsageError("--workers and --scheduler need --engine dask")
@@ -473,7 +473,7 @@ def demo(ctx: click.Context, scenario: str | None, out: Path | None, overwrite: 
     A previous demo output in the directory is replaced; any other non-empty directory is
     refused unless --overwrite. Exit codes as for `wlgeo run`: 0 caps met, 1 a cap not met.
     """
-    from wlgeo.runs.plan import DEMO_OUT, run_demo
+    from wlgeo.runs.demo import DEMO_OUT, run_demo
 
     output = run_demo(out or DEMO_OUT, scenario=scenario, overwrite=overwrite, sites=sites, basemap=basemap,
                       memory_limit=memory_limit)
@@ -517,7 +517,8 @@ def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns
     some sheets failed (the others are whole).
     """
     from wlgeo.runs.city import district_run
-    from wlgeo.runs.reader import plan_file, run_sheets
+    from wlgeo.runs.reader import plan_file
+    from wlgeo.runs.sheets import run_sheets
 
     if run.is_dir():
         run = district_run(run, district)

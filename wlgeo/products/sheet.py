@@ -13,7 +13,7 @@ path, so a 10 000-quarry district prints in seconds and its PDF stays small. Chi
 the font found by :func:`wlgeo.products.fonts.cjk_font`. ``town=`` draws one town instead: framed on its
 polygon, the ground outside veiled, other towns' quarries grey, its name in the title, every
 quarry labelled with its id (moved, with a leader line where space is short), legend counts for
-the town only (``wlgeo sheet RUN --by town`` writes one per town via :func:`wlgeo.runs.reader.run_sheets`).
+the town only (``wlgeo sheet RUN --by town`` writes one per town via :func:`wlgeo.runs.sheets.run_sheets`).
 
 Examples
 --------
@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -60,7 +60,7 @@ from wlgeo.products.style import (
 )
 from wlgeo.io.atomic import atomic_path
 
-__all__ = ["map_sheet", "sheet_figure", "save_sheet_file", "PAPER_MM"]
+__all__ = ["map_sheet", "sheet_figure", "save_sheet_file", "check_sheet_options", "PAPER_MM", "SHEET_FORMATS"]
 
 log = logging.getLogger(__name__)
 
@@ -417,6 +417,31 @@ def _place_labels(ax, renderer, font, scale: float, pack: Any, *, quarries: gpd.
         log.warning("sheet: no room for %d label(s): %s", len(missing), ", ".join(missing[:10]))
 
 
+#: The file formats a sheet is written in.
+SHEET_FORMATS = ("png", "pdf", "svg")
+
+
+def check_sheet_options(*, paper: str = "A3", orientation: str = "landscape", dpi: float = 200,
+                        formats: Iterable[str] = ("png",)) -> list[str]:
+    """Refuse an unknown paper, orientation or format, or a dpi that is not positive, with one
+    :class:`~wlgeo.MapError` naming the allowed values; return the formats as a list.
+
+    >>> check_sheet_options(paper="A4", formats=("pdf",))
+    ['pdf']
+    """
+    if paper not in PAPER_MM:
+        raise MapError(f"unknown paper {paper!r}; allowed: {', '.join(PAPER_MM)}")
+    if orientation not in ("landscape", "portrait"):
+        raise MapError(f"unknown orientation {orientation!r}; allowed: landscape, portrait")
+    formats = list(formats)
+    bad = [f for f in formats if f not in SHEET_FORMATS]
+    if bad or not formats:
+        raise MapError(f"unknown sheet format(s) {bad or formats!r}; allowed: {', '.join(SHEET_FORMATS)}")
+    if not dpi > 0:
+        raise MapError(f"dpi must be positive, got {dpi}")
+    return formats
+
+
 def sheet_figure(
     result: Any,
     pack: Any,
@@ -437,10 +462,7 @@ def sheet_figure(
     are the axes' texts with gid :data:`wlgeo.products.labels.LABEL_GID`. ``dpi`` sets how far geometry
     is simplified (half a printed pixel).
     """
-    if paper not in PAPER_MM:
-        raise MapError(f"unknown paper {paper!r}; allowed: {', '.join(PAPER_MM)}")
-    if orientation not in ("landscape", "portrait"):
-        raise MapError(f"unknown orientation {orientation!r}; allowed: landscape, portrait")
+    check_sheet_options(paper=paper, orientation=orientation)
     if "decision" not in result.quarries.columns:
         raise MapError("quarries have no 'decision' column; run wlgeo.plan first", layer="quarries", field="decision")
     width_mm, height_mm = PAPER_MM[paper]
@@ -652,11 +674,7 @@ def map_sheet(
     OutputError
         A file cannot be written (each is written to a temporary name, then renamed).
     """
-    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
-    if bad or not formats:
-        raise MapError(f"unknown sheet format(s) {bad or list(formats)!r}; allowed: png, pdf, svg")
-    if dpi <= 0:
-        raise MapError(f"dpi must be positive, got {dpi}")
+    formats = check_sheet_options(paper=paper, orientation=orientation, dpi=dpi, formats=formats)
     path = Path(path)
     fig = sheet_figure(result, pack, paper=paper, orientation=orientation, title=title, date=date, source=source,
                        town=town, district=district, dpi=dpi)

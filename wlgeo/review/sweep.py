@@ -83,7 +83,7 @@ def sweep(
     ScenarioError
         ``param`` is not a scenario parameter, a value is invalid for it, or ``values`` is empty.
     """
-    from wlgeo.runs.plan import plan
+    from wlgeo.runs.planning import plan
 
     if not isinstance(pack, LayerPack):
         pack = read_pack(pack)

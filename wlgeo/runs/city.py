@@ -28,17 +28,15 @@ import shapely
 
 from wlgeo.model.errors import OutputError, ReadError
 from wlgeo.io.atomic import atomic_write
-from wlgeo.io.jsontext import jsonable, to_json
+from wlgeo.io.jsontext import jsonable
+from wlgeo.runs.layout import CAPS_CSV, CITY_PLAN, DISTRICTS_DIR, NOT_CHECKED_CSV, PLAN_FILE, SUMMARY_CSV
+from wlgeo.runs.manifest import DISTRICT_KIND, Manifest
 from wlgeo.model.pack import LayerPack
 from wlgeo.engine.summary import CapsCheck
 from wlgeo.products.tables import not_checked_table, write_csv
 from wlgeo.products.tables import caps_table as report_caps_table
 
 __all__ = [
-    "CITY_PLAN",
-    "DISTRICTS_DIR",
-    "SUMMARY_TOWNS_CSV",
-    "CAPS_CSV",
     "OUTPUT_KINDS",
     "parse_outputs",
     "towns_table",
@@ -50,11 +48,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CITY_PLAN = "plan.parquet"
-DISTRICTS_DIR = "districts"
-SUMMARY_TOWNS_CSV = "summary_towns.csv"
-CAPS_CSV = "caps.csv"
-NOT_CHECKED_CSV = "not_checked.csv"
 OUTPUT_KINDS = ("plan", "tables", "map", "sheet")
 DISTRICT_COLUMN = "district"
 CITY_ROW = "全市 City"
@@ -96,16 +89,16 @@ def district_run(run: str | Path, district: str | None) -> Path:
     run = Path(run)
     root = run / DISTRICTS_DIR
     if district is None:
-        if (run / "plan.gpkg").is_file() or not root.is_dir():
+        if (run / PLAN_FILE).is_file() or not root.is_dir():
             return run
-        names = sorted(p.name for p in root.iterdir() if (p / "plan.gpkg").is_file())
+        names = sorted(p.name for p in root.iterdir() if (p / PLAN_FILE).is_file())
         if len(names) == 1:
             return root / names[0]
         raise ReadError(f"is a city run of {len(names)} districts; choose one with --district "
                         f"({', '.join(names)})", path=run)
     path = district_dir(run, district)
-    if not (path / "plan.gpkg").is_file():
-        names = sorted(p.name for p in root.iterdir() if (p / "plan.gpkg").is_file()) if root.is_dir() else []
+    if not (path / PLAN_FILE).is_file():
+        names = sorted(p.name for p in root.iterdir() if (p / PLAN_FILE).is_file()) if root.is_dir() else []
         raise ReadError(f"has no district {district!r}" + (f"; districts: {', '.join(names)}" if names else
                                                           " (not a city or dask run)"), path=run)
     return path
@@ -204,22 +197,16 @@ def write_city_run(
                       "consolidation_groups": district_result.consolidation_groups, **context}
             meta = dict(metadata, district=name, counts=district_result.counts(), caps=district_result.caps.to_dict())
             epsg = getattr(plan, "epsg", None)  # each district's GeoPackage in its own zone
-            written.append(write_geopackage(folder / "plan.gpkg", layers, metadata=jsonable(meta),
+            written.append(write_geopackage(folder / PLAN_FILE, layers, metadata=jsonable(meta),
                                             overwrite=True, crs=f"EPSG:{epsg}" if epsg else None))
-            manifest = {"wlgeo": "district plan manifest", "district": name, "scenario": metadata.get("scenario_entry"),
-                        "counts": district_result.counts(), "caps": district_result.caps.to_dict()}
-            text = to_json(manifest, indent=2)
-
-            def write(tmp: Path, text: str = text) -> None:
-                with open(tmp, "x", encoding="utf-8") as handle:
-                    handle.write(text + "\n")
-
-            written.append(atomic_write(folder / "manifest.json", write))
+            manifest = Manifest.new(DISTRICT_KIND, district=name, scenario=metadata.get("scenario_entry"),
+                                    counts=district_result.counts(), caps=district_result.caps.to_dict())
+            written.append(manifest.write(folder))
         if ("map" in outputs or "sheet" in outputs) and write_maps is not None:
             written.extend(write_maps(district_result, LayerPack(context, source=pack.source), folder))
     if "tables" in outputs:
         summaries = {name: plan.summary for name, plan in districts.items()}
-        written.append(write_csv(out_dir / SUMMARY_TOWNS_CSV, towns_table(summaries)))
+        written.append(write_csv(out_dir / SUMMARY_CSV, towns_table(summaries)))
         city = result.caps if result.districts and result.scenario.city_caps is not None else None
         written.append(write_csv(out_dir / CAPS_CSV, caps_table({n: p.caps for n, p in districts.items()}, city)))
         if result.not_checked:

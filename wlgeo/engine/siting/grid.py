@@ -63,11 +63,11 @@ class Grid:
     shape: tuple[int, int]
     nodata: float | None = None
 
-    @property
     def check(self, array: np.ndarray, name: str) -> np.ndarray:
         """``array`` if it lies on this grid, else :class:`~wlgeo.LayerError` (:func:`check_on_grid`)."""
         return check_on_grid(array, self, name)
 
+    @property
     def cell_x(self) -> float:
         """Cell width, m."""
         return float(self.transform.a)
