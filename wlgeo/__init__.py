@@ -15,20 +15,9 @@ import importlib  # noqa: E402
 import logging  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
-from wlgeo.model.errors import (
-    CRSError,
-    CRSWarning,
-    DatumWarning,
-    EncodingGuessWarning,
-    LayerError,
-    MapError,
-    OutputError,
-    PackError,
-    ReadError,
-    ScenarioError,
-    WlgeoError,
-    WlgeoWarning,
-)
+from wlgeo.model import errors as _errors  # light: no third-party import
+
+globals().update({name: getattr(_errors, name) for name in _errors.ERROR_CLASSES})
 
 __version__ = "0.1.0"
 
@@ -95,6 +84,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static tools and IDEs see
+    from wlgeo.model.errors import (
+        CRSError,
+        CRSWarning,
+        DatumWarning,
+        EncodingGuessWarning,
+        LayerError,
+        MapError,
+        OutputError,
+        PackError,
+        ReadError,
+        ScenarioError,
+        WlgeoError,
+        WlgeoWarning,
+    )
     from wlgeo.review.compare import Comparison, compare
     from wlgeo.review.diffmap import diff_map
     from wlgeo.review.sweep import plot_sweep, sweep
@@ -155,16 +158,5 @@ __all__ = [
     "list_presets",
     "wgs84_to_gcj02",
     "gcj02_to_wgs84",
-    "WlgeoError",
-    "ReadError",
-    "LayerError",
-    "CRSError",
-    "ScenarioError",
-    "PackError",
-    "OutputError",
-    "MapError",
-    "WlgeoWarning",
-    "CRSWarning",
-    "EncodingGuessWarning",
-    "DatumWarning",
+    *_errors.ERROR_CLASSES,
 ]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from os import PathLike
 
-__all__ = [
+#: The error and warning classes a user catches or filters (``wlgeo.__all__`` lists these).
+ERROR_CLASSES = (
     "WlgeoError",
     "ReadError",
     "LayerError",
@@ -26,6 +27,11 @@ __all__ = [
     "CRSWarning",
     "EncodingGuessWarning",
     "DatumWarning",
+)
+
+__all__ = [
+    *ERROR_CLASSES,
+    "ERROR_CLASSES",
     "where",
     "OPTION_SLOT",
     "printable",
