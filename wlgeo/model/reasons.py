@@ -40,8 +40,8 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
-    "Reason",
     "REASON_LABELS",
+    "Reason",
     "figure_text",
     "format_reasons",
     "parse_reasons",

@@ -47,7 +47,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from wlgeo.engine.classify import classify, consolidation_groups
+from wlgeo.engine.classify import classify_records, consolidation_groups
 from wlgeo.model.crs import WORKING_CRS, crs_label
 from wlgeo.model.errors import OutputError, PackError, WlgeoError
 from wlgeo.io.pack import LayerPack, read_pack
@@ -124,6 +124,9 @@ class PlanResult:
         siting ran, else ``None``.
     visibility : with ``[visibility] enabled``, what the line-of-sight test found (parameters,
         quarries visible / hidden / not checked per kind of line, sight lines cast), else ``None``.
+    reasons : each quarry's :class:`~wlgeo.model.reasons.Reason` records (tuples aligned to
+        ``quarries.index``) when kept from the classifier, else ``None``; read them with
+        :func:`wlgeo.model.reasons.reasons_of`.
     """
 
     quarries: gpd.GeoDataFrame
@@ -142,6 +145,7 @@ class PlanResult:
     districts: dict[str, Any] = field(default_factory=dict)
     engine: str = "local"
     partitions: dict[str, Any] = field(default_factory=dict)
+    reasons: pd.Series | None = None
 
     @property
     def caps_ok(self) -> bool:
@@ -323,7 +327,7 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
         for column in sight.columns:
             metrics[column] = sight[column]
         clock.done("visibility")
-    classified = classify(quarries, metrics, scenario)
+    classified, reasons = classify_records(quarries, metrics, scenario)
     notes.extend(n for n in classified.attrs.get("notes", []) if n not in notes)
     not_checked = dict(classified.attrs.get("not_checked", {}))
     clock.done("classify")
@@ -359,6 +363,7 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
         source=Path(pack.source) if pack.source is not None else None,
         siting=siting,
         visibility=visibility,
+        reasons=reasons,
     )
     log.info("plan %s: %s; %s", scenario.name, result.counts(), caps.to_text())
     return result

@@ -20,17 +20,20 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
 import geopandas as gpd
+import pandas as pd
 
 from wlgeo.model.errors import LayerError, MapError, OutputError, ReadError, WlgeoError
 from wlgeo.io.pack import LayerPack
 from wlgeo.io.atomic import refuse_existing
 from wlgeo.io.planfile import read_plan_layers
+from wlgeo.model.reasons import reasons_of
 
 __all__ = [
     "RunPlan",
@@ -97,6 +100,9 @@ class RunPlan:
         with only ``name`` when the manifest is missing or from another version).
     plan_gpkg : the file read.
     manifest : the run's ``manifest.json`` (empty when missing).
+    reasons : each quarry's :class:`~wlgeo.model.reasons.Reason` records, read from the
+        ``reasons`` text on first use (:func:`~wlgeo.model.reasons.parse_reasons`, through
+        :func:`~wlgeo.model.reasons.reasons_of`).
     """
 
     quarries: gpd.GeoDataFrame
@@ -105,6 +111,11 @@ class RunPlan:
     scenario: Any
     plan_gpkg: Path
     manifest: dict = field(default_factory=dict)
+
+    @cached_property
+    def reasons(self) -> pd.Series:
+        """Tuples of :class:`~wlgeo.model.reasons.Reason` aligned to ``quarries.index`` (parsed once)."""
+        return reasons_of(self.quarries)
 
 
 def _scenario(entry: dict) -> Any:
