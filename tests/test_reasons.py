@@ -11,7 +11,14 @@ import pytest
 import shapely
 
 from wlgeo.engine.classify import classify, classify_records
-from wlgeo.model.reasons import REASON_LABELS, Reason, figure_text, format_reasons, parse_reasons, reasons_of
+from wlgeo.model.reasons import (
+    REASON_LABELS,
+    Reason,
+    figure_text,
+    format_reasons,
+    parse_reasons,
+    reasons_of,
+)
 from wlgeo.model.scenario import Scenario
 from wlgeo.products.maps import reason_items
 from wlgeo.review.compare import decision_changes
@@ -80,10 +87,10 @@ def test_a_share_and_a_name_are_told_apart():
 
 
 @pytest.mark.parametrize("bad", [
-    dict(code=""), dict(code="a:b"), dict(code="a;b"),
-    dict(code="merge", value="G01", figure=1.0),
-    dict(code="red_line", figure=1.0, unit="m2", share=2.0, name="x"),
-    dict(code="x", unit="m"), dict(code="x", figure=1.0, unit="km"),
+    {"code": ""}, {"code": "a:b"}, {"code": "a;b"},
+    {"code": "merge", "value": "G01", "figure": 1.0},
+    {"code": "red_line", "figure": 1.0, "unit": "m2", "share": 2.0, "name": "x"},
+    {"code": "x", "unit": "m"}, {"code": "x", "figure": 1.0, "unit": "km"},
 ])
 def test_inconsistent_records_are_refused(bad):
     with pytest.raises(ValueError):
@@ -200,13 +207,26 @@ def test_reasons_of_prefers_the_plans_records():
     assert reasons_of(out.drop(columns="reasons")).tolist() == [()] * len(out)
 
 
+def test_a_plan_read_back_from_a_run_parses_its_text_once():
+    from pathlib import Path
+
+    from wlgeo.runs.reader import RunPlan
+
+    quarries = _quarries()
+    out = classify(quarries, _metrics(quarries.index), Scenario())
+    plan = RunPlan(quarries=out, consolidation_groups=out.iloc[:0], new_sites=out.iloc[:0], scenario=None,
+                   plan_gpkg=Path("plan.gpkg"))
+    assert reasons_of(plan).to_dict() == EXPECTED
+    assert reasons_of(plan) is plan.reasons  # parsed on first use, then kept
+
+
 def test_change_causes_from_records_match_those_from_text():
     quarries = _quarries()
     metrics = _metrics(quarries.index)
     a, records_a = classify_records(quarries, metrics, Scenario())
     other = Scenario().replace(blast_distance_m=100.0, trunk_line_m=600.0, min_capacity=25.0)
     b, records_b = classify_records(quarries, metrics, other)
-    params = dict(parameters_a=Scenario().to_dict(), parameters_b=other.to_dict())
+    params = {"parameters_a": Scenario().to_dict(), "parameters_b": other.to_dict()}
     from_records = decision_changes(a, b, reasons_a=records_a, reasons_b=records_b, **params)[0]
     from_text = decision_changes(a, b, **params)[0]
     pd.testing.assert_frame_equal(from_records, from_text)
