@@ -17,7 +17,8 @@ without any constraint layer. The rules, in order; the first decisive rule sets 
 4. **expire** — a small surviving quarry with no link.
 5. **retain** — everything else.
 
-Reason codes (``;``-joined, in rule order)::
+Each rule that fires is a :class:`~wlgeo.model.reasons.Reason` record (:func:`classify_records`
+returns them); the ``reasons`` column is their text, ``;``-joined in rule order::
 
     red_line:12450m2(23.1%)   farmland:300m2(1.2%)   protected:5000m2(world_heritage)
     settlement:180m(张家院子)  trunk_line:650m(G65)   main_river:420m(乌江)
@@ -52,10 +53,12 @@ from wlgeo.engine.overlay import METRIC_COLUMNS
 from wlgeo.model.resources import check_memory
 from wlgeo.model.scenario import Scenario
 from wlgeo.model.decisions import DECISION_ZH, DECISIONS
+from wlgeo.model.reasons import Reason, format_reasons
 from wlgeo.model.values import id_text, parse_date_series, parse_number_series
 
 __all__ = [
     "classify",
+    "classify_records",
     "consolidation_groups",
     "consolidation_links",
     "canonical_group_ids",
@@ -88,28 +91,13 @@ RULES: dict[str, str] = {
 _ID = "quarry_id"
 
 
-# ---------------------------------------------------------------------------- formatting
-def _num(value: float) -> str:
-    """A figure for a reason code: whole numbers without decimals, else up to 1 decimal."""
-    rounded = round(float(value))
-    if math.isclose(value, rounded, abs_tol=0.05) or abs(value) >= 100:
-        return str(int(rounded))
-    return f"{value:.1f}"
-
-
-def _named(figure: str, name: object) -> str:
-    if name is None or (isinstance(name, float) and math.isnan(name)) or not str(name).strip():
-        return figure
-    return f"{figure}({str(name).strip()})"
-
-
+# ---------------------------------------------------------------------------- inputs
 def _text_column(metrics: pd.DataFrame, column: str, n: int) -> np.ndarray:
     if column not in metrics.columns:
         return np.full(n, None, dtype=object)
     return metrics[column].astype(object).to_numpy()
 
 
-# ---------------------------------------------------------------------------- inputs
 def _ids(quarries: gpd.GeoDataFrame) -> np.ndarray:
     if _ID not in quarries.columns:
         raise LayerError("has no 'quarry_id' field (required)", layer="quarries", field=_ID)
@@ -317,8 +305,39 @@ def classify(
     return _classify(quarries, metrics, scenario, group_ids)[0]
 
 
-def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """:func:`classify`, and the surviving mask (not closed or expired by rules 1–2)."""
+def classify_records(
+    quarries: gpd.GeoDataFrame,
+    metrics: pd.DataFrame,
+    scenario: Scenario | None = None,
+    *,
+    group_ids: pd.Series | None = None,
+) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """:func:`classify`, and every quarry's reasons as records.
+
+    Returns
+    -------
+    (GeoDataFrame, Series)
+        The frame :func:`classify` returns, and a Series aligned to ``quarries.index`` holding
+        each quarry's :class:`~wlgeo.model.reasons.Reason` records (a tuple, in rule order); the
+        frame's ``reasons`` column is their text (:func:`~wlgeo.model.reasons.format_reasons`).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> q = gpd.GeoDataFrame({"quarry_id": ["Q1"], "capacity": [30]}, geometry=[shapely.box(0, 0, 100, 100)],
+    ...                      crs="EPSG:4545")
+    >>> out, records = classify_records(q, pd.DataFrame({"settlement_m": [180.0]}, index=q.index))
+    >>> records[0]
+    (Reason(code='settlement', figure=180.0, unit='m'), Reason(code='small', figure=30.0, limit=50.0))
+    >>> out.loc[0, "reasons"]
+    'settlement:180m;small:30<50'
+    """
+    out, _surviving, records = _classify(quarries, metrics, scenario, group_ids)
+    return out, records
+
+
+def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame, np.ndarray, pd.Series]:
+    """:func:`classify`, the surviving mask (not closed or expired by rules 1–2), and the reason records."""
     scenario = scenario if scenario is not None else Scenario()
     if not isinstance(quarries, gpd.GeoDataFrame):
         raise LayerError("quarries must be a GeoDataFrame", layer="quarries")
@@ -342,7 +361,7 @@ def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame,
             not_checked[rule] = f"no {column} figures (layer absent?)"
     checked = {rule: rule not in not_checked for rule in RULES}
 
-    reasons: list[list[str]] = [[] for _ in range(n)]
+    reasons: list[list[Reason]] = [[] for _ in range(n)]
     close = np.zeros(n, dtype=bool)
     corridor = np.zeros(n, dtype=bool)
     min_overlap = scenario.min_overlap_m2
@@ -357,18 +376,18 @@ def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame,
         m2, pct = values[f"{rule}_m2"], values[f"{rule}_pct"]
         fired = checked[rule] & (np.nan_to_num(m2, nan=-1.0) > min_overlap)
         for i in np.flatnonzero(fired):
-            if rule == "protected":
-                detail = protected_kinds[i] if protected_kinds[i] else (_num(pct[i]) + "%" if np.isfinite(pct[i]) else None)
+            share = pct[i] if np.isfinite(pct[i]) else None
+            if rule == "protected" and protected_kinds[i]:  # the kinds overlapped name it, else the share
+                reasons[i].append(Reason.overlap(rule, m2[i], name=protected_kinds[i]))
             else:
-                detail = _num(pct[i]) + "%" if np.isfinite(pct[i]) else None
-            reasons[i].append(_named(f"{rule}:{_num(m2[i])}m2", detail))
+                reasons[i].append(Reason.overlap(rule, m2[i], share=share))
         target |= fired
 
     def distance_rule(rule: str, limit: float, target: np.ndarray) -> None:
         dist = values[f"{rule}_m"]
         fired = checked[rule] & (np.nan_to_num(dist, nan=np.inf) <= limit)
         for i in np.flatnonzero(fired):
-            reasons[i].append(_named(f"{rule}:{_num(dist[i])}m", names[rule][i]))
+            reasons[i].append(Reason.distance(rule, dist[i], names[rule][i]))
         target |= fired
 
     # rule 1: close (the red line here unless it only expires)
@@ -394,15 +413,15 @@ def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame,
             dist = values[f"{rule}_m"]
             for i in range(n):
                 if sight[i] == "visible":
-                    reasons[i].append(_named(f"visible:{_num(seen_m[i])}m", seen_by[i]))
+                    reasons[i].append(Reason.distance("visible", seen_m[i], seen_by[i]))
                     target[i] = True
                 elif sight[i] == "hidden" and np.isfinite(near_m[i]):
-                    reasons[i].append(_named(f"hidden:{_num(near_m[i])}m", near_by[i]))
+                    reasons[i].append(Reason.distance("hidden", near_m[i], near_by[i]))
                 elif sight[i] == "not_checked":
-                    reasons[i].append("sight:not_checked")
+                    reasons[i].append(Reason.sight_not_checked())
                     fallback.append(ids[i])
                     if np.isfinite(dist[i]) and dist[i] <= limit:
-                        reasons[i].append(_named(f"{rule}:{_num(dist[i])}m", names[rule][i]))
+                        reasons[i].append(Reason.distance(rule, dist[i], names[rule][i]))
                         target[i] = True
 
         sight_rule("trunk_line", scenario.trunk_line_m, corridor)
@@ -433,11 +452,11 @@ def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame,
         group_id = _given_groups(group_ids, quarries.index, surviving)
     small = capacity < scenario.min_capacity
     for i in np.flatnonzero(small):
-        reasons[i].append(f"small:{_num(capacity[i])}<{_num(scenario.min_capacity)}")
+        reasons[i].append(Reason.small(capacity[i], scenario.min_capacity))
     in_group = np.array([g is not None for g in group_id], dtype=bool)
     decision[in_group] = "consolidate"
     for i in np.flatnonzero(in_group):
-        reasons[i].append(f"merge:{group_id[i]}")
+        reasons[i].append(Reason.merge(group_id[i]))
     decision[surviving & small & ~in_group] = "expire"
 
     # licence end: for every exit at licence end, and for licences ending within the plan period
@@ -448,7 +467,7 @@ def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame,
         if pd.isna(end):
             continue
         if decision[i] == "expire" or pd.Timestamp(end) <= horizon:
-            reasons[i].append(f"licence_end:{pd.Timestamp(end).date().isoformat()}")
+            reasons[i].append(Reason.licence_end(end))
     if decision.tolist().count("expire") and pd.isna(ends[decision == "expire"]).any():
         notes.append("some expiring quarries have no licence end date: their exit date is unknown")
 
@@ -459,7 +478,7 @@ def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame,
         out = out.drop(columns=clashes)
     out["decision"] = pd.Series(decision, index=quarries.index, dtype=object)
     out["decision_zh"] = out["decision"].map(DECISION_ZH)
-    out["reasons"] = pd.Series([";".join(r) for r in reasons], index=quarries.index, dtype=object)
+    out["reasons"] = pd.Series([format_reasons(r) for r in reasons], index=quarries.index, dtype=object)
     for column in METRIC_FIELDS:
         out[column] = values[column]
     out["group_id"] = pd.Series(group_id, index=quarries.index, dtype=object)
@@ -470,7 +489,8 @@ def _classify(quarries, metrics, scenario, group_ids) -> tuple[gpd.GeoDataFrame,
     out = out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
     out.attrs = {"not_checked": not_checked, "notes": notes}
     log.info("classified %d quarries: %s", n, pd.Series(decision).value_counts().to_dict())
-    return out, surviving
+    records = pd.Series([tuple(r) for r in reasons], index=quarries.index, dtype=object)
+    return out, surviving, records
 
 
 def _given_groups(group_ids: pd.Series, index: pd.Index, surviving: np.ndarray) -> np.ndarray:

@@ -41,6 +41,9 @@ class PlanResult:
         siting ran, else ``None``.
     visibility : with ``[visibility] enabled``, what the line-of-sight test found (parameters,
         quarries visible / hidden / not checked per kind of line, sight lines cast), else ``None``.
+    reasons : each quarry's :class:`~wlgeo.model.reasons.Reason` records (tuples aligned to
+        ``quarries.index``) when kept from the classifier, else ``None``; read them with
+        :func:`wlgeo.model.reasons.reasons_of`.
     """
 
     quarries: gpd.GeoDataFrame
@@ -59,6 +62,7 @@ class PlanResult:
     districts: dict[str, Any] = field(default_factory=dict)
     engine: str = "local"
     partitions: dict[str, Any] = field(default_factory=dict)
+    reasons: pd.Series | None = None
 
     @property
     def caps_ok(self) -> bool:

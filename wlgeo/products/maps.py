@@ -50,6 +50,7 @@ from jinja2 import Template
 
 from wlgeo.model.crs import WORKING_CRS, wgs84_to_gcj02, working_crs_for
 from wlgeo.model.errors import MapError
+from wlgeo.model.reasons import REASON_LABELS, parse_reasons
 from wlgeo.io.atomic import atomic_path
 from wlgeo.products.style import (
     DECISION_SYMBOLS,
@@ -85,26 +86,6 @@ _MARKER_RADIUS = 5.0
 
 _SHOWN = {"boundary", "red_line", "protected_areas", "rivers", "roads", "parks", "bases", "ports"}
 """Context layers switched on when the map opens; the others start hidden in the layer switcher."""
-
-REASON_LABELS: Mapping[str, tuple[str, str]] = {
-    "red_line": ("占用生态保护红线", "Overlaps ecological red line"),
-    "farmland": ("占用永久基本农田", "Overlaps permanent farmland"),
-    "protected": ("占用自然保护地", "Overlaps a protected area"),
-    "protected_area": ("占用自然保护地", "Overlaps a protected area"),
-    "protected_areas": ("占用自然保护地", "Overlaps a protected area"),
-    "settlement": ("爆破安全距离内有居民点", "Settlement within blasting distance"),
-    "trunk_line": ("位于交通干线可视范围", "Within trunk-line corridor"),
-    "main_river": ("位于主要河流可视范围", "Within main-river corridor"),
-    "small": ("规模低于最低开采规模", "Below minimum capacity"),
-    "small_capacity": ("规模低于最低开采规模", "Below minimum capacity"),
-    "capacity": ("规模低于最低开采规模", "Below minimum capacity"),
-    "merge": ("与邻近矿山整合", "Consolidated with neighbours"),
-    "consolidate": ("与邻近矿山整合", "Consolidated with neighbours"),
-    "group": ("与邻近矿山整合", "Consolidated with neighbours"),
-    "license_end": ("采矿许可证到期", "Licence ends"),
-    "licence_end": ("采矿许可证到期", "Licence ends"),
-}
-"""Bilingual labels of the reason codes in ``reasons``; an unknown code is shown as written."""
 
 _QUARRY_ROWS: tuple[tuple[str, str], ...] = (
     ("quarry_id", "编号 ID"),
@@ -244,25 +225,21 @@ def _e(value: Any) -> str:
 
 
 def reason_items(reasons: Any) -> list[str]:
-    """Human-readable, bilingual reason lines (not escaped) from a ``reasons`` string.
+    """Human-readable, bilingual reason lines (not escaped): :attr:`wlgeo.model.reasons.Reason.display`
+    of each record.
+
+    ``reasons`` is a quarry's :class:`~wlgeo.model.reasons.Reason` records (as
+    :func:`wlgeo.model.reasons.reasons_of` gives them) or, for a plan read from a file, its
+    ``reasons`` text (read with :func:`wlgeo.model.reasons.parse_reasons`).
 
     Examples
     --------
     >>> reason_items("red_line:12450m2(23.1%);settlement:180m")
     ['占用生态保护红线 Overlaps ecological red line: 12450m2(23.1%)', '爆破安全距离内有居民点 Settlement within blasting distance: 180m']
     """
-    if _missing(reasons):
-        return []
-    out = []
-    for part in str(reasons).split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        code, sep, figure = part.partition(":")
-        zh_en = REASON_LABELS.get(code.strip())
-        text = f"{zh_en[0]} {zh_en[1]}" if zh_en else code.strip()
-        out.append(f"{text}: {figure.strip()}" if sep else text)
-    return out
+    if isinstance(reasons, str) or _missing(reasons):
+        reasons = parse_reasons(reasons)
+    return [r.display for r in reasons]
 
 
 def _table(record: Mapping[str, Any], rows: tuple[tuple[str, str], ...], *, always: tuple[str, ...] = ()) -> str:

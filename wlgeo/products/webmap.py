@@ -52,6 +52,7 @@ import shapely
 
 from wlgeo.model.crs import WORKING_CRS, wgs84_to_gcj02
 from wlgeo.model.errors import MapError
+from wlgeo.model.reasons import reasons_of
 from wlgeo.io.atomic import atomic_path
 from wlgeo.products.style import (
     DECISION_SYMBOLS,
@@ -342,10 +343,14 @@ def _swatch(symbol: Symbol, *, dot: bool = False) -> dict:
 # --------------------------------------------------------------------------- layers
 
 
-def _feature_rows(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _drawn(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Which rows have a geometry to draw."""
     geoms = frame.geometry.values
-    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    return frame[keep]
+    return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+
+
+def _feature_rows(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return frame[_drawn(frame)]
 
 
 def _plan_layer(key: str, name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *, gcj02: bool,
@@ -368,13 +373,13 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
     from wlgeo.products.maps import GROUP_ROWS as _GROUP_ROWS
     from wlgeo.products.maps import QUARRY_ROWS as _QUARRY_ROWS
     from wlgeo.products.maps import SITE_ROWS as _SITE_ROWS
-    from wlgeo.products.maps import is_missing as _missing
     from wlgeo.products.maps import marker_spec as _marker_spec
     from wlgeo.products.maps import new_site_marker as _new_site_marker
     from wlgeo.products.maps import check_decisions, reason_items
 
     quarries = result.quarries
     check_decisions(quarries)
+    records = reasons_of(result)  # each quarry's Reason records, aligned to quarries.index
     decisions = quarries["decision"].astype("string")
     fields = ["quarry_id", "name", "owner", "town", "capacity", "license_end"]
     fields += [f for f, _ in _QUARRY_ROWS if f not in fields and f in quarries.columns]
@@ -392,11 +397,12 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
     for decision, symbol in DECISION_SYMBOLS.items():
         if decision == "new":
             continue
-        part = _feature_rows(quarries[(decisions == decision).to_numpy(dtype=bool)])
+        chosen = (decisions == decision).to_numpy(dtype=bool)
+        part = _feature_rows(quarries[chosen])
         if not len(part):
             continue
-        reasons = ["\n".join(reason_items(r)) if not _missing(r) else "" for r in
-                   (part["reasons"].tolist() if "reasons" in part.columns else [None] * len(part))]
+        drawn = records[chosen][_drawn(quarries[chosen])]
+        reasons = ["\n".join(reason_items(r)) for r in drawn.tolist()]
         out.append(_plan_layer(
             f"decision:{decision}", symbol.label, part, symbol, gcj02=gcj02, origin=origin,
             marker=_marker_spec(symbol, below=outline_zoom),

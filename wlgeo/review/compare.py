@@ -25,8 +25,7 @@ Examples
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +37,7 @@ import shapely
 from wlgeo.engine.classify import DECISIONS
 from wlgeo.model.errors import LayerError
 from wlgeo.engine.summary import TOTAL_ROW, TOWN_COLUMN, summary_columns
+from wlgeo.model.reasons import Reason, reasons_of
 
 __all__ = [
     "Comparison",
@@ -59,6 +59,8 @@ SUMMARY_ITEMS = ("before", "close", "expire", "retain", "consolidate", "groups",
 #: The parameters of the line-of-sight test (reason codes ``visible`` / ``hidden``).
 _SIGHT_PARAMETERS = ("visibility.enabled", "visibility.max_distance_m", "visibility.observer_height_m",
                      "visibility.target_height_m", "visibility.earth_curvature", "trunk_kinds")
+#: Column of the working tables holding each quarry's :class:`~wlgeo.model.reasons.Reason` records.
+_RECORDS = "_reason_records"
 #: Reason code → the scenario parameters that decide whether it fires.
 RULE_PARAMETERS: Mapping[str, tuple[str, ...]] = {
     "red_line": ("min_overlap_m2", "red_line_action"),
@@ -98,19 +100,14 @@ def _show(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def _codes(reasons: Any) -> dict[str, str]:
-    """Reason code → the whole reason entry (``settlement`` → ``settlement:180m(张家院子)``)."""
-    if not isinstance(reasons, str):
-        return {}
-    out: dict[str, str] = {}
-    for part in reasons.split(";"):
-        part = part.strip()
-        if part:
-            out.setdefault(part.partition(":")[0].strip(), part)
+def _codes(reasons: Sequence[Reason]) -> dict[str, Reason]:
+    """Reason code → the quarry's first record of it (``settlement`` → ``settlement:180m(张家院子)``)."""
+    out: dict[str, Reason] = {}
+    for reason in reasons:
+        out.setdefault(reason.code, reason)
     return out
 
 
-_FIGURE = re.compile(r"^[a-z_]+:(-?\d+(?:\.\d+)?)")
 #: Rules that fire when their figure is at most the parameter (distances) / above it (overlaps) /
 #: below it (capacity): whether a change of that parameter alone can switch the rule.
 _AT_MOST = {"settlement": "blast_distance_m", "trunk_line": "trunk_line_m", "main_river": "main_river_m"}
@@ -120,12 +117,6 @@ _BELOW = {"small": "min_capacity"}
 _DECISIVE = frozenset({"red_line", "farmland", "protected", "settlement", "trunk_line", "main_river", "visible"})
 
 
-def _figure(entry: str) -> float | None:
-    """The number a reason entry carries (``settlement:180m(张家院子)`` → 180.0)."""
-    match = _FIGURE.match(entry)
-    return float(match.group(1)) if match else None
-
-
 def _switches(figure: float | None, before: Any, after: Any, fires) -> bool:
     """Whether a threshold going from ``before`` to ``after`` switches a rule on this figure."""
     if figure is None or not isinstance(before, (int, float)) or not isinstance(after, (int, float)):
@@ -133,12 +124,12 @@ def _switches(figure: float | None, before: Any, after: Any, fires) -> bool:
     return fires(figure, before) != fires(figure, after)
 
 
-def _explaining(code: str, entry: str, differing: Mapping[str, tuple[Any, Any]], gained: bool) -> list[str]:
+def _explaining(code: str, reason: Reason, differing: Mapping[str, tuple[Any, Any]], gained: bool) -> list[str]:
     """The differing parameters that can explain why rule ``code`` fired in one plan only (or, for a
     rule in both, changed what it decides): only those the rule reads, and of those only the ones
     whose change could switch it on this quarry's figure."""
     params = [p for p in RULE_PARAMETERS.get(code, ()) if p in differing]
-    figure = _figure(entry)
+    figure = reason.figure  # the number the reason states (``settlement:180m(张家院子)`` → 180.0)
     tests = {**{c: (lambda f, t: f <= t) for c in _AT_MOST}, **{c: (lambda f, t: f > t) for c in _ABOVE},
              **{c: (lambda f, t: f < t) for c in _BELOW}}
     threshold = _AT_MOST.get(code) or _ABOVE.get(code) or _BELOW.get(code)
@@ -161,9 +152,9 @@ def _partners(qid: str, group: Any, frame: pd.DataFrame) -> list[str]:
     return sorted(i for i in frame.index[frame["group_id"] == group] if i != qid)
 
 
-def _survives(reasons: Any) -> bool:
+def _survives(reasons: Sequence[Reason]) -> bool:
     """Whether a quarry passed rules 1–2 (no close or corridor rule fired): only such quarries link."""
-    return not any(code in _DECISIVE for code in _codes(reasons))
+    return not any(reason.code in _DECISIVE for reason in reasons)
 
 
 def _neighbour_note(qid: str, qa: pd.DataFrame, qb: pd.DataFrame, gained: bool) -> str:
@@ -175,7 +166,7 @@ def _neighbour_note(qid: str, qa: pd.DataFrame, qb: pd.DataFrame, gained: bool) 
     for other in _partners(qid, group, frame):
         if other not in qa.index or other not in qb.index:
             continue
-        if _survives(qa.at[other, "reasons"]) != _survives(qb.at[other, "reasons"]):
+        if _survives(qa.at[other, _RECORDS]) != _survives(qb.at[other, _RECORDS]):
             moved.append(f"{other} {qa.at[other, 'decision']}→{qb.at[other, 'decision']}")
     return f" [a neighbour's decision changed: {', '.join(moved)}]" if moved else ""
 
@@ -186,25 +177,25 @@ def _cause(qid: str, qa: pd.DataFrame, qb: pd.DataFrame, differing: Mapping[str,
     (``=``), each with the parameters that can explain it — those the rule reads whose change
     switches it on this quarry's figures — and, for a consolidation link, the partners whose own
     decision changed."""
-    ca, cb = _codes(qa.at[qid, "reasons"]), _codes(qb.at[qid, "reasons"])
+    ca, cb = _codes(qa.at[qid, _RECORDS]), _codes(qb.at[qid, _RECORDS])
     parts, same = [], []
     for code in list(ca) + [c for c in cb if c not in ca]:
         if code in ca and code in cb:
             params = [p for p in RULE_PARAMETERS.get(code, ()) if p in differing
                       and p not in (_AT_MOST.get(code), _ABOVE.get(code), _BELOW.get(code))]
             if params and code != "licence_end":
-                same.append(f"={ca[code]}" + "".join(
+                same.append(f"={ca[code].text}" + "".join(
                     f" [{p} {_show(differing[p][0])}→{_show(differing[p][1])}]" for p in params))
             continue
         gained = code in cb
-        sign, entry = ("+", cb[code]) if gained else ("−", ca[code])
-        params = _explaining(code, entry, differing, gained)
+        sign, reason = ("+", cb[code]) if gained else ("−", ca[code])
+        params = _explaining(code, reason, differing, gained)
         if code == "licence_end" and not params:
             continue  # recorded for every exit at licence end: a consequence, not a cause
         note = "".join(f" [{p} {_show(differing[p][0])}→{_show(differing[p][1])}]" for p in params)
-        if code == "merge" and _survives(qa.at[qid, "reasons"]) == _survives(qb.at[qid, "reasons"]):
+        if code == "merge" and _survives(qa.at[qid, _RECORDS]) == _survives(qb.at[qid, _RECORDS]):
             note += _neighbour_note(qid, qa, qb, gained)  # otherwise its own close/corridor rule is the cause
-        parts.append(f"{sign}{entry}{note}")
+        parts.append(f"{sign}{reason.text}{note}")
     return "; ".join(parts or same)  # "=" entries only when no rule came or went (e.g. red_line_action)
 
 
@@ -234,6 +225,8 @@ def decision_changes(
     *,
     parameters_a: Mapping[str, Any] | None = None,
     parameters_b: Mapping[str, Any] | None = None,
+    reasons_a: pd.Series | None = None,
+    reasons_b: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, list[str], list[str], pd.DataFrame]:
     """Quarries whose decision differs between two classified quarry tables.
 
@@ -243,6 +236,9 @@ def decision_changes(
         ``name``, ``town``, ``capacity``; matched on ``quarry_id``.
     parameters_a, parameters_b : the two scenarios as dicts (``Scenario.to_dict()``), to name
         the parameter behind each change in ``cause``.
+    reasons_a, reasons_b : each quarry's :class:`~wlgeo.model.reasons.Reason` records, aligned
+        to the table's index (:func:`wlgeo.model.reasons.reasons_of`); default: read from its
+        ``reasons`` text. ``cause`` is worked out from these records.
 
     Returns
     -------
@@ -255,8 +251,8 @@ def decision_changes(
     LayerError
         A table lacks ``quarry_id`` or ``decision``, or an id is repeated.
     """
-    qa = _standard(quarries_a, "A")
-    qb = _standard(quarries_b, "B")
+    qa = _standard(quarries_a, "A", reasons_a)
+    qb = _standard(quarries_b, "B", reasons_b)
     flat_a, flat_b = _flat_parameters(parameters_a), _flat_parameters(parameters_b)
     differing = {k: (flat_a.get(k), flat_b.get(k)) for k in sorted(set(flat_a) | set(flat_b))
                  if flat_a.get(k) != flat_b.get(k)}
@@ -277,7 +273,7 @@ def decision_changes(
     return changed, only_a, only_b, counts
 
 
-def _standard(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+def _standard(frame: pd.DataFrame, label: str, records: pd.Series | None) -> pd.DataFrame:
     for column in ("quarry_id", "decision"):
         if column not in frame.columns:
             raise LayerError(f"plan {label} has no {column!r} field: is it a classified plan?", layer="quarries",
@@ -291,6 +287,7 @@ def _standard(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         "decision": frame["decision"].astype(object).to_numpy(),
         "reasons": frame["reasons"].fillna("").astype(object).to_numpy() if "reasons" in frame.columns else "",
         "group_id": frame["group_id"].astype(object).to_numpy() if "group_id" in frame.columns else None,
+        _RECORDS: _aligned_records(frame, records, label),
     })
     dupes = out["quarry_id"][out["quarry_id"].duplicated()]
     if len(dupes):
@@ -496,7 +493,8 @@ def compare(result_a: Any, result_b: Any) -> Comparison:
     """
     params_a, params_b = result_a.scenario.to_dict(), result_b.scenario.to_dict()
     changed, only_a, only_b, decisions = decision_changes(result_a.quarries, result_b.quarries,
-                                                          parameters_a=params_a, parameters_b=params_b)
+                                                          parameters_a=params_a, parameters_b=params_b,
+                                                          reasons_a=reasons_of(result_a), reasons_b=reasons_of(result_b))
     flat_a, flat_b = _flat_parameters(params_a), _flat_parameters(params_b)
     keys = [k for k in dict.fromkeys([*flat_a, *flat_b]) if flat_a.get(k) != flat_b.get(k)]
     parameters = pd.DataFrame({"parameter": keys, "a": [flat_a.get(k) for k in keys], "b": [flat_b.get(k) for k in keys]},
@@ -514,4 +512,17 @@ def compare(result_a: Any, result_b: Any) -> Comparison:
         only_b=only_b,
     )
     log.info("compare %s → %s: %d changed", out.scenario_a, out.scenario_b, len(changed))
+    return out
+
+
+def _aligned_records(frame: pd.DataFrame, records: pd.Series | None, label: str) -> np.ndarray:
+    """The quarries' reason records in the frame's row order (read from its text when not given)."""
+    if records is None:
+        records = reasons_of(frame)
+    elif not (isinstance(records, pd.Series) and records.index.equals(frame.index)):
+        raise LayerError(f"the reason records of plan {label} are not aligned to its quarries", layer="quarries",
+                         field="reasons")
+    out = np.empty(len(records), dtype=object)
+    for i, reasons in enumerate(records.tolist()):  # element by element: a list of tuples would become 2-D
+        out[i] = tuple(reasons)
     return out

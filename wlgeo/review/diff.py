@@ -21,6 +21,7 @@ import pandas as pd
 
 from wlgeo.review.compare import change_lines, decision_changes, only_lines
 from wlgeo.model.errors import LayerError
+from wlgeo.model.reasons import reasons_of
 from wlgeo.io.read import read_layer
 from wlgeo.runs.manifest import Manifest
 from wlgeo.runs.reader import plan_file
@@ -109,9 +110,11 @@ def diff_runs(run_a: str | PathLike, run_b: str | PathLike) -> RunDiff:
     """
     gpkg_a, gpkg_b = plan_file(run_a), plan_file(run_b)
     scen_a, scen_b = (_scenario_entry(run, gpkg) for run, gpkg in ((run_a, gpkg_a), (run_b, gpkg_b)))
+    quarries_a, quarries_b = _quarries(gpkg_a), _quarries(gpkg_b)
     changed, only_a, only_b, counts = decision_changes(
-        _quarries(gpkg_a), _quarries(gpkg_b),
+        quarries_a, quarries_b,
         parameters_a=scen_a.get("parameters"), parameters_b=scen_b.get("parameters"),
+        reasons_a=reasons_of(quarries_a), reasons_b=reasons_of(quarries_b),  # read from the text
     )
     result = RunDiff(
         run_a=gpkg_a,

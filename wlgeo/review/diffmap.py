@@ -40,6 +40,8 @@ def _transition_symbol(a: str, b: str) -> Symbol:
 
 
 def _decision_block(label: str, decision: Any, reasons: Any) -> str:
+    """One plan's decision and its reasons: the quarry's :class:`~wlgeo.model.reasons.Reason` records
+    (or, from a change table, its ``reasons`` text), each on its bilingual display line."""
     from wlgeo.products.maps import _swatch, reason_items
 
     symbol = DECISION_SYMBOLS.get(str(decision))

@@ -23,7 +23,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from wlgeo.engine.classify import classify, consolidation_groups
+from wlgeo.engine.classify import classify_records, consolidation_groups
 from wlgeo.engine.overlay import constraint_metrics, protected_kinds
 from wlgeo.engine.result import PlanResult, empty_sites
 from wlgeo.engine.summary import check_caps, quarry_towns, summary_table
@@ -179,7 +179,7 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
         for column in sight.columns:
             metrics[column] = sight[column]
         clock.done("visibility")
-    classified = classify(quarries, metrics, scenario)
+    classified, reasons = classify_records(quarries, metrics, scenario)
     notes.extend(n for n in classified.attrs.get("notes", []) if n not in notes)
     not_checked = dict(classified.attrs.get("not_checked", {}))
     clock.done("classify")
@@ -215,6 +215,7 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
         source=Path(pack.source) if pack.source is not None else None,
         siting=siting,
         visibility=visibility,
+        reasons=reasons,
     )
     log.info("plan %s: %s; %s", scenario.name, result.counts(), caps.to_text())
     return result

@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from wlgeo.model.errors import LayerError, ReadError, WlgeoError
 from wlgeo.model.pack import LayerPack
 from wlgeo.io.planfile import read_plan_layers
+from wlgeo.model.reasons import reasons_of
 from wlgeo.runs.layout import PLAN_FILE
 from wlgeo.runs.manifest import Manifest
 
@@ -83,6 +86,9 @@ class RunPlan:
         with only ``name`` when the manifest is missing or from another version).
     plan_gpkg : the file read.
     manifest : the run's ``manifest.json`` (empty when missing).
+    reasons : each quarry's :class:`~wlgeo.model.reasons.Reason` records, read from the
+        ``reasons`` text on first use (:func:`~wlgeo.model.reasons.parse_reasons`, through
+        :func:`~wlgeo.model.reasons.reasons_of`).
     """
 
     quarries: gpd.GeoDataFrame
@@ -91,6 +97,11 @@ class RunPlan:
     scenario: Any
     plan_gpkg: Path
     manifest: dict = field(default_factory=dict)
+
+    @cached_property
+    def reasons(self) -> pd.Series:
+        """Tuples of :class:`~wlgeo.model.reasons.Reason` aligned to ``quarries.index`` (parsed once)."""
+        return reasons_of(self.quarries)
 
 
 def _scenario(entry: dict) -> Any:
