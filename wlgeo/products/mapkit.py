@@ -6,7 +6,8 @@
 
 - **vocabulary**: the basemaps (:data:`BASEMAPS`, :func:`basemap_tiles`), the context layers drawn
   (:data:`CONTEXT_LAYERS`, :data:`SHOWN_LAYERS`), the zoom where dots give way to outlines
-  (:data:`OUTLINE_ZOOM`), the popup rows (:data:`QUARRY_ROWS` …);
+  (:data:`OUTLINE_ZOOM`), the popup rows (:data:`QUARRY_ROWS` …), the decisions a map can draw
+  (:func:`check_decisions`);
 - **assets**: Leaflet and wlgeo's own controls, inlined (:func:`leaflet_assets`, :func:`own_assets`,
   :func:`check_inlinable`);
 - **safety**: JSON that cannot close a ``<script>`` (:func:`js_safe`, :func:`js_json`), escaped
@@ -37,12 +38,12 @@ import pandas as pd
 
 from wlgeo.model.errors import MapError
 from wlgeo.model.values import is_missing
-from wlgeo.products.style import LAYER_SYMBOLS, PROTECTED_KIND_LABELS, ROAD_KIND_SYMBOLS, Symbol
+from wlgeo.products.style import DECISION_SYMBOLS, LAYER_SYMBOLS, PROTECTED_KIND_LABELS, ROAD_KIND_SYMBOLS, Symbol
 
 __all__ = [
     "Basemap", "BASEMAPS", "TileSource", "basemap_tiles", "check_basemap", "GCJ02_NOTE",
     "CONTEXT_LAYERS", "SHOWN_LAYERS", "context_frames", "road_kinds_present",
-    "OUTLINE_ZOOM", "check_outline_zoom", "zoom_note",
+    "OUTLINE_ZOOM", "check_outline_zoom", "zoom_note", "check_decisions",
     "QUARRY_ROWS", "SITE_ROWS", "GROUP_ROWS", "CONTEXT_ROWS",
     "LEAFLET_CDN", "leaflet_assets", "own_assets", "check_inlinable",
     "js_safe", "js_json",
@@ -196,6 +197,21 @@ def check_outline_zoom(outline_zoom: Any) -> None:
 def zoom_note(outline_zoom: int) -> tuple[str, str]:
     """The legend's note (Chinese, English; not escaped) that dots become outlines at ``outline_zoom``."""
     return f"圆点示位置，{outline_zoom}级起显示范围", f"Dots below zoom {outline_zoom}, outlines from it"
+
+
+def check_decisions(quarries) -> None:
+    """Raise :class:`MapError` naming the feature when ``quarries`` lack a known ``decision``."""
+    if "decision" not in quarries.columns:
+        raise MapError("quarries have no 'decision' column; run wlgeo.plan first", layer="quarries", field="decision")
+    decisions = quarries["decision"].astype("string")
+    unknown = ~decisions.isin(list(DECISION_SYMBOLS)) | decisions.isna()
+    if unknown.any():
+        first = quarries.index[unknown.to_numpy()][0]
+        feature = quarries.loc[first, "quarry_id"] if "quarry_id" in quarries.columns else first
+        raise MapError(
+            f"unknown decision {quarries.loc[first, 'decision']!r}; allowed: {', '.join(DECISION_SYMBOLS)}",
+            layer="quarries", feature=feature, field="decision",
+        )
 
 
 def context_frames(pack: Any) -> list[tuple[str, gpd.GeoDataFrame, Symbol]]:

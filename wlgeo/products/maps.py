@@ -71,6 +71,7 @@ from wlgeo.products.mapkit import (
     Basemap,
     basemap_tiles,
     check_basemap,
+    check_decisions,
     check_outline_zoom,
     context_frames,
     dot_swatch_html,
@@ -97,7 +98,7 @@ from wlgeo.products.style import (
 )
 
 __all__ = [
-    "folium_map", "save_map", "check_decisions", "REASON_LABELS",
+    "folium_map", "save_map", "REASON_LABELS",
     "MapSkeleton", "FeatureLayer", "legend_item", "legend_note",
 ]
 
@@ -557,21 +558,6 @@ def _context_layer(sk: MapSkeleton, name: str, frame: gpd.GeoDataFrame, symbol: 
         style_by = {"field": "kind", "styles": {k: leaflet_style(s) for k, s in ROAD_KIND_SYMBOLS.items()}}
     return FeatureLayer(f"context:{name}", symbol.label, geoms, props, style=leaflet_style(symbol),
                         radius=symbol.marker_size / 2 + 1, style_by=style_by, show=name in SHOWN_LAYERS)
-
-
-def check_decisions(quarries) -> None:
-    """Raise :class:`MapError` naming the feature when ``quarries`` lack a known ``decision``."""
-    if "decision" not in quarries.columns:
-        raise MapError("quarries have no 'decision' column; run wlgeo.plan first", layer="quarries", field="decision")
-    decisions = quarries["decision"].astype("string")
-    unknown = ~decisions.isin(list(DECISION_SYMBOLS)) | decisions.isna()
-    if unknown.any():
-        first = quarries.index[unknown.to_numpy()][0]
-        feature = quarries.loc[first, "quarry_id"] if "quarry_id" in quarries.columns else first
-        raise MapError(
-            f"unknown decision {quarries.loc[first, 'decision']!r}; allowed: {', '.join(DECISION_SYMBOLS)}",
-            layer="quarries", feature=feature, field="decision",
-        )
 
 
 def _decision_layers(result: Any, sk: MapSkeleton, *, outline_zoom: int = OUTLINE_ZOOM) -> list[FeatureLayer]:

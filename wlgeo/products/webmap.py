@@ -64,6 +64,7 @@ from wlgeo.products.mapkit import (
     SITE_ROWS,
     basemap_tiles,
     check_basemap,
+    check_decisions,
     check_inlinable,
     check_outline_zoom,
     context_frames,
@@ -370,7 +371,7 @@ def _plan_layer(key: str, name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *,
 
 
 def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], outline_zoom: int) -> list[dict]:
-    from wlgeo.products.maps import check_decisions, reason_items
+    from wlgeo.products.maps import reason_items
 
     quarries = result.quarries
     check_decisions(quarries)
