@@ -16,7 +16,8 @@ from browser import Chromium
 from wlgeo.model.crs import wgs84_to_gcj02
 from wlgeo.model.errors import MapError, OutputError, WlgeoError
 from wlgeo.model.pack import LayerPack
-from wlgeo.products.maps import OUTLINE_ZOOM, folium_map, reason_items
+from wlgeo.products.mapkit import OUTLINE_ZOOM
+from wlgeo.products.maps import folium_map, reason_items
 from wlgeo.products.webmap import save_map
 
 X0, Y0 = 460_000.0, 3_250_000.0

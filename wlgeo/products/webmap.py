@@ -19,7 +19,7 @@ in a fraction of the time:
   search entries are built lazily in JavaScript with ``textContent`` (no HTML from data, no
   template engine: the data travel as JSON in ``<script type="application/json">`` with ``<``,
   ``>``, ``&``, U+2028 and U+2029 escaped).
-- One canvas renderer draws every vector layer; below :data:`wlgeo.products.maps.OUTLINE_ZOOM` each quarry
+- One canvas renderer draws every vector layer; below :data:`wlgeo.products.mapkit.OUTLINE_ZOOM` each quarry
   is a dot (as in :mod:`wlgeo.products.maps`).
 - The Chinese text is drawn with a subset of the bundled CJK font (only the characters the page
   uses, WOFF, see :func:`wlgeo.products.fonts.web_font_subset`), so the map reads the same on a machine
@@ -53,11 +53,35 @@ import shapely
 from wlgeo.model.crs import WORKING_CRS, wgs84_to_gcj02
 from wlgeo.model.errors import MapError
 from wlgeo.model.reasons import reasons_of
+from wlgeo.model.values import is_missing
 from wlgeo.io.atomic import atomic_path
+from wlgeo.products.mapkit import (
+    CONTEXT_LAYERS,
+    CONTEXT_ROWS,
+    GROUP_ROWS,
+    OUTLINE_ZOOM,
+    QUARRY_ROWS,
+    SHOWN_LAYERS,
+    SITE_ROWS,
+    basemap_tiles,
+    check_basemap,
+    check_decisions,
+    check_inlinable,
+    check_outline_zoom,
+    context_frames,
+    field_text,
+    js_safe,
+    leaflet_assets,
+    leaflet_style,
+    marker_spec,
+    new_site_marker,
+    own_assets,
+    road_kinds_present,
+    zoom_note,
+)
 from wlgeo.products.style import (
     DECISION_SYMBOLS,
     LAYER_SYMBOLS,
-    PROTECTED_KIND_LABELS,
     ROAD_KIND_SYMBOLS,
     Symbol,
     is_synthetic,
@@ -297,20 +321,8 @@ def _column(values: Sequence[str | None]) -> Any:
 
 
 def _text(values: pd.Series, field: str | None = None) -> list[str | None]:
-    from wlgeo.products.maps import format_value as _fmt, is_missing as _missing
-
-    out: list[str | None] = []
-    for value in values.tolist():
-        if _missing(value):
-            out.append(None)
-            continue
-        if field == "kind" and str(value) in PROTECTED_KIND_LABELS:
-            out.append(" ".join(PROTECTED_KIND_LABELS[str(value)]))
-        elif field == "kind" and str(value) in ROAD_KIND_SYMBOLS:
-            out.append(ROAD_KIND_SYMBOLS[str(value)].label)
-        else:
-            out.append(_fmt(value))
-    return out
+    """Display strings of a column (:func:`~wlgeo.products.mapkit.field_text`), ``None`` for missing values."""
+    return [None if is_missing(value) else field_text(value, field) for value in values.tolist()]
 
 
 def _table(frame: gpd.GeoDataFrame, rows: Sequence[tuple[str, str]], *, always: Sequence[str] = ()) -> list[dict]:
@@ -324,12 +336,6 @@ def _table(frame: gpd.GeoDataFrame, rows: Sequence[tuple[str, str]], *, always: 
 
 
 # --------------------------------------------------------------------------- styles and legend
-
-
-def _style(symbol: Symbol) -> dict:
-    from wlgeo.products.maps import leaflet_style as folium_style
-
-    return folium_style(symbol)
 
 
 def _swatch(symbol: Symbol, *, dot: bool = False) -> dict:
@@ -361,7 +367,7 @@ def _plan_layer(key: str, name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *,
     simple = simplify_for_display(metric, PLAN_TOLERANCE_M)
     level = _encode_level(_lonlat(simple, crs, gcj02=gcj02), 0.1 / _METRES_PER_DEGREE, origin, 0)
     spec = {"key": key, "name": f"{name} ({len(frame)})", "n": len(frame), "show": True,
-            "style": _style(symbol), "lods": [level], **extra}
+            "style": leaflet_style(symbol), "lods": [level], **extra}
     if marker is not None:
         points = shapely.point_on_surface(simple)
         spec["marker"] = marker
@@ -370,20 +376,15 @@ def _plan_layer(key: str, name: str, frame: gpd.GeoDataFrame, symbol: Symbol, *,
 
 
 def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], outline_zoom: int) -> list[dict]:
-    from wlgeo.products.maps import GROUP_ROWS as _GROUP_ROWS
-    from wlgeo.products.maps import QUARRY_ROWS as _QUARRY_ROWS
-    from wlgeo.products.maps import SITE_ROWS as _SITE_ROWS
-    from wlgeo.products.maps import marker_spec as _marker_spec
-    from wlgeo.products.maps import new_site_marker as _new_site_marker
-    from wlgeo.products.maps import check_decisions, reason_items
+    from wlgeo.products.maps import reason_items
 
     quarries = result.quarries
     check_decisions(quarries)
     records = reasons_of(result)  # each quarry's Reason records, aligned to quarries.index
     decisions = quarries["decision"].astype("string")
     fields = ["quarry_id", "name", "owner", "town", "capacity", "license_end"]
-    fields += [f for f, _ in _QUARRY_ROWS if f not in fields and f in quarries.columns]
-    heads = dict(_QUARRY_ROWS)
+    fields += [f for f, _ in QUARRY_ROWS if f not in fields and f in quarries.columns]
+    heads = dict(QUARRY_ROWS)
     rows = tuple((f, heads[f]) for f in fields)
     out: list[dict] = []
     groups = getattr(result, "consolidation_groups", None)
@@ -391,8 +392,8 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
         symbol = LAYER_SYMBOLS["consolidation_groups"]
         part = _feature_rows(groups)  # dissolved footprints: drawn with display levels, like the context
         out.append({"key": "groups", "name": f"{symbol.label} ({len(part)})", "n": len(part), "show": True,
-                    "style": _style(symbol), "popup": "titled", "label": symbol.label, "id": "group_id",
-                    "cols": _table(part, _GROUP_ROWS),
+                    "style": leaflet_style(symbol), "popup": "titled", "label": symbol.label, "id": "group_id",
+                    "cols": _table(part, GROUP_ROWS),
                     "lods": _levels(part, gcj02=gcj02, origin=origin, layer="consolidation_groups")})
     for decision, symbol in DECISION_SYMBOLS.items():
         if decision == "new":
@@ -405,7 +406,7 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
         reasons = ["\n".join(reason_items(r)) for r in drawn.tolist()]
         out.append(_plan_layer(
             f"decision:{decision}", symbol.label, part, symbol, gcj02=gcj02, origin=origin,
-            marker=_marker_spec(symbol, below=outline_zoom),
+            marker=marker_spec(symbol, below=outline_zoom),
             extra={"popup": "quarry", "decision": {"label": symbol.label, "sw": _swatch(symbol)},
                    "cols": _table(part, rows, always=("quarry_id", "name", "owner", "town", "capacity", "license_end")),
                    "reasons": _column(reasons)},
@@ -415,34 +416,25 @@ def _quarry_layers(result: Any, *, gcj02: bool, origin: tuple[float, float], out
         symbol = DECISION_SYMBOLS["new"]
         part = _feature_rows(sites)
         out.append(_plan_layer("decision:new", symbol.label, part, symbol, gcj02=gcj02, origin=origin,
-                               marker=_new_site_marker(symbol, below=outline_zoom),
+                               marker=new_site_marker(symbol, below=outline_zoom),
                                extra={"popup": "titled", "label": symbol.label, "id": "site_id", "search": True,
-                                      "cols": _table(part, _SITE_ROWS)}))
+                                      "cols": _table(part, SITE_ROWS)}))
     return out
 
 
 def _context_layers(pack: Any, *, gcj02: bool, origin: tuple[float, float]) -> tuple[list[dict], list[str], Any]:
-    from wlgeo.products.maps import CONTEXT_LAYERS, CONTEXT_ROWS as _CONTEXT_ROWS, SHOWN_LAYERS as _SHOWN
-
     specs, road_kinds, bounds = [], [], None
-    present = []
-    for name in CONTEXT_LAYERS:
-        frame = pack.get(name) if pack is not None else None
-        if frame is None or len(frame) == 0:
-            continue
-        present.append((name, frame, LAYER_SYMBOLS[name]))
-    for name, frame, symbol in sorted(present, key=lambda c: c[2].z):
+    for name, frame, symbol in sorted(context_frames(pack), key=lambda c: c[2].z):
         frame = _feature_rows(frame)
         spec = {"key": f"context:{name}", "name": f"{symbol.label} ({len(frame)})", "n": len(frame),
-                "show": name in _SHOWN, "style": _style(symbol), "radius": symbol.marker_size / 2 + 1,
+                "show": name in SHOWN_LAYERS, "style": leaflet_style(symbol), "radius": symbol.marker_size / 2 + 1,
                 "popup": "context", "label": symbol.label,
-                "cols": _table(frame, _CONTEXT_ROWS),
+                "cols": _table(frame, CONTEXT_ROWS),
                 "lods": _levels(frame, gcj02=gcj02, origin=origin, layer=name)}
         if name == "roads" and "kind" in frame.columns:
-            spec["styleBy"] = {"field": "kind", "styles": {k: _style(s) for k, s in ROAD_KIND_SYMBOLS.items()}}
+            spec["styleBy"] = {"field": "kind", "styles": {k: leaflet_style(s) for k, s in ROAD_KIND_SYMBOLS.items()}}
             spec["kind"] = _column([None if v is None else str(v) for v in frame["kind"].where(frame["kind"].notna(), None)])
-            have = set(frame["kind"].dropna().astype(str))
-            road_kinds = [k for k in ROAD_KIND_SYMBOLS if k in have]
+            road_kinds = road_kinds_present(frame)
         if name == "boundary":
             bounds = frame.to_crs("EPSG:4326").total_bounds
         specs.append(spec)
@@ -450,8 +442,6 @@ def _context_layers(pack: Any, *, gcj02: bool, origin: tuple[float, float]) -> t
 
 
 def _legend(layers: list[dict], pack: Any, road_kinds: list[str], outline_zoom: int) -> list[dict]:
-    from wlgeo.products.maps import CONTEXT_LAYERS
-
     items: list[dict] = []
     for spec in layers:
         key = spec["key"]
@@ -459,7 +449,7 @@ def _legend(layers: list[dict], pack: Any, road_kinds: list[str], outline_zoom: 
             symbol = DECISION_SYMBOLS[key.split(":", 1)[1]]
             items.append({"sw": [_swatch(symbol, dot=True), _swatch(symbol)], "t": f"{symbol.label} ({spec['n']})"})
     if items:
-        items.append({"note": [f"圆点示位置，{outline_zoom}级起显示范围", f"Dots below zoom {outline_zoom}, outlines from it"]})
+        items.append({"note": list(zoom_note(outline_zoom))})
     if any(s["key"] == "groups" for s in layers):
         symbol = LAYER_SYMBOLS["consolidation_groups"]
         items.append({"sw": [_swatch(symbol)], "t": symbol.label})
@@ -473,35 +463,10 @@ def _legend(layers: list[dict], pack: Any, road_kinds: list[str], outline_zoom: 
 
 
 def _basemap(basemap: str, tianditu_key: str | None) -> tuple[list[dict], str | None]:
-    from wlgeo.products.maps import BASEMAPS, TILES
-
-    _OSM, _TIANDITU, _GAODE = TILES["osm"], TILES["tianditu"], TILES["gaode"]
-
-    if basemap == "none":
-        return [], None
-    if basemap == "osm":
-        return [{"url": _OSM[0], "attribution": _OSM[1], "subdomains": _OSM[2], "maxZoom": 19, "name": "OpenStreetMap"}], None
-    if basemap in ("tianditu", "tianditu_img"):
-        key = tianditu_key or os.environ.get("TIANDITU_KEY")
-        if not key:
-            raise MapError(
-                f"basemap {basemap!r} needs a Tianditu key: pass tianditu_key= or set the environment "
-                "variable TIANDITU_KEY (a free key from the Tianditu console; never commit it)"
-            )
-        if not re.fullmatch(r"[0-9A-Za-z]{1,128}", key):
-            raise MapError("the Tianditu key must be letters and digits only (as the Tianditu console issues it)")
-        base, labels = ("vec", "cva") if basemap == "tianditu" else ("img", "cia")
-        attr = "© 天地图 Tianditu"
-        return [
-            {"url": _TIANDITU.replace("{layer}", base).replace("{key}", key), "attribution": attr,
-             "subdomains": "01234567", "maxZoom": 18, "name": f"天地图 Tianditu {base}"},
-            {"url": _TIANDITU.replace("{layer}", labels).replace("{key}", key), "attribution": attr,
-             "subdomains": "01234567", "maxZoom": 18, "name": f"天地图注记 Tianditu labels {labels}"},
-        ], None
-    if basemap == "gaode":
-        return ([{"url": _GAODE[0], "attribution": _GAODE[1], "subdomains": _GAODE[2], "maxZoom": 18, "name": "高德 Gaode"}],
-                "数据已由WGS84偏移至GCJ-02以配准高德底图 Data shifted from WGS84 to GCJ-02 to match the Gaode basemap")
-    raise MapError(f"unknown basemap {basemap!r}; allowed: {', '.join(BASEMAPS)}")
+    """The page's tile layers of ``basemap`` (:func:`~wlgeo.products.mapkit.basemap_tiles`) and its note."""
+    tiles, note = basemap_tiles(basemap, tianditu_key)
+    return [{"url": t.url, "attribution": t.attribution, "subdomains": t.subdomains, "maxZoom": t.max_zoom,
+             "name": t.name} for t in tiles], note
 
 
 # --------------------------------------------------------------------------- page
@@ -509,16 +474,12 @@ def _basemap(basemap: str, tianditu_key: str | None) -> tuple[list[dict], str | 
 
 @lru_cache(maxsize=1)
 def _light_js() -> str:
-    from wlgeo.products.maps import check_inlinable as _check_inlinable
-
     text = (resources.files("wlgeo") / "assets" / "wlgeo_light.js").read_text(encoding="utf-8")
-    return _check_inlinable(text, "wlgeo_light.js", "</script")
+    return check_inlinable(text, "wlgeo_light.js", "</script")
 
 
 def _json_script(value: Any) -> str:
-    from wlgeo.products.maps import js_safe as _js_safe
-
-    return _js_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+    return js_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
 
 
 def _font_face(text: str) -> str:
@@ -553,11 +514,11 @@ def map_html(
     result : PlanResult
         ``quarries`` (with ``decision``), ``consolidation_groups``, ``new_sites``, ``scenario``.
     pack : LayerPack or None
-        Context layers drawn when present (:data:`wlgeo.products.maps.CONTEXT_LAYERS`).
+        Context layers drawn when present (:data:`wlgeo.products.mapkit.CONTEXT_LAYERS`).
     basemap, tianditu_key : as :func:`wlgeo.products.maps.folium_map`; ``"none"`` makes no request at all.
     title : default ``<district>碎石矿山布局规划图 — <scenario title>``.
     outline_zoom : from this zoom on quarries are polygons, dots below (default
-        :data:`wlgeo.products.maps.OUTLINE_ZOOM`).
+        :data:`wlgeo.products.mapkit.OUTLINE_ZOOM`).
     district : the district's name for the default title (default: the pack's ``district``).
     embed_font : embed the CJK font subset (default).
 
@@ -566,14 +527,9 @@ def map_html(
     MapError
         Unknown basemap or decision, a Tianditu basemap without key, a layer without CRS.
     """
-    from wlgeo.products.maps import BASEMAPS, OUTLINE_ZOOM, leaflet_assets
-    from wlgeo.products.maps import check_outline_zoom as _check_outline_zoom
-    from wlgeo.products.maps import own_assets as _own_assets
-
-    if basemap not in BASEMAPS:
-        raise MapError(f"unknown basemap {basemap!r}; allowed: {', '.join(BASEMAPS)}")
+    check_basemap(basemap)
     outline_zoom = OUTLINE_ZOOM if outline_zoom is None else outline_zoom
-    _check_outline_zoom(outline_zoom)
+    check_outline_zoom(outline_zoom)
     gcj02 = basemap == "gaode"
     tiles, note = _basemap(basemap, tianditu_key)
     district = district or getattr(pack, "district", None) or ""
@@ -600,7 +556,7 @@ def map_html(
     }
     payload = _json_script(data)
     leaflet_js, leaflet_css = leaflet_assets()
-    own_js, own_css = _own_assets()
+    own_js, own_css = own_assets()
     light_js = _light_js()
     font_css = _font_face(payload + own_js + light_js + title) if embed_font else ""
     log.info("light map: %d layers, %d bytes of data", len(layers), len(payload))

@@ -1,7 +1,8 @@
 """The diff map: one offline map of what changed between plan A and plan B.
 
 Each change (e.g. 予以保留 Retain → 到期退出 Expire) is its own layer, outlined in A's decision
-colour and filled with B's. Built on the public map skeleton of :mod:`wlgeo.products.maps`.
+colour and filled with B's. Composed from the public map skeleton of :mod:`wlgeo.products.maps`
+(:class:`~wlgeo.products.maps.MapSkeleton`) and the shared pieces of :mod:`wlgeo.products.mapkit`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from wlgeo.model.errors import MapError
+from wlgeo.model.reasons import reasons_of
+from wlgeo.model.values import is_missing
+from wlgeo.products.mapkit import (
+    OUTLINE_ZOOM,
+    QUARRY_ROWS,
+    SITE_ROWS,
+    check_basemap,
+    escape_value,
+    frame_records,
+    leaflet_style,
+    marker_spec,
+    popup_table,
+    swatch_html,
+    zoom_note,
+)
+from wlgeo.products.maps import MapSkeleton, legend_item, legend_note, reason_items
 from wlgeo.products.style import DECISION_SYMBOLS, Symbol
 from wlgeo.review.compare import compare
 
@@ -40,31 +58,29 @@ def _transition_symbol(a: str, b: str) -> Symbol:
 
 
 def _decision_block(label: str, decision: Any, reasons: Any) -> str:
-    """One plan's decision and its reasons: the quarry's :class:`~wlgeo.model.reasons.Reason` records
-    (or, from a change table, its ``reasons`` text), each on its bilingual display line."""
-    from wlgeo.products.maps import _swatch, reason_items
-
+    """One plan's decision and its reasons (the quarry's :class:`~wlgeo.model.reasons.Reason`
+    records), each on its bilingual display line."""
     symbol = DECISION_SYMBOLS.get(str(decision))
-    head = f"{_swatch(symbol)}{html.escape(symbol.label)}" if symbol else html.escape(str(decision))
+    head = f"{swatch_html(symbol)}{html.escape(symbol.label)}" if symbol else html.escape(str(decision))
     items = [html.escape(r) for r in reason_items(reasons)] or ["—"]
     return (f"<div><b>{html.escape(label)}</b>: {head}</div>"
             "<ul>" + "".join(f"<li>{r}</li>" for r in items) + "</ul>")
 
 
-def _change_popup(rec: Mapping[str, Any], label_a: str, label_b: str, row: Mapping[str, Any] | None) -> str:
-    from wlgeo.products.maps import _QUARRY_ROWS, _e, _missing, _table
-
-    title = " ".join(_e(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
-    rows = tuple((f, h) for f, h in _QUARRY_ROWS if f in ("town", "capacity", "license_end"))
+def _change_popup(rec: Mapping[str, Any], label_a: str, label_b: str, row: Mapping[str, Any] | None,
+                  reasons_a: Any, reasons_b: Any) -> str:
+    """The popup of a quarry on the diff map: both decisions and reason records (one when unchanged)."""
+    title = " ".join(escape_value(rec.get(k)) for k in ("quarry_id", "name") if not is_missing(rec.get(k)))
+    rows = tuple((f, h) for f, h in QUARRY_ROWS if f in ("town", "capacity", "license_end"))
     if row is None:  # unchanged
-        body = _decision_block("A = B", rec.get("decision"), rec.get("reasons"))
+        body = _decision_block("A = B", rec.get("decision"), reasons_b)
     else:
-        body = _decision_block(f"A {label_a}", row["decision_a"], row["reasons_a"])
-        body += _decision_block(f"B {label_b}", row["decision_b"], row["reasons_b"])
+        body = _decision_block(f"A {label_a}", row["decision_a"], reasons_a)
+        body += _decision_block(f"B {label_b}", row["decision_b"], reasons_b)
         if row.get("cause"):
             causes = "".join(f"<li>{html.escape(c)}</li>" for c in str(row["cause"]).split("; "))
             body += f"<div><b>{html.escape('变化原因 What changed')}</b></div><ul>{causes}</ul>"
-    return f'<div class="wlgeo-popup"><h4>{title}</h4>{_table(rec, rows)}{body}</div>'
+    return f'<div class="wlgeo-popup"><h4>{title}</h4>{popup_table(rec, rows)}{body}</div>'
 
 
 def diff_map(
@@ -99,67 +115,49 @@ def diff_map(
         ``window.wlgeoCounts`` holds the feature count per layer once drawn (keys
         ``change:retain>expire``, ``unchanged``, ``sites:added`` …).
     """
-    from wlgeo.model.errors import MapError
-    from wlgeo.products.maps import (
-        BASEMAPS,
-        OUTLINE_ZOOM,
-        _add_context,
-        _context_legend,
-        _display_geometries,
-        _e,
-        _feature_collection,
-        _finish_map,
-        _GeoJsonLayer,
-        _marker_spec,
-        _missing,
-        _new_map,
-        _records,
-        _style,
-        _swatch,
-        _table,
-        _SITE_ROWS,
-        _zoom_note,
-    )
-
-    if basemap not in BASEMAPS:
-        raise MapError(f"unknown basemap {basemap!r}; allowed: {', '.join(BASEMAPS)}")
+    check_basemap(basemap)
     comparison = compare(result_a, result_b)
     label_a, label_b = comparison.scenario_a, comparison.scenario_b
-    gcj02 = basemap == "gaode"
-    m, note = _new_map(basemap=basemap, tianditu_key=tianditu_key, offline=offline)
-    context, road_kinds, bounds = _add_context(m, pack, simplify_m=simplify_m, gcj02=gcj02)
+    sk = MapSkeleton(basemap=basemap, tianditu_key=tianditu_key, offline=offline, simplify_m=simplify_m)
+    sk.add_context(pack)
 
     quarries = result_b.quarries
     ids = quarries["quarry_id"].astype(str).str.strip().to_numpy()
     keep = ~np.isin(ids, comparison.only_b)
     quarries, ids = quarries[keep], ids[keep]
-    geoms = _display_geometries(quarries, simplify_m=simplify_m, gcj02=gcj02, layer="quarries")
-    records = _records(quarries)
+    geoms = sk.geometries(quarries, layer="quarries")
+    records = frame_records(quarries)
+    reasons_b = reasons_of(result_b)[keep].tolist()
+    ids_a = result_a.quarries["quarry_id"].astype(str).str.strip().to_numpy()
+    reasons_a = dict(zip(ids_a, reasons_of(result_a).tolist()))
     changes = comparison.changes.set_index("quarry_id").to_dict("index")
-    legend = ["<h4>图例 Legend</h4>",
-              f'<div class="wlgeo-note">{html.escape(f"A = {label_a}, B = {label_b}; 轮廓 = A, 填充 = B outline = A, fill = B")}</div>',
-              f'<div class="wlgeo-note">{_zoom_note(OUTLINE_ZOOM)}</div>']
+    sk.add_legend([legend_note(f"A = {label_a}, B = {label_b}; 轮廓 = A, 填充 = B outline = A, fill = B"),
+                   legend_note(*zoom_note(OUTLINE_ZOOM))])
 
     def tooltip(rec: Mapping[str, Any], text: str) -> str:
-        head = " ".join(_e(rec.get(k)) for k in ("quarry_id", "name") if not _missing(rec.get(k)))
+        head = " ".join(escape_value(rec.get(k)) for k in ("quarry_id", "name") if not is_missing(rec.get(k)))
         return f"{head} — {html.escape(text)}"
 
+    def search(rec: Mapping[str, Any]) -> str:
+        return " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not is_missing(rec.get(c)))
+
     unchanged = np.array([i not in changes for i in ids], dtype=bool)
-    faint = {d: {**_style(s), "fillOpacity": 0.25, "opacity": 0.6, "weight": 0.8} for d, s in DECISION_SYMBOLS.items()}
+    faint = {d: {**leaflet_style(s), "fillOpacity": 0.25, "opacity": 0.6, "weight": 0.8}
+             for d, s in DECISION_SYMBOLS.items()}
     props = []
     for k in np.flatnonzero(unchanged):
         rec = records[k]
         symbol = DECISION_SYMBOLS.get(str(rec.get("decision")))
-        props.append({"_p": _change_popup(rec, label_a, label_b, None), "d": str(rec.get("decision")),
+        props.append({"_p": _change_popup(rec, label_a, label_b, None, reasons_a.get(ids[k]), reasons_b[k]), "d": str(rec.get("decision")),
                       "_t": tooltip(rec, f"{_UNCHANGED.label}: {symbol.label if symbol else rec.get('decision')}"),
-                      "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
+                      "_s": search(rec)})
     faint_dots = {d: {"fillColor": s.fill, "color": s.stroke, "fillOpacity": 0.5, "opacity": 0.7}
                   for d, s in DECISION_SYMBOLS.items()}
-    data, n = _feature_collection(geoms[unchanged], props, markers=True)
-    spec = {"style": _style(_UNCHANGED), "styleBy": {"field": "d", "styles": faint},
-            "marker": _marker_spec(_UNCHANGED, radius=3.5, weight=0.8, style_by={"field": "d", "styles": faint_dots})}
-    _GeoJsonLayer("unchanged", f"{_UNCHANGED.label} ({n})", spec, data, show=True).add_to(m)
-    unchanged_row = f'<div class="wlgeo-item">{_swatch(_UNCHANGED)}{html.escape(_UNCHANGED.label)} ({n})</div>'
+    n = sk.add_features("unchanged", _UNCHANGED.label, geoms[unchanged], props, style=leaflet_style(_UNCHANGED),
+                        style_by={"field": "d", "styles": faint},
+                        marker=marker_spec(_UNCHANGED, radius=3.5, weight=0.8,
+                                           style_by={"field": "d", "styles": faint_dots}))
+    unchanged_row = legend_item(_UNCHANGED, n)
 
     transitions = comparison.changes.groupby(["decision_a", "decision_b"], sort=False).size()
     order = {d: i for i, d in enumerate(DECISION_SYMBOLS)}
@@ -173,41 +171,34 @@ def diff_map(
         props = []
         for k in which:
             rec, row = records[k], changes[ids[k]]
-            props.append({"_p": _change_popup(rec, label_a, label_b, row), "_t": tooltip(rec, symbol.label),
-                          "_s": " ".join(str(rec.get(c)) for c in ("quarry_id", "name") if not _missing(rec.get(c)))})
-        data, n = _feature_collection(geoms[which], props, markers=True)
-        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=6.0, weight=2.5)}
-        _GeoJsonLayer(f"change:{da}>{db}", f"{symbol.label} ({n})", spec, data).add_to(m)
-        legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
-    legend.append(unchanged_row)
+            props.append({"_p": _change_popup(rec, label_a, label_b, row, reasons_a.get(ids[k]), reasons_b[k]), "_t": tooltip(rec, symbol.label),
+                          "_s": search(rec)})
+        n = sk.add_features(f"change:{da}>{db}", symbol.label, geoms[which], props, style=leaflet_style(symbol),
+                            marker=marker_spec(symbol, radius=6.0, weight=2.5))
+        sk.add_legend([legend_item(symbol, n)])
+    sk.add_legend([unchanged_row])
 
     sites = comparison.new_sites
     for status, symbol in _SITE_STATUS.items():
         subset = sites[sites["status"] == status]
         if not len(subset):
             continue
-        sgeoms = _display_geometries(subset, simplify_m=0, gcj02=gcj02, layer="new_sites")
+        sgeoms = sk.geometries(subset, layer="new_sites", simplify_m=0)
         props = []
-        for rec in _records(subset):
+        for rec in frame_records(subset):
             sid = rec.get("site_id_b") if status != "dropped" else rec.get("site_id_a")
-            title_html = f"{html.escape(symbol.label)} {_e(sid)}"
+            title_html = f"{html.escape(symbol.label)} {escape_value(sid)}"
             shown = {"site_id": sid, "score": rec.get("score_b") if status != "dropped" else rec.get("score_a")}
             extra = "" if status in ("added", "dropped") else (
-                f"<div>A: {_e(rec.get('site_id_a'))} ({_e(rec.get('score_a'))}) → B: {_e(rec.get('site_id_b'))} "
-                f"({_e(rec.get('score_b'))})</div>")
-            props.append({"_p": f'<div class="wlgeo-popup"><h4>{title_html}</h4>{_table(shown, _SITE_ROWS)}{extra}</div>',
+                f"<div>A: {escape_value(rec.get('site_id_a'))} ({escape_value(rec.get('score_a'))}) → "
+                f"B: {escape_value(rec.get('site_id_b'))} ({escape_value(rec.get('score_b'))})</div>")
+            props.append({"_p": f'<div class="wlgeo-popup"><h4>{title_html}</h4>{popup_table(shown, SITE_ROWS)}{extra}</div>',
                           "_t": title_html})
-        data, n = _feature_collection(sgeoms, props, markers=True)
-        spec = {"style": _style(symbol), "marker": _marker_spec(symbol, radius=7.0, weight=symbol.width, dash=True)}
-        _GeoJsonLayer(f"sites:{status}", f"{symbol.label} ({n})", spec, data).add_to(m)
-        legend.append(f'<div class="wlgeo-item">{_swatch(symbol)}{html.escape(symbol.label)} ({n})</div>')
+        n = sk.add_features(f"sites:{status}", symbol.label, sgeoms, props, style=leaflet_style(symbol),
+                            marker=marker_spec(symbol, radius=7.0, weight=symbol.width, dash=True))
+        sk.add_legend([legend_item(symbol, n)])
 
-    if bounds is None and len(quarries):
-        bounds = quarries.to_crs("EPSG:4326").total_bounds
-    legend += _context_legend([(n, s) for n, _, s in context], road_kinds)
     title = title or f"方案对比 Scenario comparison: {label_a} → {label_b}"
-    _finish_map(m, bounds, gcj02=gcj02, title=title, note=note, legend="".join(legend))
+    m = sk.finish(title=title, extent=quarries)
     log.info("diff map %s → %s: %d changed", label_a, label_b, len(comparison.changes))
     return m
-
-
