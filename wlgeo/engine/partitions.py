@@ -45,6 +45,8 @@ from wlgeo.engine.overlay import constraint_metrics, protected_kinds
 from wlgeo.engine.summary import CapsCheck, check_caps, quarry_towns, summary_table
 from wlgeo.model.scenario import Scenario
 from wlgeo.model.values import id_text, parse_number_series
+from wlgeo.engine.siting import propose_sites
+from wlgeo.model.crs import working_crs_for
 
 __all__ = [
     "Partition",
@@ -217,7 +219,6 @@ def partition_classify(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, scenar
 def district_sites(sources: Mapping[str, LayerSource | None], dem, district: District, whole: bool,
                    scenario: Scenario, kept: gpd.GeoDataFrame, kept_capacity: float, kept_count: int):
     """New sites of one district (:func:`wlgeo.engine.siting.propose_sites` on its layers, in the district's own zone)."""
-    from wlgeo.engine.siting import propose_sites
 
     crs = district.crs
     window = None
@@ -365,7 +366,6 @@ def plan_districts(
     whole = len(districts) <= 1
     if not districts:
         lonlat = quarries.geometry.to_crs(4490)
-        from wlgeo.model.crs import working_crs_for
 
         districts = [District(DEFAULT_DISTRICT, shapely.union_all(quarries.geometry.values),
                               int(working_crs_for(lonlat).to_epsg()))]

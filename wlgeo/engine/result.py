@@ -14,6 +14,7 @@ import pandas as pd
 from wlgeo.engine.summary import CapsCheck, decision_counts
 from wlgeo.model.crs import WORKING_CRS
 from wlgeo.model.scenario import Scenario
+from wlgeo.engine.siting import SITE_COLUMNS
 
 __all__ = ["PlanResult", "empty_sites"]
 
@@ -101,7 +102,6 @@ class PlanResult:
 
 def empty_sites(crs=WORKING_CRS) -> gpd.GeoDataFrame:
     """A ``new_sites`` frame with no rows and the site columns (:data:`wlgeo.engine.siting.SITE_COLUMNS`)."""
-    from wlgeo.engine.siting import SITE_COLUMNS
 
     numeric = {"score", "capacity", "area_m2", "slope_deg", "road_m", "park_m", "port_m"}
     cols = {c: pd.Series(dtype="float64" if c in numeric else "object") for c in SITE_COLUMNS}

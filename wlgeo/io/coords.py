@@ -44,6 +44,7 @@ from wlgeo.model.crs import (
 )
 from wlgeo.model.errors import CRSError, CRSWarning, DatumWarning
 from wlgeo.io.gridhint import GridHint
+from wlgeo.model.errors import where as fmt
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,6 @@ def _strip_prefix(frame, zone: int):
 
 
 def _loc(where: dict) -> str:
-    from wlgeo.model.errors import where as fmt
-
     return fmt(where.get("path"), layer=where.get("layer"))
 
 

@@ -38,6 +38,12 @@ from wlgeo.model.schema import LAYERS, PLAN_OUTPUT_LAYERS
 from wlgeo.model.values import id_text, is_missing, parse_bool_series, parse_date_series, parse_number_series
 from wlgeo.io.mapping import value_key
 from wlgeo.io.read import SUPPORTED_SUFFIXES, read_layer
+from wlgeo.io.append import canonical_columns
+from wlgeo.io.bubiao import read_bubiao
+from wlgeo.io.corners import read_corner_table
+from wlgeo.io.vector import detect_mojibake
+from wlgeo.io.vector import list_layers
+from wlgeo.io.vector import read_vector
 
 __all__ = [
     "LayerProbe",
@@ -561,7 +567,6 @@ def _probe_file(path: Path) -> tuple[list[LayerProbe], list[Unplaced]]:
     tables: list[Unplaced] = []
     siblings = None
     if suffix in (".gpkg", ".gdb"):
-        from wlgeo.io.vector import list_layers
 
         layers: list[str | None] = list(list_layers(path))
         geometry_types = _geometry_types(path)
@@ -666,15 +671,12 @@ def _probe_unplaced_crs(path: Path, layer: str | None, kind: str, err: CRSError)
     reports the CRS problem on that layer — rather than losing the layer as unreadable.
     """
     if kind == "survey":
-        from wlgeo.io.bubiao import read_bubiao
 
         raw = read_bubiao(path)
     elif kind == "table":
-        from wlgeo.io.corners import read_corner_table
 
         raw = read_corner_table(path, sheet=layer)
     else:
-        from wlgeo.io.vector import read_vector
 
         raw = read_vector(path, layer=layer)
     frame = raw.frame
@@ -720,7 +722,6 @@ def _epsg_text(crs_text) -> str | None:
 def _probe_large(path: Path, layer: str | None) -> LayerProbe:
     import pyogrio
 
-    from wlgeo.io.vector import detect_mojibake
 
     info = pyogrio.read_info(path, layer=layer)
     frame = pyogrio.read_dataframe(path, layer=layer, max_features=SAMPLE_ROWS)
@@ -793,7 +794,6 @@ def _zip_guesses(path: Path, member: str) -> list[Guess]:
     """Guesses for a shapefile inside a zip, read in place through GDAL's /vsizip/ (not kept)."""
     import pyogrio
 
-    from wlgeo.io.vector import detect_mojibake
 
     try:
         frame = pyogrio.read_dataframe(f"/vsizip/{path}/{member}", max_features=SAMPLE_ROWS)
@@ -1323,7 +1323,6 @@ def _units(proposal: LayerProposal) -> None:
 def _missing_required(proposal: LayerProposal) -> None:
     mapped = set(proposal.field_map)
     columns = set().union(*(p.columns for p in proposal.probes))
-    from wlgeo.io.append import canonical_columns
 
     frame = proposal.probes[0].frame
     auto = set(canonical_columns(frame, proposal.name)[1].values()) if frame is not None else set()

@@ -41,6 +41,8 @@ from wlgeo.io.mapping import MAPPING_KEYS, FieldMapping, apply_mapping, parse_ma
 from wlgeo.io.paths import checked_path
 from wlgeo.io.read import file_sha256, read_layer
 from wlgeo.io.vector import list_layers
+from wlgeo.io.append import canonical_columns
+from wlgeo.model.crs import LONLAT_CRS
 
 __all__ = ["LayerPack", "LayerSource", "PackSources", "ReadContext", "read_pack", "pack_sources", "read_source",
            "district_name", "lazy_source", "CATALOG_KEYS", "CATALOG_TOP_KEYS"]
@@ -113,7 +115,6 @@ class ReadContext:
             self.why = (f"the CGCS2000 3-degree Gauss-Kruger zone holding the centre of the '{name}' layer "
                         f"({lon:.3f}°E, {lat:.3f}°N → {zone})")
         if name == "boundary" and self.region is None:
-            from wlgeo.model.crs import LONLAT_CRS
 
             w, s, e, n = frame.to_crs(LONLAT_CRS).total_bounds
             m = REGION_MARGIN_DEG
@@ -378,7 +379,6 @@ def _catalog_file(catalog: Path, raw, what: str) -> Path:
 
 def _canonical_names(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """Rename Chinese-alias or DBF-truncated columns (``license_en``) to canonical names, noted."""
-    from wlgeo.io.append import canonical_columns
 
     notes = frame.attrs.get("wlgeo_notes", [])
     renamed, mapping = canonical_columns(frame, name)

@@ -15,6 +15,8 @@ from wlgeo.io.coords import to_working_crs
 from wlgeo.io.paths import checked_path
 from wlgeo.io.raw import RawLayer
 from wlgeo.io.vector import VECTOR_SUFFIXES, read_vector
+from wlgeo.io.bubiao import read_bubiao
+from wlgeo.io.corners import read_corner_table
 
 __all__ = ["read_layer", "SUPPORTED_SUFFIXES", "file_sha256"]
 
@@ -73,11 +75,9 @@ def _check_read_memory(path: Path, suffix: str) -> None:
 def _read_raw(path: Path, *, layer, encoding) -> RawLayer:
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        from wlgeo.io.bubiao import read_bubiao
 
         return read_bubiao(path, encoding=encoding)
     if suffix in TABLE_SUFFIXES:
-        from wlgeo.io.corners import read_corner_table
 
         return read_corner_table(path, sheet=layer, encoding=encoding)
     return read_vector(path, layer=layer, encoding=encoding)

@@ -19,6 +19,7 @@ import pyogrio.raw
 import shapely
 
 from wlgeo.model.errors import LayerError, ReadError
+from wlgeo.io.paths import gdal_path
 
 __all__ = ["undecodable_geometry", "nested_value_error", "check_plain_values", "wkb_type_name"]
 
@@ -56,7 +57,6 @@ def _label(fields: list[str], values: list, i: int, fid) -> str:
 def undecodable_geometry(path: Path, layer: str | None, encoding: str | None, err: Exception) -> Exception:
     """The :class:`LayerError` for a layer whose geometry shapely cannot decode: names the type
     (surfaces: the whole layer is refused) or the first feature and GEOS's reason."""
-    from wlgeo.io.paths import gdal_path
 
     reason = str(err).split(":", 1)[-1].strip() or type(err).__name__
     try:

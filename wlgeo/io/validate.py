@@ -41,6 +41,9 @@ from wlgeo.model.errors import LayerError, PackError, WlgeoError, WlgeoWarning, 
 from wlgeo.model.pack import LayerPack
 from wlgeo.model.schema import LAYER_NAMES, LAYERS, MANDATORY_LAYERS, FieldSpec, LayerSpec
 from wlgeo.model.values import id_text, is_missing, parse_bool_series, parse_date_series, parse_number_series
+from wlgeo.io.coords import to_working_crs
+from wlgeo.io.pack import pack_sources, read_source
+from wlgeo.model.errors import ReadError
 
 __all__ = [
     "Problem",
@@ -384,8 +387,6 @@ def _read_pack_collecting(path: Path, problems: list[Problem], info: list[str]) 
     Whole-file failures (missing, directory, not a GeoPackage, bad TOML, a catalog naming a
     missing file) still raise ``ReadError``: there is nothing to validate.
     """
-    from wlgeo.model.errors import ReadError
-    from wlgeo.io.pack import pack_sources, read_source
 
     sources = pack_sources(path)
     if sources.outputs:
@@ -446,7 +447,6 @@ def _check_crs(frame: gpd.GeoDataFrame, name: str, out: _Collector, working: CRS
     """Bring the frame to the working CRS for checking; report when that needs a guess or fails."""
     if frame.crs is not None and CRS.from_user_input(frame.crs).equals(working):
         return frame
-    from wlgeo.io.coords import to_working_crs
 
     notes: list[str] = []
     with warnings.catch_warnings():

@@ -32,6 +32,8 @@ from wlgeo.io.filenames import is_inside, safe_filename, unique_stems
 from wlgeo.model.decisions import UNASSIGNED_STEM
 from wlgeo.products.style import DECISION_SYMBOLS, DECISIONS
 from wlgeo.io.atomic import atomic_path, refuse_existing
+from wlgeo import __version__
+from wlgeo.products.qgis_style import layer_style
 
 __all__ = [
     "export_plan",
@@ -313,12 +315,10 @@ def export_plan(
 
     # styles made once from the whole plan's layers, not once per file (each town's file holds a
     # subset of the same layers, styled the same way)
-    from wlgeo.products.qgis_style import layer_style
 
     styles = {name: style for name, frame in selected.items() if (style := layer_style(name, frame)) is not None}
     base_meta = read_gpkg_metadata(plan_gpkg) or {}
     source = {"path": str(plan_gpkg), "sha256": file_sha256(plan_gpkg)}
-    from wlgeo import __version__
 
     total = len(outputs)
     for done, (key, content) in enumerate(outputs.items(), start=1):

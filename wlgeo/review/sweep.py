@@ -18,6 +18,7 @@ from wlgeo.model.scenario import Scenario, load_scenario
 from wlgeo.engine.summary import summary_columns, total_row
 from wlgeo.products.style import DECISION_SYMBOLS
 from wlgeo.review.compare import SUMMARY_ITEMS
+from wlgeo.runs.planning import plan
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -83,7 +84,6 @@ def sweep(
     ScenarioError
         ``param`` is not a scenario parameter, a value is invalid for it, or ``values`` is empty.
     """
-    from wlgeo.runs.planning import plan
 
     if not isinstance(pack, LayerPack):
         pack = read_pack(pack)

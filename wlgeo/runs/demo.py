@@ -8,6 +8,7 @@ from pathlib import Path
 from wlgeo.model.scenario import Scenario
 from wlgeo.runs.manifest import Manifest
 from wlgeo.runs.writer import RunOutput, run_plan
+from wlgeo.model.errors import ReadError
 
 __all__ = ["run_demo", "demo_pack_path", "DEMO_OUT"]
 
@@ -24,7 +25,6 @@ def demo_pack_path() -> Path:
     ReadError
         The pack is not there (an installed, non-editable wlgeo does not carry ``layers/``).
     """
-    from wlgeo.model.errors import ReadError
 
     path = Path(__file__).resolve().parents[2] / "layers" / "wulong.gpkg"
     if not path.is_file():

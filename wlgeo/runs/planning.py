@@ -35,6 +35,16 @@ from wlgeo.model.pack import LayerPack
 from wlgeo.model.resources import current_budget, using_budget
 from wlgeo.model.scenario import Scenario, load_scenario
 from wlgeo.model.values import id_text
+from wlgeo.engine.districts import read_districts
+from wlgeo.engine.overlay import corridor_lines
+from wlgeo.engine.partitions import CITY_CRS, DISTRICT_COLUMN, LocalExecutor, city_caps, plan_districts
+from wlgeo.engine.siting import propose_sites
+from wlgeo.engine.siting import read_dem
+from wlgeo.engine.visibility import quarry_visibility
+from wlgeo.io.pack import lazy_source, pack_sources, read_source
+from wlgeo.io.validate import normalise_quarries
+from wlgeo.model.resources import parse_memory_limit
+from wlgeo.model.sources import FrameSource
 
 __all__ = ["plan", "plan_partitioned", "open_pack", "PlanResult", "StepClock", "LOCAL_PARTITION_FEATURES", "plan_on_cluster"]
 
@@ -55,8 +65,6 @@ class StepClock:
 
 
 def _working_quarries(pack: LayerPack, notes: list[str]) -> gpd.GeoDataFrame:
-    from wlgeo.io.validate import normalise_quarries
-
     quarries = pack.get("quarries")
     if quarries is None:
         raise PackError("the pack has no 'quarries' layer (mandatory)", path=pack.source, layer="quarries")
@@ -139,7 +147,6 @@ def plan(
     if engine not in ("local", "dask"):
         raise ValueError(f"engine must be 'local' or 'dask', got {engine!r}")
     if engine == "dask" and isinstance(memory_limit, str):
-        from wlgeo.model.resources import parse_memory_limit
 
         memory_limit = parse_memory_limit(memory_limit)
     budget = current_budget() if memory_limit is None or engine == "dask" else memory_limit
@@ -224,9 +231,6 @@ def _plan(pack: LayerPack | str | PathLike, scenario: Scenario | str | PathLike 
 def _sight(quarries: gpd.GeoDataFrame, pack: LayerPack, scenario: Scenario,
            notes: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Line-of-sight figures of every quarry (:func:`wlgeo.engine.visibility.quarry_visibility`) and a summary."""
-    from wlgeo.engine.overlay import corridor_lines
-    from wlgeo.engine.siting import read_dem
-    from wlgeo.engine.visibility import quarry_visibility
 
     params = scenario.visibility
     if pack.dem is None:
@@ -291,15 +295,12 @@ def _local_partition_size(pack: LayerPack) -> int | None:
 
 
 def _district_count(pack: LayerPack) -> int:
-    from wlgeo.engine.districts import read_districts
-
     return len(read_districts(pack.get("boundary")))
 
 
 def open_pack(path: str | PathLike) -> tuple[LayerPack, dict]:
     """The pack's small layers read here, and its GeoParquet/PostGIS layers as windowed sources
     (:mod:`wlgeo.io.sources`) for the workers to read."""
-    from wlgeo.io.pack import lazy_source, pack_sources, read_source
 
     sources = pack_sources(path)
     layers, lazy = {}, {}
@@ -348,8 +349,6 @@ def plan_partitioned(
 
     ``lazy`` holds layers read by window (GeoParquet, PostGIS) beside the pack's in-memory ones.
     """
-    from wlgeo.engine.partitions import CITY_CRS, DISTRICT_COLUMN, LocalExecutor, city_caps, plan_districts
-    from wlgeo.model.sources import FrameSource
 
     clock = clock or StepClock()
     executor = executor or LocalExecutor()
@@ -414,8 +413,6 @@ def plan_partitioned(
 
 
 def _propose(pack, scenario, classified, groups, notes, not_checked):
-    from wlgeo.engine.siting import propose_sites
-
     kept_mask = classified["decision"].isin(["retain", "consolidate"]).to_numpy()
     kept = classified[kept_mask]
     capacity = pd.to_numeric(kept["capacity"], errors="coerce").fillna(0.0)

@@ -33,6 +33,7 @@ from wlgeo.io.planfile import read_plan_layers
 from wlgeo.model.reasons import reasons_of
 from wlgeo.runs.layout import PLAN_FILE
 from wlgeo.runs.manifest import Manifest
+from wlgeo.model.scenario import Scenario
 
 __all__ = [
     "RunPlan",
@@ -105,8 +106,6 @@ class RunPlan:
 
 
 def _scenario(entry: dict) -> Any:
-    from wlgeo.model.scenario import Scenario
-
     parameters = entry.get("parameters")
     if isinstance(parameters, dict):
         try:

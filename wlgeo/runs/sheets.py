@@ -15,6 +15,9 @@ from wlgeo.model.errors import LayerError, OutputError, WlgeoError
 from wlgeo.model.pack import LayerPack
 from wlgeo.runs.layout import SHEET_STEM
 from wlgeo.runs.reader import RunPlan, load_run
+from wlgeo.engine.towns import assign_towns
+from wlgeo.engine.towns import clean_names
+from wlgeo.io.filenames import is_inside, safe_filename, unique_stems
 
 __all__ = ["run_sheets", "SheetReport", "SheetFailure", "DISTRICT_STEM"]
 
@@ -49,8 +52,6 @@ class SheetReport:
 
 
 def _town_names(pack: LayerPack, gpkg: Path) -> list[str]:
-    from wlgeo.engine.towns import clean_names
-
     towns = pack.get("towns")
     if towns is None or "town" not in towns.columns:
         raise LayerError("has no 'towns' layer with a 'town' field: cannot draw sheets by town", path=gpkg,
@@ -59,8 +60,6 @@ def _town_names(pack: LayerPack, gpkg: Path) -> list[str]:
 
 
 def _note_unplaced(plan: RunPlan, pack: LayerPack, known: list[str], report: SheetReport) -> None:
-    from wlgeo.engine.towns import assign_towns
-
     towns = pack.get("towns")
     placed = assign_towns(plan.quarries, towns)[0]
     outside = int((~placed.isin(known)).sum())
@@ -110,7 +109,6 @@ def run_sheets(
     OutputError
         Targets exist without ``overwrite``, or ``out_dir`` is a file.
     """
-    from wlgeo.io.filenames import is_inside, safe_filename, unique_stems
     from wlgeo.products.sheet import check_sheet_options, save_sheet_file, sheet_figure
 
     formats = check_sheet_options(paper=paper, orientation=orientation, dpi=dpi, formats=formats)

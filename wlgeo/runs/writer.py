@@ -57,6 +57,12 @@ from wlgeo.runs.layout import (
 )
 from wlgeo.runs.manifest import RUN_KIND, Manifest
 from wlgeo.runs.planning import StepClock, open_pack, plan, plan_on_cluster
+from wlgeo.io.atomic import staged_dir
+from wlgeo.io.pack import pack_sources
+from wlgeo.io.raster import write_raster
+from wlgeo.io.validate import check_pack
+from wlgeo.model.resources import parse_memory_limit
+from wlgeo.products.geopackage import write_geopackage
 
 __all__ = ["run", "run_plan", "RunOutput"]
 
@@ -92,7 +98,6 @@ def _check_out_dir(out_dir: Path, *, overwrite: bool) -> None:
 
 def _input_files(pack: LayerPack | str | PathLike, scenario_file: Path | None) -> set[Path]:
     """Every file the run reads (resolved): the pack, its layer files, the DEM, the scenario."""
-    from wlgeo.io.pack import pack_sources
 
     files: set[Path] = set()
     if isinstance(pack, LayerPack):
@@ -268,7 +273,6 @@ def run_plan(
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, overwrite=overwrite)
     if engine == "dask" and isinstance(memory_limit, str):
-        from wlgeo.model.resources import parse_memory_limit
 
         memory_limit = parse_memory_limit(memory_limit)  # each worker's; this process keeps the default budget
     with using_budget(current_budget() if memory_limit is None or engine == "dask" else memory_limit):
@@ -282,9 +286,6 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
               manifest_extra: Mapping[str, Any] | None, engine: str, client: Any, workers: int | None,
               memory_limit: int | str | None, scheduler: str | None, partition_size: int | None,
               outputs) -> RunOutput:
-    from wlgeo.io.atomic import staged_dir
-    from wlgeo.products.geopackage import write_geopackage
-    from wlgeo.io.validate import check_pack
 
     from wlgeo.runs.city import parse_outputs
 
@@ -366,7 +367,6 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
                 written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key,
                                            html="map" in wanted, sheet="sheet" in wanted, clock=clock))
             if "plan" in wanted and result.siting is not None and result.siting.suitability is not None:
-                from wlgeo.io.raster import write_raster
 
                 written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
                 clock.done("write.suitability")

@@ -37,6 +37,9 @@ from wlgeo.engine.siting.grid import SITING_BYTES_PER_CELL, Grid, check_grid_mem
 from wlgeo.engine.siting.mask import MaskResult, exclusion_mask
 from wlgeo.engine.siting.optimal import Caps, SelectionReport, choose_sites
 from wlgeo.engine.siting.select import Site, candidate_ground, room_for_sites
+from wlgeo.engine.overlay import corridor_lines
+from wlgeo.engine.visibility import visible_cells
+from wlgeo.model.errors import PackError
 
 __all__ = ["SitingResult", "propose_sites", "SITE_COLUMNS", "FACTOR_LAYERS", "DEFAULT_SATURATION_M"]
 
@@ -109,9 +112,6 @@ def _viewshed_mask(pack: LayerPack, scenario: Scenario, grid: Grid, allowed: np.
     DEM cannot settle are excluded too. The DEM is read again with ``max_distance_m`` of margin
     so lines just outside the district still see into it.
     """
-    from wlgeo.model.errors import PackError
-    from wlgeo.engine.overlay import corridor_lines
-    from wlgeo.engine.visibility import visible_cells
 
     if pack.dem is None:
         raise PackError("the scenario enables [visibility] but the pack has no DEM: new sites cannot be kept out of "
