@@ -23,8 +23,7 @@ from wlgeo.review.compare import change_lines, decision_changes, only_lines
 from wlgeo.model.errors import LayerError
 from wlgeo.model.reasons import reasons_of
 from wlgeo.io.read import read_layer
-from wlgeo.runs.manifest import Manifest
-from wlgeo.runs.reader import plan_file
+from wlgeo.runs.reader import manifest_scenario, plan_file
 
 __all__ = ["RunDiff", "diff_runs"]
 
@@ -84,12 +83,6 @@ class RunDiff:
     __str__ = to_text
 
 
-def _scenario_entry(run: str | PathLike, gpkg: Path) -> dict:
-    """The ``scenario`` entry of a run's manifest (empty when there is none)."""
-    manifest = Manifest.read(run if Path(run).is_dir() else gpkg)
-    return manifest.scenario if manifest is not None else {}
-
-
 def diff_runs(run_a: str | PathLike, run_b: str | PathLike) -> RunDiff:
     """Quarries whose decision changed between two runs, with both decisions and both reasons.
 
@@ -109,7 +102,7 @@ def diff_runs(run_a: str | PathLike, run_b: str | PathLike) -> RunDiff:
         Its ``quarries`` layer has no ``quarry_id`` or ``decision`` field.
     """
     gpkg_a, gpkg_b = plan_file(run_a), plan_file(run_b)
-    scen_a, scen_b = (_scenario_entry(run, gpkg) for run, gpkg in ((run_a, gpkg_a), (run_b, gpkg_b)))
+    scen_a, scen_b = manifest_scenario(Path(run_a), gpkg_a), manifest_scenario(Path(run_b), gpkg_b)
     quarries_a, quarries_b = _quarries(gpkg_a), _quarries(gpkg_b)
     changed, only_a, only_b, counts = decision_changes(
         quarries_a, quarries_b,
