@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -44,6 +43,7 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from wlgeo.model.errors import LayerError
+from wlgeo.model.timing import StepClock
 
 if TYPE_CHECKING:
     from wlgeo.model.scenario import VisibilityParams
@@ -293,15 +293,6 @@ def _pairs(targets_xy: np.ndarray, observers_xy: np.ndarray, max_distance: float
     return found["i"].astype(np.intp), found["j"].astype(np.intp), found["v"].astype("float64")
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def done(self, step: str) -> None:
-        now = time.perf_counter()
-        self.timings[step] = self.timings.get(step, 0.0) + now - self._t
-        self._t = now
 
 
 def _heights(dem, grid, xy, height):
@@ -348,7 +339,7 @@ def quarry_visibility(
     geoms = np.asarray(q.geometry.values, dtype=object)
     n = len(q)
     out = pd.DataFrame(index=quarries.index)
-    clock = _Clock()
+    clock = StepClock()
     tgt_xy, tgt_of = _targets(geoms, grid)
     tgt_z = _heights(dem, grid, tgt_xy, params.target_height_m)
     clock.done("targets")
@@ -465,7 +456,7 @@ def visible_cells(
     bounded on a large grid.
     """
     notes: list[str] = []
-    clock = _Clock()
+    clock = StepClock()
     cells = np.asarray(cells, dtype=bool)
     if cells.shape != tuple(grid.shape):
         raise LayerError(f"cells mask is {cells.shape} but the grid is {grid.shape}", layer="visibility")

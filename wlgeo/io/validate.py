@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from os import PathLike
 from pathlib import Path
 from typing import Literal
@@ -117,6 +118,8 @@ class Problem:
     feature : the feature's ``quarry_id`` where it has one, else its row index.
     field : the attribute concerned, if any.
     row : the feature's row index in the layer, if the problem is about one feature.
+    category : for a ``read_warning``, the warning class the reader raised (e.g.
+        :class:`~wlgeo.EncodingGuessWarning`), so a caller can raise it again.
     """
 
     severity: Severity
@@ -126,6 +129,7 @@ class Problem:
     feature: object = None
     field: str | None = None
     row: object = None
+    category: type[Warning] | None = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def message_zh(self) -> str:
@@ -417,7 +421,8 @@ def _read_pack_collecting(path: Path, problems: list[Problem], info: list[str]) 
                 continue
         for item in caught:
             if issubclass(item.category, WlgeoWarning):
-                problems.append(Problem("warning", "read_warning", str(item.message), layer=entry.name))
+                problems.append(Problem("warning", "read_warning", str(item.message), layer=entry.name,
+                                        category=item.category))
             else:
                 warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
         layers[entry.name] = frame

@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -34,6 +33,7 @@ from wlgeo.model.errors import PackError, WlgeoError
 from wlgeo.model.pack import LayerPack
 from wlgeo.model.resources import current_budget, using_budget
 from wlgeo.model.scenario import Scenario, load_scenario
+from wlgeo.model.timing import StepClock
 from wlgeo.model.values import id_text
 from wlgeo.engine.districts import read_districts
 from wlgeo.engine.overlay import corridor_lines
@@ -46,22 +46,11 @@ from wlgeo.io.validate import normalise_quarries
 from wlgeo.model.resources import parse_memory_limit
 from wlgeo.model.sources import FrameSource
 
-__all__ = ["plan", "plan_partitioned", "open_pack", "PlanResult", "StepClock", "LOCAL_PARTITION_FEATURES", "plan_on_cluster"]
+__all__ = ["plan", "engine_budget", "ENGINES", "plan_partitioned", "open_pack", "PlanResult", "LOCAL_PARTITION_FEATURES", "plan_on_cluster"]
 
 log = logging.getLogger(__name__)
 
 
-class StepClock:
-    """Seconds spent per named step (``timings``), for the manifest."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def done(self, step: str) -> None:
-        now = time.perf_counter()
-        self.timings[step] = round(self.timings.get(step, 0.0) + now - self._last, 4)
-        self._last = now
 
 
 def _working_quarries(pack: LayerPack, notes: list[str]) -> gpd.GeoDataFrame:
@@ -88,6 +77,26 @@ def _protected_kinds(quarries: gpd.GeoDataFrame, metrics: pd.DataFrame, pack: La
     """Kinds of the closing protected areas each quarry overlaps by more than ``min_overlap_m2``."""
     m2 = metrics["protected_m2"] if "protected_m2" in metrics.columns else None
     return protected_kinds(quarries, m2, pack.get("protected_areas"), scenario, crs=quarries.crs)
+
+
+#: The engines a plan runs on.
+ENGINES = ("local", "dask")
+
+
+def engine_budget(engine: str, memory_limit: int | str | None) -> tuple[int | str | None, Any]:
+    """``(memory_limit, budget)`` for a plan on ``engine``: the limit as the engine takes it and the
+    memory budget this process plans under.
+
+    Locally the limit is this process's budget (default: the budget in force). With dask it is
+    each worker's (text such as ``"2GiB"`` read as bytes here) and this process keeps the budget
+    in force. An unknown engine is refused.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be 'local' or 'dask', got {engine!r}")
+    if engine == "dask":
+        limit = parse_memory_limit(memory_limit) if isinstance(memory_limit, str) else memory_limit
+        return limit, current_budget()
+    return memory_limit, current_budget() if memory_limit is None else memory_limit
 
 
 def plan(
@@ -144,13 +153,8 @@ def plan(
     ResourceError
         A step would need more memory than ``memory_limit``.
     """
-    if engine not in ("local", "dask"):
-        raise ValueError(f"engine must be 'local' or 'dask', got {engine!r}")
-    if engine == "dask" and isinstance(memory_limit, str):
-
-        memory_limit = parse_memory_limit(memory_limit)
-    budget = current_budget() if memory_limit is None or engine == "dask" else memory_limit
-    with using_budget(budget):  # with dask, memory_limit is each worker's
+    memory_limit, budget = engine_budget(engine, memory_limit)
+    with using_budget(budget):
         return _plan(pack, scenario, sites=sites, engine=engine, client=client, workers=workers,
                      memory_limit=memory_limit, scheduler=scheduler, partition_size=partition_size)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import warnings
 import platform
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,14 +36,14 @@ import shapely
 from wlgeo.engine.result import PlanResult
 from wlgeo.engine.summary import decision_counts
 from wlgeo.io.jsontext import jsonable
-from wlgeo.io.pack import read_pack
 from wlgeo.io.read import file_sha256
 from wlgeo.model.crs import crs_label
-from wlgeo.model.errors import OutputError, PackError
+from wlgeo.model.errors import OutputError, PackError, WlgeoWarning
 from wlgeo.model.pack import LayerPack
-from wlgeo.model.resources import current_budget, using_budget
+from wlgeo.model.resources import using_budget
 from wlgeo.model.scenario import Scenario, load_scenario
 from wlgeo.products.tables import not_checked_table, write_caps_csv, write_csv, write_summary_csv, write_summary_xlsx
+from wlgeo.runs.city import parse_outputs, write_city_run
 from wlgeo.runs.layout import (
     CAPS_CSV,
     CONTEXT_LAYERS,
@@ -56,12 +57,12 @@ from wlgeo.runs.layout import (
     SUMMARY_XLSX,
 )
 from wlgeo.runs.manifest import RUN_KIND, Manifest
-from wlgeo.runs.planning import StepClock, open_pack, plan, plan_on_cluster
+from wlgeo.model.timing import StepClock
+from wlgeo.runs.planning import engine_budget, open_pack, plan, plan_on_cluster
 from wlgeo.io.atomic import staged_dir
 from wlgeo.io.pack import pack_sources
 from wlgeo.io.raster import write_raster
 from wlgeo.io.validate import check_pack
-from wlgeo.model.resources import parse_memory_limit
 from wlgeo.products.geopackage import write_geopackage
 
 __all__ = ["run", "run_plan", "RunOutput"]
@@ -272,10 +273,8 @@ def run_plan(
     """
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, overwrite=overwrite)
-    if engine == "dask" and isinstance(memory_limit, str):
-
-        memory_limit = parse_memory_limit(memory_limit)  # each worker's; this process keeps the default budget
-    with using_budget(current_budget() if memory_limit is None or engine == "dask" else memory_limit):
+    memory_limit, budget = engine_budget(engine, memory_limit)
+    with using_budget(budget):
         return _run_plan(pack, scenario=scenario, out_dir=out_dir, sites=sites, basemap=basemap,
                          tianditu_key=tianditu_key, manifest_extra=manifest_extra, engine=engine, client=client,
                          workers=workers, memory_limit=memory_limit, scheduler=scheduler,
@@ -286,11 +285,6 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
               manifest_extra: Mapping[str, Any] | None, engine: str, client: Any, workers: int | None,
               memory_limit: int | str | None, scheduler: str | None, partition_size: int | None,
               outputs) -> RunOutput:
-
-    from wlgeo.runs.city import parse_outputs
-
-    if engine not in ("local", "dask"):
-        raise ValueError(f"engine must be 'local' or 'dask', got {engine!r}")
     parse_outputs(outputs, default=())  # refuse an unknown kind before any work
     clock = StepClock()
     scenario_obj = load_scenario(scenario)  # refuse a bad scenario before the (slower) validation
@@ -304,7 +298,8 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
                         path=report.source)
     clock.done("validate")
     if not isinstance(pack, LayerPack):
-        pack = read_pack(pack)
+        pack = report.pack  # validation read every layer already: plan on that, not a second read
+        _warn_again(report)
     clock.done("read")
     if engine == "dask":
         result = plan_on_cluster(pack, lazy, scenario_obj, client=client, workers=workers, memory_limit=memory_limit,
@@ -343,8 +338,6 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
     written: list[Path] = []
     with staged_dir(final_dir, owned=RUN_FILES) as out_dir:  # complete or absent: renamed into place at the end
         if city_run:
-            from wlgeo.runs.city import write_city_run
-
             metadata["scenario_entry"] = {"name": scenario_obj.name, "parameters": scenario_obj.to_dict()}
             metadata["engine"] = engine
 
@@ -367,7 +360,6 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
                 written.extend(_write_maps(result, pack, out_dir, basemap=basemap, tianditu_key=tianditu_key,
                                            html="map" in wanted, sheet="sheet" in wanted, clock=clock))
             if "plan" in wanted and result.siting is not None and result.siting.suitability is not None:
-
                 written.append(write_raster(out_dir / SUITABILITY_FILE, result.siting.suitability, result.siting.grid))
                 clock.done("write.suitability")
             if "tables" in wanted:
@@ -413,6 +405,14 @@ def _run_plan(pack, *, scenario, out_dir: Path, sites: bool, basemap: str, tiand
     log.info("wrote %s", final_dir)
     return RunOutput(final_dir, [final_dir / p.relative_to(out_dir) for p in written], result, manifest.to_dict())
 
+
+
+def _warn_again(report) -> None:
+    """Raise again, as warnings, what the readers warned while validation read the pack (an
+    encoding or CRS guessed): a run tells them as ``read_pack`` would have."""
+    for problem in report.warnings:
+        if problem.code == "read_warning":
+            warnings.warn(problem.message, problem.category or WlgeoWarning, stacklevel=4)
 
 
 def _siting_manifest(result: PlanResult) -> dict[str, Any] | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +39,7 @@ from wlgeo.engine.siting.select import Site, candidate_ground, room_for_sites
 from wlgeo.engine.overlay import corridor_lines
 from wlgeo.engine.visibility import visible_cells
 from wlgeo.model.errors import PackError
+from wlgeo.model.timing import StepClock
 
 __all__ = ["SitingResult", "propose_sites", "SITE_COLUMNS", "FACTOR_LAYERS", "DEFAULT_SATURATION_M"]
 
@@ -53,6 +53,8 @@ FACTOR_LAYERS = {
     "ports": ("ports", None),
 }
 #: Saturation used when the scenario has none for a factor (``railway`` until the scenario has it).
+#: The steps of :func:`propose_sites`, in order (its ``progress`` reports the share done).
+SITING_STEPS = ("grid", "slope", "distances", "mask", "suitability", "candidates", "select", "attributes")
 DEFAULT_SATURATION_M = {"roads": 5000.0, "railway": 10000.0, "parks": 20000.0, "ports": 30000.0}
 #: Columns of :attr:`SitingResult.new_sites`, before the factor columns ``f_*``.
 SITE_COLUMNS = (
@@ -151,20 +153,6 @@ def _empty_sites(factor_names=(), crs=WORKING_CRS) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-class _Clock:
-    def __init__(self, progress: Callable[[str, float], None] | None) -> None:
-        self.timings: dict[str, float] = {}
-        self.progress = progress
-        self._t = time.perf_counter()
-        self._steps = ("grid", "slope", "distances", "mask", "suitability", "candidates", "select", "attributes")
-
-    def done(self, step: str) -> None:
-        now = time.perf_counter()
-        self.timings[step] = self.timings.get(step, 0.0) + now - self._t
-        self._t = now
-        if self.progress is not None:
-            i = self._steps.index(step) + 1 if step in self._steps else len(self._steps)
-            self.progress(step, i / len(self._steps))
 
 
 def _make_grid(pack: LayerPack, scenario: Scenario, notes: list[str]) -> tuple[Grid | None, np.ndarray | None]:
@@ -337,7 +325,7 @@ def propose_sites(
     LayerError
         The DEM grid is rotated, or a raster is not on the grid.
     """
-    clock = _Clock(progress)
+    clock = StepClock(progress, SITING_STEPS)
     notes: list[str] = list(scenario.siting.notes)
     not_checked: dict[str, str] = {}
     if kept_count is None:
