@@ -35,9 +35,11 @@ from wlgeo.io import interrupt
 
 interrupt.install_for_cli()  # the wlgeo command: SIGINT/SIGTERM give one line and exit 130/143 from here on
 
+import contextlib  # noqa: E402
 import logging  # noqa: E402
 import traceback  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
@@ -100,6 +102,28 @@ def echo_notes(notes: list[str]) -> None:
 def _quiet() -> bool:
     ctx = click.get_current_context(silent=True)
     return bool(ctx and ctx.find_root().meta.get("wlgeo.quiet"))
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, *, min_total: int = 0) -> Iterator[Callable[[int, int, str], None]]:
+    """A ``progress(done, total, item)`` callback drawing one bar on stderr, closed on leaving;
+    nothing is drawn with ``--quiet`` or for fewer than ``min_total`` items."""
+    bar = None
+
+    def progress(done: int, total: int, item: str) -> None:
+        nonlocal bar
+        if _quiet() or total < min_total:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -257,22 +281,8 @@ def init(ctx: click.Context, folder: Path, out: Path, overwrite: bool, max_files
     """
     from wlgeo.io.catalog_init import init_catalog
 
-    bar = None
-
-    def progress(done: int, total: int, name: str) -> None:
-        nonlocal bar
-        if _quiet() or total < 10:
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="reading files", file=sys.stderr)
-            bar.__enter__()
-        bar.update(1)
-
-    try:
+    with progress_bar("reading files", min_total=10) as progress:
         result = init_catalog(folder, out, overwrite=overwrite, max_files=max_files, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     echo(result.summary())
     echo(f"wrote {result.catalog}")
     echo("")
@@ -336,23 +346,9 @@ def export(ctx: click.Context, plan_gpkg: Path, by: str, out: Path, layers: str 
     """
     from wlgeo.products.export import export_plan
 
-    bar = None
-
-    def progress(done: int, total: int, key: str) -> None:
-        nonlocal bar
-        if _quiet():
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label=f"export by {by}", file=sys.stderr)
-            bar.__enter__()
-        bar.update(1)
-
     selected = None if layers is None else [name.strip() for name in layers.split(",") if name.strip()]
-    try:
+    with progress_bar(f"export by {by}") as progress:
         report = export_plan(plan_gpkg, by=by, out_dir=out, layers=selected, overwrite=overwrite, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     echo_notes(report.notes)
     for item in report.files:
         counts = ", ".join(f"{name}={n}" for name, n in item.counts.items())
@@ -527,24 +523,10 @@ def sheet(ctx: click.Context, run: Path, out: Path | None, by: str | None, towns
     if out is None:
         gpkg = plan_file(run)
         out = (run if run.is_dir() else gpkg.parent) / "sheets"
-    bar = None
-
-    def progress(done: int, total: int, key: str) -> None:
-        nonlocal bar
-        if _quiet() or total < 2:
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="sheets", file=sys.stderr)
-            bar.__enter__()
-        bar.update(1)
-
     fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    try:
+    with progress_bar("sheets", min_total=2) as progress:
         report = run_sheets(run, out_dir=out, by_town=by == "town", towns=list(towns) or None, paper=paper,
                             orientation=orientation, dpi=dpi, formats=fmts, overwrite=overwrite, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     echo_notes(report.notes)
     for path in report.files:
         echo(f"wrote {path}")
