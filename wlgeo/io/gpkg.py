@@ -27,6 +27,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from wlgeo.io.atomic import atomic_path
 from wlgeo.io.paths import gdal_path
 
 __all__ = [
+    "LayerStyle",
     "write_gpkg_layers",
     "read_gpkg_metadata",
     "layer_identifier",
@@ -116,6 +118,18 @@ CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (
 _METADATA_EXT = "http://www.geopackage.org/spec120/#extension_metadata"
 
 
+@dataclass(frozen=True)
+class LayerStyle:
+    """A layer's default QGIS style as a GeoPackage stores it: QML, SLD and a one-line description
+    (made by :func:`wlgeo.products.qgis_style.layer_style`)."""
+
+    layer: str
+    qml: str
+    sld: str
+    description: str
+
+
+
 def layer_identifier(name: str) -> str:
     """``gpkg_contents.identifier`` of a layer: Chinese alias and English name, ``"碎石矿山 quarries"``."""
     zh = _OUTPUT_LAYER_ZH.get(name) or (LAYERS[name].alias_zh if name in LAYERS else None)
@@ -132,7 +146,7 @@ def write_gpkg_layers(
     *,
     metadata: Mapping[str, Any] | None = None,
     descriptions: Mapping[str, str] | None = None,
-    styles: Mapping[str, Any] | None = None,
+    styles: Mapping[str, LayerStyle] | None = None,
     overwrite: bool = False,
     crs=None,
 ) -> Path:
@@ -148,11 +162,10 @@ def write_gpkg_layers(
     metadata : JSON-serialisable mapping (scenario name and parameters, input hashes, wlgeo
         version, run time, ...). Stored as one JSON document in ``gpkg_metadata`` with a
         ``geopackage``-scope reference (read it back with :func:`read_gpkg_metadata`). Dates and
-        paths are written as strings; NaN is refused.
+        paths are written as strings; NaN and infinity as ``null``.
     descriptions : layer name → ``gpkg_contents.description``; default :func:`layer_identifier`.
-    styles : layer name → QGIS default style to store in ``layer_styles`` (an object with
-        ``qml``, ``sld``, ``name`` and ``description``, e.g. :class:`wlgeo.products.qgis_style.LayerStyle`);
-        layers not named get none. This writer knows nothing of styling:
+    styles : layer name → :class:`LayerStyle` to store as the layer's QGIS default style in
+        ``layer_styles``; layers not named get none. This writer knows nothing of styling:
         :func:`wlgeo.products.geopackage.write_geopackage` makes the styles and calls it.
     overwrite : replace an existing file; without it an existing target is an error.
     crs : the CRS every layer is written in (a pack's working CRS); default: the first layer's
@@ -545,7 +558,7 @@ CREATE TABLE "layer_styles" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
 """
 
 
-def _write_styles(conn: sqlite3.Connection, frames: Mapping[str, gpd.GeoDataFrame], given: Mapping[str, Any]) -> None:
+def _write_styles(conn: sqlite3.Connection, frames: Mapping[str, gpd.GeoDataFrame], given: Mapping[str, LayerStyle]) -> None:
     """The QGIS ``layer_styles`` table (as QGIS and GDAL create it) holding the ``given`` styles, registered as an attributes
     table in ``gpkg_contents``; written in the connection that writes aliases and metadata."""
     rows = [(name, given[name]) for name in frames if given.get(name) is not None]

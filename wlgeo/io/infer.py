@@ -567,7 +567,6 @@ def _probe_file(path: Path) -> tuple[list[LayerProbe], list[Unplaced]]:
     tables: list[Unplaced] = []
     siblings = None
     if suffix in (".gpkg", ".gdb"):
-
         layers: list[str | None] = list(list_layers(path))
         geometry_types = _geometry_types(path)
         tables = [
@@ -671,13 +670,10 @@ def _probe_unplaced_crs(path: Path, layer: str | None, kind: str, err: CRSError)
     reports the CRS problem on that layer — rather than losing the layer as unreadable.
     """
     if kind == "survey":
-
         raw = read_bubiao(path)
     elif kind == "table":
-
         raw = read_corner_table(path, sheet=layer)
     else:
-
         raw = read_vector(path, layer=layer)
     frame = raw.frame
     sample = frame.iloc[:SAMPLE_ROWS] if len(frame) > SAMPLE_ROWS else frame

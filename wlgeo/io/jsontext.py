@@ -7,6 +7,9 @@ accepts). Anything else is refused with :class:`TypeError`.
 >>> import datetime, numpy as np
 >>> to_json({"when": datetime.date(2025, 6, 30), "n": np.int64(3), "x": float("nan"), "s": (1, 2)})
 '{"when": "2025-06-30", "n": 3, "x": null, "s": [1, 2]}'
+>>> import pandas as pd
+>>> to_json([pd.NaT, pd.Timestamp("2025-06-30"), pd.NA])
+'[null, "2025-06-30T00:00:00", null]'
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from os import PathLike
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["jsonable", "to_json"]
 
@@ -28,6 +32,8 @@ def jsonable(value: Any) -> Any:
     """``value`` as plain JSON data (dict, list, str, int, float, bool, None), by the rules above."""
     if value is None or isinstance(value, (str, bool)):
         return value
+    if value is pd.NA or value is pd.NaT:  # NaT is a datetime: test it before the dates
+        return None
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -45,19 +51,9 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, PathLike):
         return os.fspath(value)
-    if _is_pandas_missing(value):
-        return None
     if isinstance(value, np.generic):
         return jsonable(value.item())
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _is_pandas_missing(value: Any) -> bool:
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        return False
-    return value is pd.NA or value is pd.NaT
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:

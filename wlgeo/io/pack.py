@@ -115,7 +115,6 @@ class ReadContext:
             self.why = (f"the CGCS2000 3-degree Gauss-Kruger zone holding the centre of the '{name}' layer "
                         f"({lon:.3f}°E, {lat:.3f}°N → {zone})")
         if name == "boundary" and self.region is None:
-
             w, s, e, n = frame.to_crs(LONLAT_CRS).total_bounds
             m = REGION_MARGIN_DEG
             self.region = (float(w - m), float(s - m), float(e + m), float(n + m))

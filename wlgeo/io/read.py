@@ -75,10 +75,8 @@ def _check_read_memory(path: Path, suffix: str) -> None:
 def _read_raw(path: Path, *, layer, encoding) -> RawLayer:
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-
         return read_bubiao(path, encoding=encoding)
     if suffix in TABLE_SUFFIXES:
-
         return read_corner_table(path, sheet=layer, encoding=encoding)
     return read_vector(path, layer=layer, encoding=encoding)
 

@@ -203,16 +203,16 @@ def parse_bool_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def yes_flags(values: pd.Series, name: str, notes: list[str]) -> np.ndarray:
     """A yes/no column (e.g. ``rivers.main``) as a bool array for a rule: missing is no, and values
-    :func:`parse_bool_series` cannot read count as no, with one note naming the column.
+    :func:`parse_bool_series` cannot read count as no, with one note naming the column (``name``).
 
     >>> notes = []
     >>> yes_flags(pd.Series([True, "是", "否", None, "maybe"]), "rivers.main", notes).tolist()
     [True, True, False, False, False]
     >>> notes
-    ["rivers.main: 1 value(s) not read as true/false (e.g. 'maybe'); counted as not main"]
+    ["rivers.main: 1 value(s) not read as yes/no (e.g. 'maybe'); counted as no"]
     """
     parsed, bad = parse_bool_series(values)
     if bad.any():
         first = values[bad].iloc[0]
-        notes.append(f"{name}: {int(bad.sum())} value(s) not read as true/false (e.g. {first!r}); counted as not main")
+        notes.append(f"{name}: {int(bad.sum())} value(s) not read as yes/no (e.g. {first!r}); counted as no")
     return parsed.fillna(False).to_numpy(dtype=bool)

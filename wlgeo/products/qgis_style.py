@@ -30,6 +30,7 @@ from typing import Literal
 
 from wlgeo.model.schema import FIELD_ALIASES
 from wlgeo.products.style import DECISION_SYMBOLS, DECISIONS, LAYER_SYMBOLS, QUARRY_SYMBOL, ROAD_KIND_SYMBOLS, Symbol
+from wlgeo.io.gpkg import LayerStyle
 
 __all__ = ["LayerStyle", "layer_style", "layer_qml", "layer_sld", "QML_VERSION"]
 
@@ -53,16 +54,6 @@ _LABEL_FIELDS = {
     "rivers": ("name",),
 }
 _LABEL_FONT = "Microsoft YaHei"
-
-
-@dataclass(frozen=True)
-class LayerStyle:
-    """A layer's default QGIS style: QML, SLD and a one-line description."""
-
-    layer: str
-    qml: str
-    sld: str
-    description: str
 
 
 # --------------------------------------------------------------------------------------------

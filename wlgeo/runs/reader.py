@@ -70,11 +70,6 @@ def manifest_scenario(run: Path, gpkg: Path) -> dict:
     return manifest.scenario if manifest is not None else {}
 
 
-def _manifest(gpkg: Path) -> dict:
-    manifest = Manifest.read(gpkg)
-    return manifest.to_dict() if manifest is not None else {}
-
-
 @dataclass
 class RunPlan:
     """A plan read back from a run: what :func:`wlgeo.products.sheet.map_sheet` needs of a ``PlanResult``.
@@ -138,12 +133,13 @@ def load_run(run: str | PathLike) -> tuple[RunPlan, LayerPack]:
     if "decision" not in quarries.columns:
         raise LayerError("has no field: is this a plan GeoPackage?", path=gpkg, layer="quarries", field="decision")
     empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=quarries.crs), crs=quarries.crs)
+    manifest = Manifest.read(gpkg) or Manifest()
     plan = RunPlan(
         quarries=quarries,
         consolidation_groups=layers.pop("consolidation_groups", empty),
         new_sites=layers.pop("new_sites", empty.copy()),
-        scenario=_scenario(manifest_scenario(Path(run), gpkg)),
+        scenario=_scenario(manifest.scenario),
         plan_gpkg=gpkg,
-        manifest=_manifest(gpkg),
+        manifest=manifest.to_dict(),
     )
     return plan, LayerPack(layers, source=gpkg)
