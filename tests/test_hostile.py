@@ -690,3 +690,22 @@ def test_zero_area_polygons_do_not_break_the_zone_choice(tmp_path):
     from wlgeo.model.crs import working_crs_for
 
     assert working_crs_for(shapely.Polygon([(107.75, 29.35)] * 4)).to_epsg() == 4545
+
+
+def test_a_signal_after_the_command_finished_does_not_kill_the_exiting_process():
+    """Python's finalisation restores the default action of handled signals; once the command is
+    over, ``settle`` ignores them, so a late SIGTERM cannot end a finished run with exit -15."""
+    code = (
+        "import atexit, os, signal, sys, time\n"
+        "from wlgeo.io import interrupt\n"
+        "interrupt.install()\n"
+        "interrupt.settle()\n"
+        "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGTERM), time.sleep(0.2), print('exited cleanly')))\n"
+        "print('done')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert result.stdout.split() == ["done", "exited", "cleanly"]
+    unsettled = subprocess.run([sys.executable, "-c", code.replace("interrupt.settle()\n", "")],
+                               capture_output=True, text=True, timeout=60)
+    assert unsettled.returncode != 0  # without it the late signal is not ignored

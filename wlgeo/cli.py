@@ -162,11 +162,14 @@ class WlgeoGroup(click.Group):
 
     def main(self, *args, **kwargs):
         """Run the command; SIGINT/SIGTERM end it with one line and exit 130/143 (:mod:`wlgeo.io.interrupt`)."""
-        with interrupt.armed():
-            try:
-                return super().main(*args, **kwargs)
-            except interrupt.Interrupted as err:
-                interrupt.exit_interrupted(err)
+        try:
+            with interrupt.armed():
+                try:
+                    return super().main(*args, **kwargs)
+                except interrupt.Interrupted as err:
+                    interrupt.exit_interrupted(err)
+        finally:
+            interrupt.settle()  # a signal while the finished process exits no longer kills it silently
 
     def invoke(self, ctx: click.Context):
         try:

@@ -21,7 +21,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Interrupted", "install", "install_for_cli", "is_cli_process", "armed", "deferred", "message", "HANDLED"]
+__all__ = ["Interrupted", "install", "install_for_cli", "is_cli_process", "armed", "deferred", "settle", "message",
+           "HANDLED"]
 
 HANDLED = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
 """The signals handled: SIGINT (Ctrl+C) and SIGTERM (``kill``, a scheduler stopping the job)."""
@@ -36,7 +37,7 @@ class Interrupted(BaseException):
         super().__init__(message(self.signum))
 
 
-_state = {"armed": False, "fired": False, "defer": 0, "pending": None}
+_state = {"armed": False, "fired": False, "defer": 0, "pending": None, "installed": False}
 
 
 def message(signum: int) -> str:
@@ -68,6 +69,24 @@ def install() -> None:
     for sig in HANDLED:
         try:
             signal.signal(sig, _handler)
+        except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+            continue
+        _state["installed"] = True
+
+
+def settle() -> None:
+    """The command is over and its exit code decided: from here on SIGINT/SIGTERM are ignored.
+
+    Python's finalisation puts back the default action of a signal that has a Python handler,
+    so a signal arriving while the finished process exits would kill it with no message (exit
+    −15) after its outputs were complete. An ignored signal is left alone by finalisation. Only
+    where :func:`install` routed the signals (the ``wlgeo`` command), main thread only.
+    """
+    if not _state["installed"] or threading.current_thread() is not threading.main_thread():
+        return
+    for sig in HANDLED:
+        try:
+            signal.signal(sig, signal.SIG_IGN)
         except (ValueError, OSError):  # pragma: no cover - embedded interpreters
             pass
 
